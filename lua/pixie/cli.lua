@@ -1,0 +1,97 @@
+-- The command line: pixie [--home DIR] COMMAND [args...]
+-- Each command is a module lua/pixie/commands/<name>.lua returning
+-- { summary = "...", usage = "...", order = N, run = function(args) -> code }.
+-- Exit codes: 0 success, 1 failure, 2 usage error.
+local embedded = require("pixie.embedded")
+local config = require("pixie.config")
+local out = require("pixie.out")
+
+local M = {}
+
+-- name -> command module, for every embedded command.
+function M.commands()
+  local commands = {}
+  for _, path in ipairs(embedded.list("lua/pixie/commands/")) do
+    local name = path:match("^lua/pixie/commands/([%w%-_]+)%.lua$")
+    if name then
+      commands[name:gsub("_", "-")] = require("pixie.commands." .. name)
+    end
+  end
+  return commands
+end
+
+-- Prints a usage error and returns exit code 2.
+function M.usage_error(message, usage)
+  out.error(message)
+  if usage then io.stderr:write("usage: ", usage, "\n") end
+  return 2
+end
+
+-- True when "--help" or "-h" appears before any "--".
+function M.wants_help(args)
+  for _, a in ipairs(args) do
+    if a == "--" then return false end
+    if a == "--help" or a == "-h" then return true end
+  end
+  return false
+end
+
+-- Prints a command's usage, summary and option help to stdout.
+function M.print_help(command)
+  out.print("usage: " .. command.usage)
+  out.print("")
+  out.print(command.summary)
+  if command.help then
+    out.print("")
+    out.write(command.help:gsub("\n*$", "\n"))
+  end
+end
+
+function M.main(args)
+  local i = 1
+  local home
+  while args[i] and args[i]:sub(1, 1) == "-" do
+    local a = args[i]
+    if a == "--home" then
+      home = args[i + 1]
+      if not home then return M.usage_error("--home needs a folder") end
+      i = i + 2
+    elseif a:match("^%-%-home=") then
+      home = a:sub(8)
+      i = i + 1
+    elseif a == "--help" or a == "-h" then
+      args = { "help" }
+      i = 1
+      break
+    elseif a == "--version" then
+      args = { "version" }
+      i = 1
+      break
+    else
+      return M.usage_error("unknown option " .. a, "pixie [--home DIR] COMMAND [args...]")
+    end
+  end
+  local name = args[i]
+  if not name then
+    require("pixie.commands.help").run({})
+    return 2
+  end
+  local command = M.commands()[name]
+  if not command then
+    return M.usage_error("unknown command '" .. name .. "' (see 'pixie help')")
+  end
+  if home or not command.no_home then
+    local ok, err = config.set_home(home)
+    if not ok then out.error(err); return 1 end
+  end
+  local rest = table.move(args, i + 1, #args, 1, {})
+  if M.wants_help(rest) then
+    M.print_help(command)
+    return 0
+  end
+  local code = command.run(rest)
+  io.stdout:flush()
+  return code or 0
+end
+
+return M

@@ -1,0 +1,172 @@
+-- pixie.json: JSON for Pixie. Decoding is lua-cjson (fast, C) with the
+-- position turned into line and column; encoding is our own, because the
+-- cjson in Debian 12 (2.1.0) cannot tell an empty array from an empty object.
+--
+-- decode(text) -> value | nil, "line L, column C: reason"
+-- encode(value [, {indent = true}]) -> text | nil, reason
+--   tables marked with json.array() are arrays; other tables are arrays when
+--   they are non-empty sequences, else objects with keys sorted (or in the
+--   order listed by json.ordered()).
+-- json.null is the sentinel for JSON null (decode gives it, encode takes it).
+local cjson_base = require("cjson")
+
+local M = {}
+
+local cjson = cjson_base.new()
+cjson.decode_max_depth(200)
+cjson.decode_invalid_numbers(false)
+
+M.null = cjson.null
+
+local ARRAY_MT = { __name = "pixie.json.array" }
+local ORDER = setmetatable({}, { __mode = "k" }) -- table -> array of keys
+
+-- Marks t (default {}) as a JSON array, even when empty. Returns t.
+function M.array(t)
+  return setmetatable(t or {}, ARRAY_MT)
+end
+
+-- Records the key order used when encoding object t. Returns t.
+function M.ordered(t, keys)
+  ORDER[t] = keys
+  return t
+end
+
+-- Converts a byte offset (1-based) into a 1-based line and column.
+local function line_column(text, offset)
+  local line, last_nl = 1, 0
+  local pos = 1
+  while true do
+    local nl = text:find("\n", pos, true)
+    if not nl or nl >= offset then break end
+    line, last_nl, pos = line + 1, nl, nl + 1
+  end
+  return line, offset - last_nl
+end
+
+function M.decode(text)
+  if type(text) ~= "string" then
+    error("json.decode: expected a string, got " .. type(text), 2)
+  end
+  local ok, value = pcall(cjson.decode, text)
+  if ok then return value end
+  local msg = tostring(value)
+  local reason, char = msg:match("^(.-) at character (%d+)$")
+  if reason then
+    local line, col = line_column(text, tonumber(char))
+    return nil, ("line %d, column %d: %s"):format(line, col, reason)
+  end
+  return nil, msg
+end
+
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+                  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function escape_char(c)
+  return ESCAPES[c] or ("\\u%04x"):format(c:byte())
+end
+
+local function encode_string(s)
+  return '"' .. s:gsub('[%c"\\]', escape_char) .. '"'
+end
+
+local function encode_number(n)
+  if n ~= n or n == math.huge or n == -math.huge then
+    error("cannot encode " .. tostring(n) .. " in JSON", 0)
+  end
+  if math.type(n) == "integer" then return ("%d"):format(n) end
+  if n == math.floor(n) and math.abs(n) < 2^53 then return ("%.1f"):format(n) end
+  local s = ("%.14g"):format(n)
+  if tonumber(s) ~= n then s = ("%.17g"):format(n) end
+  return s
+end
+
+local function is_array(t)
+  if getmetatable(t) == ARRAY_MT then return true end
+  local n = #t
+  if n == 0 then return false end
+  local count = 0
+  for _ in pairs(t) do count = count + 1 end
+  return count == n
+end
+
+local encode_value
+
+local function encode_table(t, buf, indent, depth, seen)
+  if seen[t] then error("cannot encode a table that contains itself", 0) end
+  if depth > 200 then error("cannot encode: nesting deeper than 200", 0) end
+  seen[t] = true
+  local nl, pad, pad_in = "", "", ""
+  if indent then
+    nl = "\n"
+    pad = ("  "):rep(depth)
+    pad_in = ("  "):rep(depth + 1)
+  end
+  if is_array(t) then
+    if #t == 0 then
+      buf[#buf + 1] = "[]"
+    else
+      buf[#buf + 1] = "[" .. nl
+      for i = 1, #t do
+        buf[#buf + 1] = pad_in
+        encode_value(t[i], buf, indent, depth + 1, seen)
+        buf[#buf + 1] = (i < #t and "," or "") .. nl
+      end
+      buf[#buf + 1] = pad .. "]"
+    end
+  else
+    local keys, listed = {}, {}
+    for _, k in ipairs(ORDER[t] or {}) do
+      if t[k] ~= nil and not listed[k] then keys[#keys + 1] = k; listed[k] = true end
+    end
+    local rest = {}
+    for k in pairs(t) do
+      if type(k) ~= "string" and math.type(k) ~= "integer" then
+        error("cannot encode a table key of type " .. type(k), 0)
+      end
+      if not listed[k] then rest[#rest + 1] = tostring(k) end
+    end
+    table.sort(rest)
+    for _, k in ipairs(rest) do keys[#keys + 1] = k end
+    if #keys == 0 then
+      buf[#buf + 1] = "{}"
+    else
+      buf[#buf + 1] = "{" .. nl
+      for i, k in ipairs(keys) do
+        local v = t[k]
+        if v == nil then v = t[math.tointeger(tonumber(k))] end
+        buf[#buf + 1] = pad_in .. encode_string(k) .. (indent and ": " or ":")
+        encode_value(v, buf, indent, depth + 1, seen)
+        buf[#buf + 1] = (i < #keys and "," or "") .. nl
+      end
+      buf[#buf + 1] = pad .. "}"
+    end
+  end
+  seen[t] = nil
+end
+
+encode_value = function(v, buf, indent, depth, seen)
+  local tv = type(v)
+  if tv == "string" then
+    buf[#buf + 1] = encode_string(v)
+  elseif tv == "number" then
+    buf[#buf + 1] = encode_number(v)
+  elseif tv == "boolean" then
+    buf[#buf + 1] = v and "true" or "false"
+  elseif v == nil or v == M.null then
+    buf[#buf + 1] = "null"
+  elseif tv == "table" then
+    encode_table(v, buf, indent, depth, seen)
+  else
+    error("cannot encode a " .. tv .. " in JSON", 0)
+  end
+end
+
+function M.encode(value, opts)
+  local buf = {}
+  local ok, err = pcall(encode_value, value, buf, opts and opts.indent, 0, {})
+  if not ok then return nil, tostring(err) end
+  return table.concat(buf)
+end
+
+return M

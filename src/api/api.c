@@ -1,0 +1,23 @@
+/* The one list of pixie.* modules implemented in C. A binding for
+ * pixie.<module> lives in src/api/<module>.c and exports
+ * luaopen_pixie_<module>. Lua-implemented modules live in lua/pixie/. */
+#include "api.h"
+
+#include <lauxlib.h>
+
+static const luaL_Reg c_modules[] = {
+    {"pixie.embedded", luaopen_pixie_embedded},
+    {"pixie.fs", luaopen_pixie_fs},
+    {"pixie.sys", luaopen_pixie_sys},
+    {NULL, NULL},
+};
+
+void api_preload(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const luaL_Reg *m = c_modules; m->name; m++) {
+        lua_pushcfunction(L, m->func);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 1);
+}

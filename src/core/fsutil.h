@@ -1,0 +1,34 @@
+/* File-system mechanisms shared by the core: bounded reads, atomic
+ * replacement, directory creation. All functions return 0 on success or a
+ * negative errno value; they never print and never exit. */
+#ifndef PIXIE_FSUTIL_H
+#define PIXIE_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads the whole regular file `path` (following no symlink when
+ * `nofollow` is set). Fails with -EFBIG when it is larger than `limit`
+ * bytes. On success *data is a malloc'd NUL-terminated buffer the caller
+ * frees and *len its length without the NUL. */
+int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_t *len);
+
+/* Replaces `path` atomically with `len` bytes of `data` and permission
+ * `mode` whatever the umask: a temp file "<path>.tmp-XXXX" created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC in the same folder, fchmod, write,
+ * fsync, rename over `path`, fsync of the folder. Refuses (-ELOOP) when
+ * `path` is a symlink. On failure the temp file is removed and `path` is
+ * untouched. */
+int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Removes leftover "<path>.tmp-*" files from interrupted atomic writes.
+ * Returns the number removed or a negative errno. */
+int fsutil_clean_temps(const char *path);
+
+/* mkdir -p with `mode` for created folders. */
+int fsutil_mkdirs(const char *path, mode_t mode);
+
+/* fsyncs the folder containing `path`. */
+int fsutil_sync_parent(const char *path);
+
+#endif

@@ -1,0 +1,67 @@
+/* fsutil: atomic write keeps the mode whatever the umask, refuses symlinks,
+ * bounded reads refuse oversize files. */
+#include "check.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void test_write_atomic_mode_ignores_umask(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    mode_t old = umask(0);
+    CHECK(fsutil_write_atomic(path, "hello", 5, 0600) == 0);
+    umask(old);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(fsutil_read(path, 100, 1, &data, &len) == 0 && len == 5 && memcmp(data, "hello", 5) == 0);
+    free(data);
+    CHECK(fsutil_read(path, 4, 1, &data, &len) == -EFBIG);
+}
+
+static void test_write_atomic_refuses_symlink(const char *dir)
+{
+    char target[4200], link[4200];
+    snprintf(target, sizeof target, "%s/target", dir);
+    snprintf(link, sizeof link, "%s/link", dir);
+    CHECK(fsutil_write_atomic(target, "old", 3, 0600) == 0);
+    CHECK(symlink(target, link) == 0);
+    CHECK(fsutil_write_atomic(link, "new", 3, 0600) == -ELOOP);
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(fsutil_read(target, 100, 1, &data, &len) == 0 && len == 3 && memcmp(data, "old", 3) == 0);
+    free(data);
+    CHECK(fsutil_read(link, 100, 1, &data, &len) == -ELOOP);
+}
+
+static void test_clean_temps_removes_leftovers(const char *dir)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/.env", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp-deadbeef", path);
+    FILE *f = fopen(tmp, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fclose(f);
+    }
+    CHECK(fsutil_clean_temps(path) == 1);
+    CHECK(access(tmp, F_OK) != 0);
+}
+
+int main(void)
+{
+    const char *dir = check_tmpdir("fsutil");
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", dir);
+    test_write_atomic_mode_ignores_umask(copy);
+    test_write_atomic_refuses_symlink(copy);
+    test_clean_temps_removes_leftovers(copy);
+    return check_exit();
+}
