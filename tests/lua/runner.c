@@ -1,4 +1,4 @@
-/* Runs one Lua test file inside the pixie Lua host (same modules as the
+/* Runs one Lua test file (or bench script, with ARGS in the global `arg`) inside the pixie Lua host (same modules as the
  * pixie binary), with tests/lua/ on package.path for the harness. */
 #include "host.h"
 
@@ -8,8 +8,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: pixie_lua_test FILE.lua\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: pixie_lua_test FILE.lua [ARGS...]\n");
         return 2;
     }
     lua_State *L = host_new();
@@ -30,6 +30,12 @@ int main(int argc, char **argv)
     lua_concat(L, 2);
     lua_setfield(L, -2, "path");
     lua_pop(L, 1);
+    lua_createtable(L, argc - 2, 1); /* global arg: [0] = script, [1..] = ARGS */
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - 1);
+    }
+    lua_setglobal(L, "arg");
     int code = 0;
     if (luaL_loadfile(L, argv[1]) != LUA_OK || host_pcall(L, 0, 1) != LUA_OK) {
         host_report(L);
