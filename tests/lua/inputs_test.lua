@@ -1,0 +1,86 @@
+local t = require("harness")
+local inputs = require("pixie.inputs")
+local outputs = require("pixie.outputs")
+local json = require("pixie.json")
+
+local spec = {
+  inputs = {
+    { key = "text", type = "text", required = true, max_length = 5 },
+    { key = "n", type = "number", min = 1, max = 10, default = 3, required = true },
+    { key = "mode", type = "select", required = true,
+      options = { { value = "a", label = "A" }, { value = 2, label = "Two" } } },
+    { key = "flag", type = "checkbox", required = true },
+    { key = "extra", type = "text", required = true, show_if = { key = "flag", equals = true } },
+    { key = "day", type = "date", required = false },
+  },
+  outputs = {
+    { key = "result", type = "text" },
+    { key = "score", type = "number" },
+    { key = "grid", type = "table" },
+  },
+}
+
+t.test("valid_inputs_get_defaults", function()
+  local v = assert(inputs.check(spec, { text = "hi", mode = "a" }))
+  t.eq(v.n, 3)
+  t.eq(v.mode, "a")
+end)
+
+t.test("every_problem_reported_at_once", function()
+  local v, errors = inputs.check(spec, { text = "toolong", n = 11, mode = "zzz", flag = "yes", bogus = 1 })
+  t.eq(v, nil)
+  local all = table.concat(errors, "\n")
+  t.contains(all, "bogus: unknown input")
+  t.contains(all, "text: is longer than 5")
+  t.contains(all, "n: must be at most 10")
+  t.contains(all, "mode: must be one of: a, 2")
+  t.contains(all, "flag: must be true or false")
+  t.eq(#errors, 5)
+end)
+
+t.test("required_missing_and_show_if", function()
+  local _, errors = inputs.check(spec, {})
+  t.contains(table.concat(errors, "\n"), "text: required")
+  t.contains(table.concat(errors, "\n"), "mode: required")
+  t.ok(not table.concat(errors, "\n"):find("extra", 1, true), "extra hidden by show_if")
+  local _, errors2 = inputs.check(spec, { text = "a", mode = 2, flag = true })
+  t.eq(errors2, { "extra: required" })
+end)
+
+t.test("option_value_types_kept", function()
+  local v = assert(inputs.check(spec, { text = "a", mode = "2" }))
+  t.eq(v.mode, 2)
+end)
+
+t.test("cli_coercion", function()
+  t.eq(inputs.coerce(spec, "n", "7"), 7)
+  t.eq(inputs.coerce(spec, "flag", "yes"), true)
+  t.eq(select(2, inputs.coerce(spec, "n", "seven")), "n: 'seven' is not a number")
+  t.eq(select(2, inputs.coerce(spec, "nope", "1")), "nope: unknown input")
+end)
+
+t.test("samples_follow_the_original", function()
+  local s = inputs.samples(spec)
+  t.eq(s.n, 3)
+  t.eq(s.mode, "a")
+  t.eq(s.flag, false)
+  t.eq(s.day, "2026-01-01")
+  t.eq(s.text, "")
+  local v = inputs.samples({ inputs = { { key = "x", type = "number", min = 0, max = 10 } } })
+  t.eq(v.x, 5)
+end)
+
+t.test("outputs_conform", function()
+  t.eq(outputs.conform(spec, { result = "x", score = { value = 2 }, grid = { columns = {}, rows = {} } }), {})
+  local p = outputs.conform(spec, { result = 5, grid = { rows = {} }, more = 1 })
+  local text = {}
+  for _, x in ipairs(p) do text[#text + 1] = x.level .. " " .. x.message end
+  text = table.concat(text, "\n")
+  t.contains(text, "fail output 'result' (text) must be a string")
+  t.contains(text, "fail output 'score' is missing")
+  t.contains(text, "fail output 'grid' (table) is missing columns")
+  t.contains(text, "warn undeclared output 'more'")
+  t.eq(outputs.conform(spec, json.array({ 1 }))[1].level, "fail")
+end)
+
+return t.run()
