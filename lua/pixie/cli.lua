@@ -1,6 +1,8 @@
 -- The command line: pixie [--home DIR] COMMAND [args...]
 -- Each command is a module lua/pixie/commands/<name>.lua returning
--- { summary = "...", usage = "...", order = N, run = function(args) -> code }.
+-- { summary = "...", usage = "...", order = N, run = function(args) -> code }
+-- and optionally help (text), no_home, passthrough (only a leading --help
+-- is the command's; later arguments are passed on untouched).
 -- Exit codes: 0 success, 1 failure, 2 usage error.
 local embedded = require("pixie.embedded")
 local config = require("pixie.config")
@@ -85,7 +87,15 @@ function M.main(args)
     if not ok then out.error(err); return 1 end
   end
   local rest = table.move(args, i + 1, #args, 1, {})
-  if M.wants_help(rest) then
+  -- A passthrough command (run-skill) hands later arguments on unchanged,
+  -- so only a leading --help is its own.
+  local help
+  if command.passthrough then
+    help = rest[1] == "--help" or rest[1] == "-h"
+  else
+    help = M.wants_help(rest)
+  end
+  if help then
     M.print_help(command)
     return 0
   end

@@ -1,0 +1,150 @@
+-- The `pixie` API table that skills see (SPEC §6.3, docs/lua-api.md).
+--
+-- MODULES below is the one list of what the API holds. Each entry is
+--   { name, source }
+-- where source is either a module name (the module is used as is when it is
+-- present — in package.preload or already loaded — and the field is simply
+-- absent otherwise) or a function returning the value (for values built
+-- here). Adding a module to the API is one line in this list.
+--
+-- get() -> the read-only proxy of the API: the table and every nested table
+-- are proxies whose writes raise "pixie API is read-only", whose reads go to
+-- the real table and which iterate with pairs (__pairs) and #.
+local M = {}
+
+-- Returns a function that writes "[level] message" to stderr, masked.
+-- debug lines appear only with PIXIE_DEBUG=1.
+local function log_writer(level)
+  return function(message)
+    if level == "debug" and os.getenv("PIXIE_DEBUG") ~= "1" then return end
+    local out = require("pixie.out")
+    io.stderr:write(out.scrub("[" .. level .. "] " .. tostring(message)), "\n")
+    io.stderr:flush()
+  end
+end
+
+-- Deep copy of plain data (tables are copied, metatables kept), so that a
+-- skill never holds a table shared with Pixie's own caches.
+local function copy(value, seen)
+  if type(value) ~= "table" then return value end
+  seen = seen or {}
+  if seen[value] then return seen[value] end
+  local t = {}
+  seen[value] = t
+  for k, v in pairs(value) do t[copy(k, seen)] = copy(v, seen) end
+  return setmetatable(t, getmetatable(value))
+end
+
+-- pixie.tools: discovery and the tool.json model, returning copies.
+local function tools_api()
+  local tools = require("pixie.tools")
+  local toolspec = require("pixie.toolspec")
+  return {
+    -- list() -> array of {id, folder, dir, status, errors, warnings, spec}
+    list = function() return copy(tools.list()) end,
+    -- get(id) -> entry | nil, message
+    get = function(id)
+      if type(id) ~= "string" then
+        error("bad argument #1 to 'get' (string expected, got " .. type(id) .. ")", 2)
+      end
+      local entry, err = tools.get(id)
+      if not entry then return nil, err end
+      return copy(entry)
+    end,
+    -- validate_spec(value [, name]) -> spec | nil, errors (array of strings);
+    -- value is a decoded table or the JSON text of a tool.json.
+    validate_spec = function(value, name)
+      if name ~= nil and type(name) ~= "string" then
+        error("bad argument #2 to 'validate_spec' (string expected, got " .. type(name) .. ")", 2)
+      end
+      name = name or "tool"
+      if type(value) == "string" then return toolspec.parse(value, name) end
+      if type(value) ~= "table" then
+        error("bad argument #1 to 'validate_spec' (table or string expected, got "
+          .. type(value) .. ")", 2)
+      end
+      return toolspec.validate(copy(value), name)
+    end,
+  }
+end
+
+-- The one list of what `pixie` holds. Keep it sorted by name.
+local MODULES = {
+  { "args", function()
+      local argparse = require("pixie.argparse")
+      return { parse = argparse.parse, usage_error = require("pixie.cli").usage_error }
+    end },
+  { "fs", "pixie.fs" },
+  { "home", function() return require("pixie.config").home end },
+  { "json", "pixie.json" },
+  { "log", function()
+      return { debug = log_writer("debug"), info = log_writer("info"),
+               warn = log_writer("warn"), error = log_writer("error") }
+    end },
+  { "tools", tools_api },
+  { "version", function() return require("pixie.version").string end },
+}
+
+-- True when module `name` can be required (preloaded or already loaded).
+local function present(name)
+  return package.loaded[name] ~= nil or package.preload[name] ~= nil
+end
+
+-- Builds the real (writable) API table from modules (default MODULES).
+function M.build(modules)
+  local api = {}
+  for _, entry in ipairs(modules or MODULES) do
+    local name, source = entry[1], entry[2]
+    if type(source) == "function" then
+      api[name] = source()
+    elseif present(source) then
+      api[name] = require(source)
+    end
+  end
+  return api
+end
+
+local function read_only()
+  error("pixie API is read-only", 2)
+end
+
+-- Returns the read-only proxy of table t, creating it once per table;
+-- `proxies` maps real tables to their proxies.
+local function proxy_of(t, proxies)
+  local p = proxies[t]
+  if p then return p end
+  local function wrap(v)
+    if type(v) == "table" then return proxy_of(v, proxies) end
+    return v
+  end
+  p = setmetatable({}, {
+    __index = function(_, k) return wrap(t[k]) end,
+    __newindex = read_only,
+    __pairs = function()
+      return function(_, k)
+        local nk, nv = next(t, k)
+        return nk, wrap(nv)
+      end, nil, nil
+    end,
+    __len = function() return #t end,
+    __name = "pixie API",
+    __metatable = "pixie API is read-only",
+  })
+  proxies[t] = p
+  return p
+end
+
+-- Wraps any table in read-only proxies (nested tables included).
+function M.read_only(t)
+  return proxy_of(t, setmetatable({}, { __mode = "k" }))
+end
+
+local cached
+
+-- The read-only `pixie` API, built once per process.
+function M.get()
+  if not cached then cached = M.read_only(M.build()) end
+  return cached
+end
+
+return M
