@@ -356,4 +356,20 @@ t.test("config_dir follows XDG_CONFIG_HOME or HOME", function()
   end
 end)
 
+t.test("docs and LuaLS stubs cover every API member", function()
+  setup("docs")
+  local src = assert(os.getenv("PIXIE_SOURCE_DIR"), "PIXIE_SOURCE_DIR is set by ctest")
+  local fs = require("pixie.fs")
+  local stub = assert(fs.read(src .. "/docs/pixie-api.d.lua"))
+  local doc = assert(fs.read(src .. "/docs/lua-api.md"))
+  t.ok(load(stub, "=pixie-api.d.lua", "t"), "the stub file is valid Lua")
+  local n = 0
+  for k in pairs(api.get()) do
+    n = n + 1
+    t.ok(stub:find("pixie." .. k, 1, true), "pixie-api.d.lua mentions pixie." .. k)
+    t.ok(doc:find("`pixie." .. k, 1, true), "lua-api.md mentions pixie." .. k)
+  end
+  t.ok(n >= 7, "API members counted")
+end)
+
 return t.run()

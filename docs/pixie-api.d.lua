@@ -1,0 +1,213 @@
+---@meta
+-- LuaLS annotation stubs for the `pixie` API that skills see (skill API 1).
+-- Documentation: docs/lua-api.md. Keep in step with lua/pixie/api.lua.
+
+---@class pixie.Skill
+---@field api integer|string            skill API version, e.g. 1 or "1.0"
+---@field summary string                one line for `pixie skills`
+---@field usage? string                 e.g. "pixie run-skill NAME <tool-id>"
+---@field help? string                  extra text for --help
+---@field run fun(args: string[]): (integer|boolean|nil)  returns the exit code
+
+---@class pixie.API
+---@field args pixie.args
+---@field fs pixie.fs
+---@field json pixie.json
+---@field log pixie.log
+---@field tools pixie.tools
+pixie = {}
+
+---Absolute path of the Pixie home.
+---@return string
+function pixie.home() end
+
+-- pixie.args ----------------------------------------------------------------
+
+---@class pixie.args.Spec
+---@field flags? table<string, "boolean"|"string"|"integer">
+---@field short? table<string, string>  one-letter alias -> flag name
+---@field min? integer                  fewest positional arguments
+---@field max? integer                  most positional arguments
+
+---@class pixie.args
+local args = {}
+
+---Parses skill arguments. Returns opts, positional; or nil, message on a
+---usage error.
+---@param argv string[]
+---@param spec pixie.args.Spec
+---@return table<string, boolean|string|integer>|nil opts
+---@return string[]|string positional_or_message
+function args.parse(argv, spec) end
+
+---Prints "pixie: message" and "usage: ..." to stderr; returns 2.
+---@param message string
+---@param usage? string
+---@return integer
+function args.usage_error(message, usage) end
+
+-- pixie.fs ------------------------------------------------------------------
+
+---@class pixie.fs.Stat
+---@field type "file"|"directory"|"link"|"other"
+---@field size integer
+---@field mode integer                  permission bits
+---@field mtime number                  seconds since the epoch
+---@field mtime_ns integer
+---@field uid integer
+---@field ino integer
+---@field dev integer
+
+---Files. Misuse raises; failures return nil, message, errno.
+---@class pixie.fs
+local fs = {}
+
+---@param path string
+---@param opts? {limit?: integer, nofollow?: boolean}
+---@return string|nil data
+---@return string? message
+---@return integer? errno
+function fs.read(path, opts) end
+
+---Writes through a temporary file, fsync and rename.
+---@param path string
+---@param data string
+---@param mode? integer                 default 0644 (420)
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function fs.write_atomic(path, data, mode) end
+
+---@param path string
+---@param opts? {nofollow?: boolean}
+---@return pixie.fs.Stat|nil
+---@return string? message
+---@return integer? errno
+function fs.stat(path, opts) end
+
+---Sorted entry names, without "." and "..".
+---@param dir string
+---@return string[]|nil names
+---@return string? message
+---@return integer? errno
+function fs.list(dir) end
+
+---@param path string
+---@param mode? integer                 default 0755 (493)
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function fs.mkdirs(path, mode) end
+
+---Removes a file, link or empty folder.
+---@param path string
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function fs.remove(path) end
+
+---@param from string
+---@param to string
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function fs.rename(from, to) end
+
+---@param path string
+---@param mode integer
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function fs.chmod(path, mode) end
+
+---@param path string
+---@return string|nil absolute
+---@return string? message
+---@return integer? errno
+function fs.realpath(path) end
+
+-- pixie.json ----------------------------------------------------------------
+
+---@class pixie.json
+---@field null lightuserdata            JSON null
+local json = {}
+
+---@param text string
+---@return any value                    nil on error
+---@return string? message              "line L, column C: reason"
+function json.decode(text) end
+
+---@param value any
+---@param opts? {indent?: boolean}
+---@return string|nil text
+---@return string? message
+function json.encode(value, opts) end
+
+---Marks t (default {}) as a JSON array, even when empty; returns t.
+---@generic T: table
+---@param t? T
+---@return T
+function json.array(t) end
+
+---Fixes the key order used when encoding object t; returns t.
+---@generic T: table
+---@param t T
+---@param keys string[]
+---@return T
+function json.ordered(t, keys) end
+
+-- pixie.log -----------------------------------------------------------------
+
+---"[level] message" lines on stderr, masked. debug only with PIXIE_DEBUG=1.
+---@class pixie.log
+local log = {}
+
+---@param message any
+function log.debug(message) end
+
+---@param message any
+function log.info(message) end
+
+---@param message any
+function log.warn(message) end
+
+---@param message any
+function log.error(message) end
+
+-- pixie.tools ---------------------------------------------------------------
+
+---@class pixie.tools.Entry
+---@field id string
+---@field folder string
+---@field dir string                    absolute folder of the tool
+---@field status "ok"|"broken"
+---@field errors string[]
+---@field warnings string[]
+---@field spec table|nil                normalised tool.json; nil when broken
+
+---@class pixie.tools
+local tools = {}
+
+---Every tool in the home, sorted by id (copies).
+---@return pixie.tools.Entry[]
+function tools.list() end
+
+---@param id string
+---@return pixie.tools.Entry|nil
+---@return string? message
+function tools.get(id) end
+
+---Validates a decoded tool.json table or its JSON text.
+---@param value table|string
+---@param name? string                  used in messages
+---@return table|nil spec
+---@return string[]? errors
+function tools.validate_spec(value, name) end
+
+---Pixie's version string, e.g. "0.1.0".
+pixie.version = "0.1.0"
+pixie.args = args
+pixie.fs = fs
+pixie.json = json
+pixie.log = log
+pixie.tools = tools
