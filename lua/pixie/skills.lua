@@ -22,6 +22,11 @@ local M = {}
 local NAME_PATTERN = "^[a-z0-9][a-z0-9_-]*$"
 local MODULE_PATTERN = "^[a-z0-9_][a-z0-9_-]*$" -- one part of a.b.c in require
 local SOURCE_LIMIT = 4 * 1024 * 1024
+-- A skill's top level only defines things; one that runs longer than this
+-- many VM instructions (about a second) is stopped, so a stray loop cannot
+-- hang `pixie skills`.
+local LOAD_HOOK_STEP = 1000000
+local LOAD_INSTRUCTION_LIMIT = 200 * LOAD_HOOK_STEP
 local DEFAULT_USAGE = "pixie run-skill %s [args...]"
 
 -- True when name is a valid skill name.
@@ -235,6 +240,14 @@ local function skill_require(entry, env)
   end
 end
 
+-- getmetatable for skills: the string metatable comes back read-only, so
+-- a skill cannot change the string library Pixie itself uses.
+local string_meta = api.read_only(getmetatable(""))
+local function skill_getmetatable(v)
+  if type(v) == "string" then return string_meta end
+  return getmetatable(v)
+end
+
 -- Builds a fresh skill environment for entry (see docs/lua-api.md
 -- "Sandbox"). Every global is read-only; reading or assigning a name that
 -- is not on the allow-list raises "undeclared global 'x'".
@@ -245,7 +258,7 @@ function M.new_env(entry)
     pcall = pcall, select = select, tonumber = tonumber, tostring = tostring,
     type = type, xpcall = xpcall, rawequal = rawequal, rawlen = rawlen,
     rawget = rawget, rawset = rawset, setmetatable = setmetatable,
-    getmetatable = getmetatable,
+    getmetatable = skill_getmetatable,
     string = lib_copy(string), table = lib_copy(table), math = lib_copy(math),
     utf8 = lib_copy(utf8), coroutine = lib_copy(coroutine),
     os = lib_copy(os, { "clock", "date", "difftime", "getenv", "time" }),
@@ -348,6 +361,23 @@ local function handler(e)
   return msg
 end
 
+-- Calls fn(arg) under xpcall with an instruction budget of
+-- LOAD_INSTRUCTION_LIMIT; restores any previous hook. Returns ok, result.
+local function call_bounded(fn, arg)
+  local old_hook, old_mask, old_count = debug.gethook()
+  local steps = 0
+  debug.sethook(function()
+    steps = steps + 1
+    if steps * LOAD_HOOK_STEP >= LOAD_INSTRUCTION_LIMIT then
+      error("top level ran too long (a skill's top level should only define things;"
+        .. " do the work in run)", 0)
+    end
+  end, "", LOAD_HOOK_STEP)
+  local ok, result = xpcall(fn, handler, arg)
+  debug.sethook(old_hook, old_mask, old_count)
+  return ok, result
+end
+
 -- load(entry) -> skill table | nil, message. Runs the skill's top-level
 -- chunk in a fresh environment and validates the table it returns.
 function M.load(entry)
@@ -357,7 +387,7 @@ function M.load(entry)
   local env = M.new_env(entry)
   local chunk, cerr = compile(text, entry.path, entry.builtin, env)
   if not chunk then return nil, ("skill %s: %s"):format(entry.name, cerr) end
-  local ok, result = xpcall(chunk, handler, entry.name)
+  local ok, result = call_bounded(chunk, entry.name)
   if not ok then return nil, ("skill %s: %s"):format(entry.name, result) end
   local problem = check_skill(entry.name, result)
   if problem then return nil, problem end
