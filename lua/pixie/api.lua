@@ -12,6 +12,9 @@
 -- the real table and which iterate with pairs (__pairs) and #.
 local M = {}
 
+-- What getmetatable() returns for an API proxy.
+M.PROTECTED = "pixie API is read-only"
+
 -- Returns a function that writes "[level] message" to stderr, masked.
 -- debug lines appear only with PIXIE_DEBUG=1.
 local function log_writer(level)
@@ -128,7 +131,7 @@ local function proxy_of(t, proxies)
     end,
     __len = function() return #t end,
     __name = "pixie API",
-    __metatable = "pixie API is read-only",
+    __metatable = M.PROTECTED,
   })
   proxies[t] = p
   return p

@@ -28,6 +28,7 @@ local SOURCE_LIMIT = 4 * 1024 * 1024
 local LOAD_HOOK_STEP = 1000000
 local LOAD_INSTRUCTION_LIMIT = 200 * LOAD_HOOK_STEP
 local DEFAULT_USAGE = "pixie run-skill %s [args...]"
+local ENV_PROTECTED = "skill environment" -- getmetatable() of a skill's _ENV
 
 -- True when name is a valid skill name.
 function M.valid_name(name)
@@ -233,6 +234,11 @@ local function skill_require(entry, env)
     local chunk, cerr = compile(text, path, entry.builtin, env)
     if not chunk then error(cerr, 0) end
     loaded[modname] = false
+    -- forget the failed attempt when the module raises (after the message
+    -- handler has run, so PIXIE_DEBUG tracebacks stay complete)
+    local _ <close> = setmetatable({}, { __close = function(_, err)
+      if err ~= nil then loaded[modname] = nil end
+    end })
     local value = chunk(modname)
     if value == nil then value = true end
     loaded[modname] = value
@@ -248,6 +254,16 @@ local function skill_getmetatable(v)
   return getmetatable(v)
 end
 
+-- rawset for skills: refuses the API proxies and the environment itself,
+-- which would otherwise be a way around read-only and strict globals.
+local function skill_rawset(t, k, v)
+  local mt = getmetatable(t)
+  if mt == api.PROTECTED or mt == ENV_PROTECTED then
+    error("rawset: the pixie API and skill globals are read-only", 2)
+  end
+  return rawset(t, k, v)
+end
+
 -- Builds a fresh skill environment for entry (see docs/lua-api.md
 -- "Sandbox"). Every global is read-only; reading or assigning a name that
 -- is not on the allow-list raises "undeclared global 'x'".
@@ -257,7 +273,7 @@ function M.new_env(entry)
     assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
     pcall = pcall, select = select, tonumber = tonumber, tostring = tostring,
     type = type, xpcall = xpcall, rawequal = rawequal, rawlen = rawlen,
-    rawget = rawget, rawset = rawset, setmetatable = setmetatable,
+    rawget = rawget, rawset = skill_rawset, setmetatable = setmetatable,
     getmetatable = skill_getmetatable,
     string = lib_copy(string), table = lib_copy(table), math = lib_copy(math),
     utf8 = lib_copy(utf8), coroutine = lib_copy(coroutine),
@@ -292,7 +308,7 @@ function M.new_env(entry)
       error("assignment to undeclared global '" .. tostring(k) .. "' (use a local)", 2)
     end,
     __pairs = function() return next, g, nil end,
-    __metatable = "skill environment",
+    __metatable = ENV_PROTECTED,
   })
   g._G = env
   g.require = skill_require(entry, env)

@@ -163,12 +163,15 @@ t.test("require: pixie modules, and a folder skill's own modules only", function
   t.write(home .. "/skills/multi/lib/deep.lua", "return { value = 'ab' }")
   t.write(home .. "/skills/multi/loop.lua", "return require('loop')")
   t.write(home .. "/skills/multi/leak.lua", "leaked = true")
+  t.write(home .. "/skills/multi/fails.lua", "error('module body failed')")
   run = load_ok("multi", roots).run
   t.eq(run({}), "abab:true")
   t.raises(function() run({ "../single" }) end, "not a valid module name")
   t.raises(function() run({ "init" }) end, "not a valid module name")
   t.raises(function() run({ "missing" }) end, "module not found in the skill folder")
   t.raises(function() run({ "loop" }) end, "circular require")
+  t.raises(function() run({ "fails" }) end, "module body failed")
+  t.raises(function() run({ "fails" }) end, "module body failed")
   t.raises(function() run({ "leak" }) end, "undeclared global 'leaked'")
 end)
 
@@ -182,6 +185,8 @@ t.test("the pixie API is read-only, nested tables too, and iterable", function()
     elseif what == "tools" then pixie.tools.list = print
     elseif what == "log" then pixie.log.info = nil
     elseif what == "meta" then setmetatable(pixie, nil)
+    elseif what == "rawset" then rawset(pixie.fs, "read", nil)
+    elseif what == "rawenv" then rawset(_G, "sneaky", 1)
     elseif what == "keys" then
       local keys = {}
       for k in pairs(pixie) do keys[#keys + 1] = k end
@@ -194,6 +199,8 @@ t.test("the pixie API is read-only, nested tables too, and iterable", function()
     t.raises(function() run({ what }) end, "pixie API is read-only")
   end
   t.raises(function() run({ "meta" }) end, "protected metatable")
+  t.raises(function() run({ "rawset" }) end, "read-only")
+  t.raises(function() run({ "rawenv" }) end, "read-only")
   local keys = run({ "keys" })
   for _, k in ipairs({ "fs", "home", "json", "log", "tools", "version" }) do
     t.contains(keys, k)
