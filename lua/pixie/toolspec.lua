@@ -1,39 +1,782 @@
--- The tool.json model (SPEC §2, reference/pixie-original.md §1).
--- PLACEHOLDER: minimal checks only; the complete strict model replaces this.
+-- The tool.json model (SPEC §2, reference/pixie-original.md §1), strict:
+-- every field of every level is declared here once, as data; an unknown key,
+-- a wrong type, a missing required field or an unknown input/output `type`
+-- is an error naming its JSON path (0-based indexes), e.g.
+--   inputs[2].colour_mode: unknown field
+--   secrets[0].label: tool 'x': secrets use "description", not "label" — …
+-- Every problem is reported at once (capped at M.MAX_ERRORS lines plus one
+-- "N more errors" line). docs/tool-format.md is the user-facing reference.
 --
 -- parse(text, tool) -> spec | nil, errors
 --   text: the bytes of tool.json; tool: name used in messages (folder name)
---   spec: the normalised table with defaults filled
---   errors: array of "path: message" strings, every problem found
--- validate(value, tool) -> spec | nil, errors   (for an already decoded table)
+-- validate(value, tool) -> spec | nil, errors   (an already decoded table)
+--   spec: a NEW normalised table (the input is never mutated): every default
+--   filled at every level, JSON null of a string|null field becomes nil
+--   (absent), integral numbers become Lua integers, arrays are json.array()
+--   and objects json.ordered() in the order of this file, so json.encode
+--   gives a stable, readable document.
+--   errors: array of "path: message" strings (non-empty).
+-- coherence(spec) -> errors (array, empty when coherent): the cross-field
+--   checks of the validator's "schema coherent" step (SPEC §4.4): unique
+--   input / output / secret keys, show_if naming another existing input,
+--   unique option values and column keys, min <= max. validate() reports
+--   these too, so a tool that fails them is listed as broken.
+-- Neither parse nor validate ever raises, whatever they are given.
 local json = require("pixie.json")
 
 local M = {}
 
-function M.validate(value, tool)
-  local errors = {}
-  if type(value) ~= "table" then
-    return nil, { "tool.json must be a JSON object" }
+M.ID_PATTERN = "^[a-z][a-z0-9-]*$"
+M.ID_MAX = 64
+M.SECRET_KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+M.MAX_ERRORS = 100
+M.MAX_DEPTH = 200 -- nesting of free-form values (default, equals, json schema)
+
+M.INPUT_TYPES = {
+  "text", "textarea", "number", "slider", "select", "multiselect", "checkbox",
+  "toggle", "radio", "date", "time", "datetime", "date_range", "file", "image",
+  "audio", "colour", "json", "code", "markdown", "tags", "autocomplete",
+  "table", "map_point", "map_bbox", "map_polygon", "map_multipoint", "hidden",
+}
+
+M.OUTPUT_TYPES = {
+  "text", "markdown", "number", "boolean", "table", "kv", "chart_line",
+  "chart_bar", "chart_scatter", "chart_area", "chart_pie", "chart_histogram",
+  "chart_boxplot", "chart_heatmap", "chart_candlestick", "chart_radar",
+  "chart_sankey", "chart_treemap", "chart_network", "map_points",
+  "map_heatmap", "map_choropleth", "map_polygons", "map_route", "image",
+  "image_grid", "image_compare", "audio", "video", "latex", "code", "diff",
+  "tree", "timeline", "gantt", "progress", "log", "stream_text", "file",
+}
+
+local NULL = json.null
+local ARRAY_MT = getmetatable(json.array())
+local BOM = "\239\187\191"
+
+-- True when key is a valid secret (environment variable) name.
+function M.secret_key_valid(key)
+  return type(key) == "string" and #key <= 128 and key:match(M.SECRET_KEY_PATTERN) ~= nil
+end
+
+-- True when id is a valid tool id (pattern and length).
+function M.id_valid(id)
+  return type(id) == "string" and #id <= M.ID_MAX and id:match(M.ID_PATTERN) ~= nil
+end
+
+---------------------------------------------------------------------------
+-- Messages and paths
+
+-- A user-provided string made safe and short for a message: control
+-- bytes, quotes and backslashes escaped, cut at 40 bytes.
+local function quote(s)
+  s = tostring(s)
+  local cut = #s > 40
+  if cut then s = s:sub(1, 40) end
+  s = s:gsub("[%c'\\\127]", function(c) return ("\\x%02x"):format(c:byte()) end)
+  return "'" .. s .. (cut and "...'" or "'")
+end
+
+-- path + object key: `a.b` for plain names, `a["odd key"]` otherwise.
+local function join(path, key)
+  if type(key) == "string" and #key <= 64 and key:match("^[A-Za-z_][A-Za-z0-9_]*$") then
+    return path == "" and key or (path .. "." .. key)
   end
-  if type(value.id) ~= "string" or not value.id:match("^[a-z][a-z0-9-]*$") then
-    errors[#errors + 1] = "id: must match ^[a-z][a-z0-9-]*$"
-  end
-  for i, s in ipairs(type(value.secrets) == "table" and value.secrets or {}) do
-    if type(s) == "table" and s.label ~= nil then
-      errors[#errors + 1] = ("secrets[%d].label: tool %s: secrets use 'description', not 'label'; run `pixie run-skill migrate-tool-format %s`")
-        :format(i - 1, tool, tool)
+  local shown = quote(key):sub(2, -2):gsub('"', '\\"')
+  return path .. '["' .. shown .. '"]'
+end
+
+local function index(path, i)
+  return ("%s[%d]"):format(path, i - 1)
+end
+
+-- "array", "object", "empty" (either) or "mixed" for a table.
+local function shape(t)
+  local n, max, strings = 0, 0, 0
+  for k in pairs(t) do
+    n = n + 1
+    if type(k) == "string" then
+      strings = strings + 1
+    elseif math.type(k) == "integer" and k >= 1 then
+      if k > max then max = k end
+    else
+      return "mixed"
     end
   end
-  if #errors > 0 then return nil, errors end
-  return value
+  if n == 0 then return "empty" end
+  if strings == n then return "object" end
+  if strings == 0 and max == n then return "array" end
+  return "mixed"
+end
+
+-- What a value is, for "must be X, got Y" messages.
+local function describe(v)
+  if v == NULL then return "null" end
+  local t = type(v)
+  if t == "table" then
+    local sh = shape(v)
+    if sh == "array" then return "an array" end
+    if sh == "object" then return "an object" end
+    if sh == "empty" then return "an empty array/object" end
+    return "a table with mixed keys"
+  end
+  if t == "string" or t == "number" or t == "boolean" then return "a " .. t end
+  return "a Lua " .. t .. " (not a JSON value)"
+end
+
+local function new_ctx(tool)
+  return { errors = {}, count = 0, tool = tool }
+end
+
+local function add(ctx, path, msg)
+  ctx.count = ctx.count + 1
+  if #ctx.errors < M.MAX_ERRORS then
+    ctx.errors[#ctx.errors + 1] = (path ~= "" and path or "tool.json") .. ": " .. msg
+  end
+end
+
+-- Adds "must be <want>, got <what v is>" and returns nil.
+local function bad(ctx, path, want, v)
+  add(ctx, path, ("must be %s, got %s"):format(want, describe(v)))
+  return nil
+end
+
+local function finite(x)
+  return x == x and x ~= math.huge and x ~= -math.huge
+end
+
+-- cjson decodes every number as a float: integral values become integers.
+local function norm_number(x)
+  if math.type(x) == "float" and x == math.floor(x) and math.abs(x) < 2 ^ 53 then
+    return math.tointeger(x)
+  end
+  return x
+end
+
+---------------------------------------------------------------------------
+-- Field kinds. Each checker is check(ctx, field, value, path) -> normalised
+-- value, or nil after adding an error. `value` is never nil or (for a
+-- nullable field) null: check_object handles absence and defaults.
+
+local CHECK = {}
+
+local function check_value(ctx, f, v, path)
+  return CHECK[f.kind](ctx, f, v, path)
+end
+
+function CHECK.string(ctx, f, v, path)
+  if type(v) ~= "string" then return bad(ctx, path, "a string", v) end
+  if f.nonempty and v == "" then
+    add(ctx, path, "must not be empty")
+    return nil
+  end
+  if f.max and #v > f.max then
+    add(ctx, path, ("must be at most %d bytes long (got %d)"):format(f.max, #v))
+    return nil
+  end
+  if f.pattern and not v:match(f.pattern) then
+    add(ctx, path, ("%s does not match %s%s"):format(quote(v), f.pattern, f.pattern_hint or ""))
+    return nil
+  end
+  local problem = f.refine and f.refine(v)
+  if problem then
+    add(ctx, path, problem)
+    return nil
+  end
+  return v
+end
+
+function CHECK.bool(ctx, _, v, path)
+  if type(v) ~= "boolean" then return bad(ctx, path, "a boolean (true or false)", v) end
+  return v
+end
+
+-- Adds the range error for a number outside [f.min, f.max]; true if inside.
+local function in_range(ctx, f, x, path, what)
+  if (f.min and x < f.min) or (f.max and x > f.max) then
+    if f.min and f.max then
+      add(ctx, path, ("must be %s between %s and %s"):format(what, f.min, f.max))
+    elseif f.min then
+      add(ctx, path, ("must be %s >= %s"):format(what, f.min))
+    else
+      add(ctx, path, ("must be %s <= %s"):format(what, f.max))
+    end
+    return false
+  end
+  return true
+end
+
+function CHECK.int(ctx, f, v, path)
+  if type(v) ~= "number" then return bad(ctx, path, "an integer", v) end
+  local i = finite(v) and math.tointeger(v)
+  if not i then
+    add(ctx, path, ("must be an integer, got %s"):format(("%.17g"):format(v)))
+    return nil
+  end
+  if not in_range(ctx, f, i, path, "an integer") then return nil end
+  return i
+end
+
+function CHECK.number(ctx, f, v, path)
+  if type(v) ~= "number" then return bad(ctx, path, "a number", v) end
+  if not finite(v) then
+    add(ctx, path, "must be a finite number")
+    return nil
+  end
+  if f.positive and v <= 0 then
+    add(ctx, path, "must be greater than 0")
+    return nil
+  end
+  return norm_number(v)
+end
+
+function CHECK.enum(ctx, f, v, path)
+  if type(v) ~= "string" then return bad(ctx, path, "a string", v) end
+  if not f.set[v] then
+    add(ctx, path, ("unknown %s %s (known: %s)"):format(f.what or "value", quote(v),
+      table.concat(f.values, ", ")))
+    return nil
+  end
+  return v
+end
+
+-- Deep copy of a free-form JSON value; nil after an error. `stack` holds
+-- the tables being copied (a Lua caller may pass a cycle).
+local function copy_json(ctx, v, path, depth, stack)
+  local t = type(v)
+  if v == NULL or t == "string" or t == "boolean" then return v end
+  if t == "number" then
+    if not finite(v) then
+      add(ctx, path, "must be a finite number")
+      return nil
+    end
+    return norm_number(v)
+  end
+  if t ~= "table" then return bad(ctx, path, "a JSON value", v) end
+  if depth > M.MAX_DEPTH then
+    add(ctx, path, ("is nested deeper than %d levels"):format(M.MAX_DEPTH))
+    return nil
+  end
+  if stack[v] then
+    add(ctx, path, "contains itself")
+    return nil
+  end
+  local sh = shape(v)
+  if sh == "mixed" then return bad(ctx, path, "a JSON array or object", v) end
+  stack[v] = true
+  local out, ok = {}, true
+  if sh == "array" or (sh == "empty" and getmetatable(v) == ARRAY_MT) then
+    out = json.array()
+    for i = 1, #v do
+      local x = copy_json(ctx, v[i], index(path, i), depth + 1, stack)
+      if x == nil then ok = false end
+      out[i] = x
+    end
+  else
+    for k, x in pairs(v) do
+      local c = copy_json(ctx, x, join(path, k), depth + 1, stack)
+      if c == nil then ok = false end
+      out[k] = c
+    end
+  end
+  stack[v] = nil
+  return ok and out or nil
+end
+
+function CHECK.any(ctx, _, v, path)
+  return copy_json(ctx, v, path, 1, {})
+end
+
+-- A free-form JSON object (e.g. the json input's `schema`).
+function CHECK.json_object(ctx, _, v, path)
+  local sh = type(v) == "table" and shape(v)
+  if sh ~= "object" and sh ~= "empty" then return bad(ctx, path, "an object", v) end
+  return copy_json(ctx, v, path, 1, {})
+end
+
+-- An option value: string, number or boolean.
+function CHECK.scalar(ctx, _, v, path)
+  local t = type(v)
+  if t == "string" or t == "boolean" then return v end
+  if t == "number" and finite(v) then return norm_number(v) end
+  return bad(ctx, path, "a string, a finite number or a boolean", v)
+end
+
+-- File `accept`: one string (".csv,.txt" or "image/*") or an array of them.
+function CHECK.accept(ctx, _, v, path)
+  if type(v) == "string" then return v end
+  local sh = type(v) == "table" and shape(v)
+  if sh ~= "array" and sh ~= "empty" then
+    return bad(ctx, path, "a string or an array of strings", v)
+  end
+  local out = json.array()
+  for i = 1, #v do
+    if type(v[i]) ~= "string" then
+      bad(ctx, index(path, i), "a string", v[i])
+      out[i] = false
+    else
+      out[i] = v[i]
+    end
+  end
+  return out
+end
+
+-- A map centre: [latitude, longitude].
+function CHECK.point(ctx, _, v, path)
+  local sh = type(v) == "table" and shape(v)
+  if sh ~= "array" or #v ~= 2 or type(v[1]) ~= "number" or type(v[2]) ~= "number"
+      or not finite(v[1]) or not finite(v[2]) then
+    return bad(ctx, path, "an array of two numbers [latitude, longitude]", v)
+  end
+  if v[1] < -90 or v[1] > 90 or v[2] < -180 or v[2] > 180 then
+    add(ctx, path, "latitude must be within [-90, 90] and longitude within [-180, 180]")
+    return nil
+  end
+  return json.array({ norm_number(v[1]), norm_number(v[2]) })
+end
+
+function CHECK.array(ctx, f, v, path)
+  local sh = type(v) == "table" and shape(v)
+  if sh ~= "array" and sh ~= "empty" then return bad(ctx, path, "an array", v) end
+  local out = json.array()
+  for i = 1, #v do
+    local x = check_value(ctx, f.item, v[i], index(path, i))
+    if x == nil then x = false end -- keeps the indexes; the spec is dropped anyway
+    out[i] = x
+  end
+  return out
+end
+
+-- Checks object v against schema s (see object_schema); returns the
+-- normalised table, possibly partial when errors were added (callers only
+-- hand it out when there were none), or nil when v is not an object.
+local function check_object(ctx, s, v, path)
+  local sh = type(v) == "table" and shape(v)
+  if sh ~= "object" and sh ~= "empty" then return bad(ctx, path, "an object", v) end
+  local out = {}
+  for _, f in ipairs(s.fields) do
+    local x, fpath = v[f.name], join(path, f.name)
+    if x == nil or (x == NULL and f.nullable) then
+      if f.required then
+        add(ctx, fpath, "is required")
+      elseif f.default_array then
+        out[f.name] = json.array()
+      else
+        out[f.name] = f.default
+      end
+    else
+      out[f.name] = check_value(ctx, f, x, fpath)
+    end
+  end
+  local unknown = {}
+  for k in pairs(v) do
+    if not s.known[k] then unknown[#unknown + 1] = k end
+  end
+  table.sort(unknown)
+  for _, k in ipairs(unknown) do
+    if not (s.on_unknown and s.on_unknown(ctx, k, join(path, k))) then
+      local hint = ""
+      local lower = k:lower()
+      if s.known[lower] then hint = (" (did you mean '%s'?)"):format(lower) end
+      add(ctx, join(path, k), "unknown field" .. hint)
+    end
+  end
+  return json.ordered(out, s.order)
+end
+
+function CHECK.object(ctx, f, v, path)
+  return check_object(ctx, f.schema, v, path)
+end
+
+-- A typed entry (input or output): the schema is chosen by `type`; an
+-- absent or unknown type checks the base fields only and reports as
+-- unknown only keys that no type knows.
+function CHECK.typed(ctx, f, v, path)
+  local s = type(v) == "table" and rawget(f.by_type, rawget(v, "type") or false)
+  return check_object(ctx, s or f.fallback, v, path)
+end
+
+---------------------------------------------------------------------------
+-- The model, as data.
+
+local function field(name, kind, opts)
+  local f = opts or {}
+  f.name, f.kind = name, kind
+  return f
+end
+
+local function req_str(name, opts)
+  opts = opts or {}
+  opts.required = true
+  return field(name, "string", opts)
+end
+
+local function opt_str(name)
+  return field(name, "string", { nullable = true })
+end
+
+local function bool(name, default)
+  return field(name, "bool", { default = default })
+end
+
+local function enum(name, values, opts)
+  opts = opts or {}
+  opts.values, opts.set = values, {}
+  for _, v in ipairs(values) do opts.set[v] = true end
+  return field(name, "enum", opts)
+end
+
+local function array_of(name, item, opts)
+  opts = opts or {}
+  opts.item = item
+  return field(name, "array", opts)
+end
+
+-- Builds a schema from an ordered field list (plus `extra` fields);
+-- on_unknown(ctx, key, path) may claim an unknown key (returns true).
+local function object_schema(fields, extra, on_unknown)
+  local s = { fields = {}, known = {}, order = {}, on_unknown = on_unknown }
+  for _, list in ipairs({ fields, extra or {} }) do
+    for _, f in ipairs(list) do
+      s.fields[#s.fields + 1] = f
+      s.known[f.name] = true
+      s.order[#s.order + 1] = f.name
+    end
+  end
+  return s
+end
+
+local function key_field()
+  return req_str("key", { nonempty = true, max = 128 })
+end
+
+local OPTION = object_schema({
+  field("value", "scalar", { required = true }),
+  req_str("label"),
+})
+
+local COLUMN = object_schema({
+  req_str("key", { nonempty = true, max = 128 }),
+  req_str("label"),
+  field("type", "string", { default = "text", nonempty = true }),
+})
+
+local SHOW_IF = object_schema({
+  req_str("key", { nonempty = true }),
+  field("equals", "any", { required = true }),
+})
+
+local function options() return array_of("options", field("", "object", { schema = OPTION }), { required = true }) end
+local function opt_int(name, min) return field(name, "int", { nullable = true, min = min }) end
+local function opt_num(name, positive) return field(name, "number", { nullable = true, positive = positive }) end
+local function map_fields()
+  return { field("default_center", "point", { nullable = true }), opt_num("default_zoom") }
+end
+local function columns(required)
+  return array_of("columns", field("", "object", { schema = COLUMN }),
+    { required = required, nullable = not required })
+end
+
+local INPUT_EXTRA = {
+  text = { opt_str("placeholder"), opt_int("max_length", 0) },
+  textarea = { opt_str("placeholder"), opt_int("max_length", 0), bool("monospace", false) },
+  number = { opt_num("min"), opt_num("max"), opt_num("step", true), opt_str("unit") },
+  slider = { field("min", "number", { required = true }), field("max", "number", { required = true }),
+             opt_num("step", true), bool("range", false) },
+  select = { options(), bool("searchable", false) },
+  multiselect = { options() },
+  radio = { options() },
+  date = { opt_str("min"), opt_str("max") },
+  file = { field("accept", "accept", { nullable = true }), opt_num("max_size_mb", true),
+           bool("multiple", false) },
+  image = { opt_num("max_size_mb", true), bool("multiple", false) },
+  audio = { opt_num("max_size_mb", true) },
+  json = { field("schema", "json_object", { nullable = true }) },
+  code = { opt_str("language") },
+  tags = { array_of("suggestions", field("", "string"), { default_array = true }) },
+  autocomplete = { req_str("endpoint", { nonempty = true }) },
+  table = { columns(true), opt_int("min_rows", 0), opt_int("max_rows", 0) },
+  map_point = map_fields(),
+  map_bbox = map_fields(),
+  map_polygon = map_fields(),
+  map_multipoint = map_fields(),
+}
+
+local OUTPUT_EXTRA = {
+  number = { enum("format", { "decimal", "currency", "percent", "scientific" },
+                  { default = "decimal", what = "number format" }),
+             opt_int("precision", 0) },
+  boolean = { opt_str("true_label"), opt_str("false_label") },
+  table = { columns(false), bool("downloadable", false) },
+  chart_line = { opt_str("x_label"), opt_str("y_label"), bool("log_x", false), bool("log_y", false) },
+  chart_area = { opt_str("x_label"), opt_str("y_label"), bool("log_x", false), bool("log_y", false) },
+  map_points = map_fields(),
+  code = { opt_str("language") },
+}
+
+local function input_base()
+  return {
+    key_field(),
+    enum("type", M.INPUT_TYPES, { required = true, what = "input type" }),
+    req_str("label"),
+    opt_str("description"),
+    field("default", "any", { nullable = true }),
+    bool("required", true),
+    opt_str("group"),
+    field("show_if", "object", { schema = SHOW_IF, nullable = true }),
+  }
+end
+
+local function output_base()
+  return {
+    key_field(),
+    enum("type", M.OUTPUT_TYPES, { required = true, what = "output type" }),
+    req_str("label"),
+    opt_str("description"),
+    opt_str("caption"),
+    opt_str("unit"),
+    bool("streaming", false),
+    enum("layout", { "panel", "tab", "inline" }, { default = "panel", what = "output layout" }),
+    opt_str("default_export_format"),
+    array_of("supported_export_formats", field("", "string"), { nullable = true }),
+  }
+end
+
+-- The typed field for inputs or outputs: one schema per type, plus a
+-- fallback for an absent/unknown type that knows the union of all fields.
+local function typed(types, base, extra)
+  local f = field("", "typed", { by_type = {} })
+  local union, seen = {}, {}
+  for _, ty in ipairs(types) do
+    f.by_type[ty] = object_schema(base(), extra[ty])
+    for _, x in ipairs(extra[ty] or {}) do
+      if not seen[x.name] then
+        seen[x.name] = true
+        union[#union + 1] = x
+      end
+    end
+  end
+  f.fallback = object_schema(base())
+  for _, x in ipairs(union) do f.fallback.known[x.name] = true end
+  return f
+end
+
+-- secrets[i].label: the historic field, with the migration hint.
+local function secret_label(ctx, key, path)
+  if key ~= "label" then return false end
+  add(ctx, path, ('tool %s: secrets use "description", not "label" — run `pixie run-skill migrate-tool-format %s`')
+    :format(quote(ctx.tool), quote(ctx.tool):sub(2, -2)))
+  return true
+end
+
+local SECRET = object_schema({
+  req_str("key", { max = 128, pattern = M.SECRET_KEY_PATTERN,
+                   pattern_hint = " (a letter or _, then letters, digits or _)" }),
+  field("description", "string", { nullable = true, default = "" }),
+  bool("required", false),
+}, nil, secret_label)
+
+-- entrypoint builds a file path: relative, inside the tool folder.
+local function entrypoint_problem(s)
+  if s:sub(1, 1) == "/" then return "must be a relative path inside the tool folder, not absolute" end
+  if s:find("[%c\\]") then return "must not contain control characters or backslashes" end
+  if s:sub(-1) == "/" then return "must name a file, not a folder" end
+  for part in (s .. "/"):gmatch("([^/]*)/") do
+    if part == ".." then return "must not contain '..'" end
+  end
+  return nil
+end
+
+local WEEK = 7 * 24 * 3600
+
+local TOP = object_schema({
+  req_str("id", { max = M.ID_MAX, pattern = M.ID_PATTERN,
+                  pattern_hint = " (a lowercase letter, then lowercase letters, digits or '-')" }),
+  req_str("name", { nonempty = true, max = 200 }),
+  opt_str("description"),
+  opt_str("version"),
+  opt_str("category"),
+  opt_str("icon"),
+  enum("layout", { "form", "chat", "split" }, { default = "form", what = "layout" }),
+  array_of("inputs", typed(M.INPUT_TYPES, input_base, INPUT_EXTRA), { required = true }),
+  array_of("outputs", typed(M.OUTPUT_TYPES, output_base, OUTPUT_EXTRA), { required = true }),
+  array_of("secrets", field("", "object", { schema = SECRET }), { default_array = true }),
+  field("warm_keep_seconds", "int", { default = 300, min = 0, max = WEEK }),
+  field("max_memory_mb", "int", { default = 512, min = 1, max = 1024 * 1024 }),
+  field("max_runtime_seconds", "int", { default = 60, min = 1, max = WEEK }),
+  field("schema_version", "string", { default = "1.0", nonempty = true, max = 32 }),
+  bool("concurrent", true),
+  field("validator_timeout_override", "int", { nullable = true, min = 1, max = WEEK }),
+  bool("requires_data_persistence", false),
+  enum("input_transport", { "json", "multipart" }, { default = "json", what = "input transport" }),
+  bool("provides_file_endpoint", false),
+  bool("provides_autocomplete", false),
+  field("retain_runs", "int", { default = 100, min = 1, max = 1000000 }),
+  array_of("tags", field("", "string"), { default_array = true }),
+  bool("archived", false),
+  bool("pinned_warm", false),
+  field("entrypoint", "string", { default = "main.py", nonempty = true, max = 255,
+                                  refine = entrypoint_problem }),
+  opt_str("package"),
+  opt_str("workspace_default"),
+})
+
+---------------------------------------------------------------------------
+-- Coherence (cross-field checks)
+
+local function entries(list)
+  return type(list) == "table" and list or {}
+end
+
+-- Reports every entry of list whose `key` repeats an earlier one.
+local function unique_keys(ctx, list, path, what)
+  local first = {}
+  for i, e in ipairs(entries(list)) do
+    local k = type(e) == "table" and e.key
+    if type(k) == "string" then
+      if first[k] then
+        add(ctx, join(index(path, i), "key"),
+          ("duplicate %s key %s (also %s)"):format(what, quote(k), index(path, first[k])))
+      else
+        first[k] = i
+      end
+    end
+  end
+  return first
+end
+
+local function min_max(ctx, e, path, lo, hi)
+  local a, b = e[lo], e[hi]
+  if type(a) == "number" and type(b) == "number" and a > b then
+    add(ctx, join(path, lo), ("must not be greater than %s"):format(hi))
+  end
+end
+
+local function check_input_coherence(ctx, e, path, keys)
+  local cond = e.show_if
+  if type(cond) == "table" and type(cond.key) == "string" then
+    if cond.key == e.key then
+      add(ctx, join(join(path, "show_if"), "key"), "must name another input, not the input itself")
+    elseif not keys[cond.key] then
+      add(ctx, join(join(path, "show_if"), "key"), ("no input has key %s"):format(quote(cond.key)))
+    end
+  end
+  local seen = {}
+  for j, o in ipairs(entries(e.options)) do
+    local v = type(o) == "table" and o.value
+    if type(o) == "table" and v ~= nil then
+      if seen[v] then
+        add(ctx, join(index(join(path, "options"), j), "value"), "duplicate option value")
+      end
+      seen[v] = true
+    end
+  end
+  unique_keys(ctx, e.columns, join(path, "columns"), "column")
+  if e.type == "number" or e.type == "slider" then min_max(ctx, e, path, "min", "max") end
+  if e.type == "table" then min_max(ctx, e, path, "min_rows", "max_rows") end
+end
+
+-- Cross-field checks over a (possibly partial) normalised spec.
+local function coherence(ctx, spec)
+  local keys = unique_keys(ctx, spec.inputs, "inputs", "input")
+  for i, e in ipairs(entries(spec.inputs)) do
+    if type(e) == "table" then check_input_coherence(ctx, e, index("inputs", i), keys) end
+  end
+  unique_keys(ctx, spec.outputs, "outputs", "output")
+  for i, e in ipairs(entries(spec.outputs)) do
+    if type(e) == "table" then
+      unique_keys(ctx, e.columns, join(index("outputs", i), "columns"), "column")
+    end
+  end
+  unique_keys(ctx, spec.secrets, "secrets", "secret")
+end
+
+function M.coherence(spec)
+  local ctx = new_ctx("?")
+  if type(spec) == "table" then coherence(ctx, spec) end
+  return ctx.errors
+end
+
+---------------------------------------------------------------------------
+-- Entry points
+
+-- The name shown in messages: the folder name, else the id, else "?".
+local function tool_name(tool, value)
+  if type(tool) == "string" and tool ~= "" then return tool end
+  if type(value) == "table" and M.id_valid(rawget(value, "id")) then return value.id end
+  return "?"
+end
+
+local function finish(ctx, spec)
+  if ctx.count > #ctx.errors then
+    ctx.errors[#ctx.errors + 1] = ("tool.json: %d more errors not shown"):format(ctx.count - #ctx.errors)
+  end
+  if ctx.count > 0 then return nil, ctx.errors end
+  return spec
+end
+
+local function validate_into(ctx, value)
+  local sh = type(value) == "table" and shape(value)
+  if sh ~= "object" and sh ~= "empty" then
+    add(ctx, "", ("must be a JSON object, got %s"):format(describe(value)))
+    return nil
+  end
+  local spec = check_object(ctx, TOP, value, "")
+  coherence(ctx, spec)
+  return spec
+end
+
+-- Runs fn(ctx) under pcall: a bug here must not take Pixie down; it is
+-- reported as an error line (the fuzz target treats it as a failure).
+local function guarded(ctx, fn, ...)
+  local ok, result = pcall(fn, ctx, ...)
+  if not ok then
+    add(ctx, "", "internal error while checking (please report): " .. tostring(result))
+    return nil
+  end
+  return result
+end
+
+function M.validate(value, tool)
+  local ctx = new_ctx(tool_name(tool, value))
+  local spec = guarded(ctx, validate_into, value)
+  return finish(ctx, spec)
+end
+
+local function parse_into(ctx, text)
+  if type(text) ~= "string" then
+    add(ctx, "", ("must be text, got %s"):format(describe(text)))
+    return nil
+  end
+  if text:sub(1, 3) == BOM then
+    add(ctx, "", "starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM "
+      .. "(Python's json module refuses it, so the tool could not read its own tool.json)")
+    text = text:sub(4)
+  end
+  local ulen, bad_at = utf8.len(text)
+  if not ulen then
+    add(ctx, "", ("is not valid UTF-8 (bad byte at offset %d)"):format(bad_at - 1))
+  end
+  if text:match("^%s*$") then
+    add(ctx, "", "is empty")
+    return nil
+  end
+  local value, err = json.decode(text)
+  if value == nil then
+    add(ctx, "", "is not valid JSON: " .. tostring(err))
+    return nil
+  end
+  if text:match("^%s*%[") then -- [] decodes to the same empty table as {}
+    add(ctx, "", "must be a JSON object, got an array")
+    return nil
+  end
+  ctx.tool = tool_name(ctx.tool ~= "?" and ctx.tool or nil, value)
+  return validate_into(ctx, value)
 end
 
 function M.parse(text, tool)
-  local value, err = json.decode(text)
-  if value == nil then
-    return nil, { "tool.json is not valid JSON: " .. err }
-  end
-  return M.validate(value, tool)
+  local ctx = new_ctx(type(tool) == "string" and tool ~= "" and tool or "?")
+  local spec = guarded(ctx, parse_into, text)
+  return finish(ctx, spec)
 end
 
 return M
