@@ -8,6 +8,7 @@
 static const luaL_Reg c_modules[] = {
     {"pixie.embedded", luaopen_pixie_embedded},
     {"pixie.fs", luaopen_pixie_fs},
+    {"pixie.proc", luaopen_pixie_proc},
     {"pixie.sys", luaopen_pixie_sys},
     {NULL, NULL},
 };

@@ -10,6 +10,7 @@ void api_preload(lua_State *L);
 
 int luaopen_pixie_embedded(lua_State *L);
 int luaopen_pixie_fs(lua_State *L);
+int luaopen_pixie_proc(lua_State *L);
 int luaopen_pixie_sys(lua_State *L);
 
 

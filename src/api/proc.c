@@ -1,0 +1,330 @@
+/* pixie.proc: one-shot processes with the same hygiene as tools (an explicit
+ * environment, own process group, fds closed, core dumps off, the whole tree
+ * killed on timeout and when the process exits), output masked as streams.
+ *
+ *   run(argv, {cwd=, env={K=V}, timeout_ms=60000, stdin=, max_memory_mb=0,
+ *              max_output=16 MiB, grace_ms=2000})
+ *     -> {code=int|nil, signal=int|nil, stdout=, stderr=, timed_out=bool,
+ *         truncated=bool} | nil, message, errno
+ *
+ * env is the child's whole environment (default: empty); nothing of Pixie's
+ * own environment is inherited. argv[1] without '/' is looked up in env.PATH
+ * (else a default PATH). */
+#include "api.h"
+#include "spawn.h"
+
+#if __has_include("mask.h")
+#include "mask.h"
+#define PROC_HAVE_MASK 1
+#endif
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define PROC_RUN_MT "pixie.proc.run"
+#define PROC_DEFAULT_TIMEOUT_MS 60000
+#define PROC_DEFAULT_MAX_OUTPUT (16u * 1024u * 1024u)
+#define PROC_DEFAULT_GRACE_MS 2000
+
+struct capture {
+    char *data;
+    size_t len, cap;
+#ifdef PROC_HAVE_MASK
+    struct mask_stream *mask;
+#endif
+};
+
+/* A run in progress: userdata so that every allocation is freed (and the
+ * tree killed) even when a Lua error unwinds. */
+struct proc_run {
+    struct spawn_child child;
+    int started;
+    struct capture out[2];
+    size_t max_output;
+    int truncated;
+};
+
+static void capture_append(struct proc_run *r, struct capture *c, const char *data, size_t len)
+{
+    if (c->len + len > r->max_output) {
+        r->truncated = 1;
+        len = r->max_output - c->len;
+    }
+    if (len == 0) {
+        return;
+    }
+    if (c->len + len > c->cap) {
+        size_t ncap = c->cap ? c->cap : 4096;
+        while (ncap < c->len + len) {
+            ncap *= 2;
+        }
+        char *nd = realloc(c->data, ncap);
+        if (!nd) {
+            r->truncated = 1;
+            return;
+        }
+        c->data = nd;
+        c->cap = ncap;
+    }
+    memcpy(c->data + c->len, data, len);
+    c->len += len;
+}
+
+/* spawn_capture callback: masks the chunk as part of its stream. */
+static void on_chunk(void *ctx, int stream, const char *data, size_t len)
+{
+    struct proc_run *r = ctx;
+    struct capture *c = &r->out[stream == 2];
+#ifdef PROC_HAVE_MASK
+    char *masked = NULL;
+    size_t mlen = 0;
+    if (mask_stream_feed(c->mask, data, len, &masked, &mlen) == 0) {
+        capture_append(r, c, masked, mlen);
+    } else {
+        capture_append(r, c, "***", 3);
+    }
+    free(masked);
+#else
+    capture_append(r, c, data, len);
+#endif
+}
+
+static void capture_finish(struct proc_run *r, struct capture *c)
+{
+#ifdef PROC_HAVE_MASK
+    char *masked = NULL;
+    size_t mlen = 0;
+    if (c->mask && mask_stream_flush(c->mask, &masked, &mlen) == 0) {
+        capture_append(r, c, masked, mlen);
+    }
+    free(masked);
+#else
+    (void)r;
+    (void)c;
+#endif
+}
+
+/* Kills what is still running and frees everything; idempotent. */
+static void proc_run_release(struct proc_run *r)
+{
+    if (r->started) {
+        spawn_kill_tree(&r->child, 0);
+        spawn_close(&r->child);
+        r->started = 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        free(r->out[i].data);
+        r->out[i].data = NULL;
+#ifdef PROC_HAVE_MASK
+        if (r->out[i].mask) {
+            mask_stream_free(r->out[i].mask);
+            r->out[i].mask = NULL;
+        }
+#endif
+    }
+}
+
+static int proc_run_gc(lua_State *L)
+{
+    proc_run_release(luaL_checkudata(L, 1, PROC_RUN_MT));
+    return 0;
+}
+
+/* Reads integer option `name` of the table at idx (>= 0), or `def`. */
+static lua_Integer opt_int(lua_State *L, int idx, const char *name, lua_Integer def)
+{
+    lua_getfield(L, idx, name);
+    lua_Integer v = def;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        v = lua_tointegerx(L, -1, &ok);
+        if (!ok || v < 0) {
+            luaL_error(L, "bad option '%s' (non-negative integer expected)", name);
+        }
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Reads string option `name` (or NULL); the string stays in the options table. */
+static const char *opt_str(lua_State *L, int idx, const char *name, size_t *len)
+{
+    lua_getfield(L, idx, name);
+    const char *s = NULL;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            luaL_error(L, "bad option '%s' (string expected)", name);
+        }
+        s = lua_tolstring(L, -1, len);
+    }
+    lua_pop(L, 1);
+    return s;
+}
+
+/* Builds a NULL-terminated array of "KEY=VALUE" from the table at `idx`;
+ * the strings are kept alive in a table pushed below the array userdata.
+ * Pushes 2 values; returns the array. */
+static const char **push_envp(lua_State *L, int idx)
+{
+    lua_newtable(L); /* anchor for the strings */
+    int anchor = lua_gettop(L);
+    int n = 0;
+    if (idx) {
+        lua_pushnil(L);
+        while (lua_next(L, idx) != 0) {
+            size_t klen, vlen;
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+                luaL_error(L, "bad option 'env' (string keys and string values expected)");
+            }
+            const char *k = lua_tolstring(L, -2, &klen);
+            const char *v = lua_tolstring(L, -1, &vlen);
+            if (klen == 0 || strchr(k, '=') || strlen(k) != klen || strlen(v) != vlen) {
+                luaL_error(L, "bad option 'env' (invalid variable name or NUL in a value)");
+            }
+            lua_pushfstring(L, "%s=%s", k, v);
+            lua_rawseti(L, anchor, ++n);
+            lua_pop(L, 1);
+        }
+    }
+    const char **envp = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, anchor, i + 1);
+        envp[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    envp[n] = NULL;
+    return envp;
+}
+
+/* Pushes a NULL-terminated array of the strings of the array at idx. */
+static const char **push_argv(lua_State *L, int idx)
+{
+    lua_Integer n = luaL_len(L, idx);
+    luaL_argcheck(L, n >= 1 && n < 100000, idx, "argv must be a non-empty array");
+    const char **argv = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && strlen(s) == len, idx,
+                      "argv entries must be strings without NUL");
+        argv[i - 1] = s; /* kept alive by the argv table */
+        lua_pop(L, 1);
+    }
+    argv[n] = NULL;
+    return argv;
+}
+
+static void push_capture(lua_State *L, struct capture *c, const char *field)
+{
+    lua_pushlstring(L, c->data ? c->data : "", c->len);
+    lua_setfield(L, -2, field);
+}
+
+static int proc_run(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int has_opts = !lua_isnoneornil(L, 2);
+    if (has_opts) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+    } else {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    }
+    const char **argv = push_argv(L, 1);
+    const char *cwd = opt_str(L, 2, "cwd", NULL);
+    size_t in_len = 0;
+    const char *in = opt_str(L, 2, "stdin", &in_len);
+    lua_Integer timeout = opt_int(L, 2, "timeout_ms", PROC_DEFAULT_TIMEOUT_MS);
+    lua_Integer mem = opt_int(L, 2, "max_memory_mb", 0);
+    lua_Integer max_output = opt_int(L, 2, "max_output", PROC_DEFAULT_MAX_OUTPUT);
+    lua_Integer grace = opt_int(L, 2, "grace_ms", PROC_DEFAULT_GRACE_MS);
+    lua_getfield(L, 2, "env");
+    int env_idx = lua_gettop(L);
+    if (lua_isnil(L, env_idx)) {
+        env_idx = 0;
+    } else if (!lua_istable(L, env_idx)) {
+        return luaL_error(L, "bad option 'env' (table expected)");
+    }
+    const char **envp = push_envp(L, env_idx);
+
+    struct proc_run *r = lua_newuserdatauv(L, sizeof *r, 0);
+    memset(r, 0, sizeof *r);
+    luaL_setmetatable(L, PROC_RUN_MT);
+    r->max_output = (size_t)max_output;
+#ifdef PROC_HAVE_MASK
+    for (int i = 0; i < 2; i++) {
+        if (!(r->out[i].mask = mask_stream_new())) {
+            proc_run_release(r);
+            return api_fail(L, "out of memory");
+        }
+    }
+#endif
+    spawn_sweep(); /* reap zombies left by earlier escapees */
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = envp,
+        .cwd = cwd,
+        .max_memory_mb = (unsigned long)mem,
+        .stdin_pipe = in != NULL,
+    };
+    int rc = spawn_start(&o, &r->child);
+    if (rc != 0) {
+        proc_run_release(r);
+        return api_fail_errno(L, rc, argv[0]);
+    }
+    r->started = 1;
+    int64_t deadline = timeout > 0 ? spawn_now_ms() + timeout : 0;
+    rc = spawn_capture(&r->child, in, in_len, deadline, on_chunk, r);
+    int timed_out = rc == -ETIMEDOUT;
+    /* on timeout, or when the process left others running: stop the tree */
+    spawn_kill_tree(&r->child, timed_out ? (int)grace : 0);
+    spawn_capture(&r->child, NULL, 0, spawn_now_ms() + 200, on_chunk, r); /* drain */
+    spawn_close(&r->child);
+    r->started = 0;
+    capture_finish(r, &r->out[0]);
+    capture_finish(r, &r->out[1]);
+    if (rc != 0 && !timed_out) {
+        proc_run_release(r);
+        return api_fail_errno(L, rc, "capturing output");
+    }
+    int st = r->child.status;
+    lua_createtable(L, 0, 6);
+    if (WIFEXITED(st)) {
+        lua_pushinteger(L, WEXITSTATUS(st));
+        lua_setfield(L, -2, "code");
+    } else if (WIFSIGNALED(st)) {
+        lua_pushinteger(L, WTERMSIG(st));
+        lua_setfield(L, -2, "signal");
+    }
+    push_capture(L, &r->out[0], "stdout");
+    push_capture(L, &r->out[1], "stderr");
+    lua_pushboolean(L, timed_out);
+    lua_setfield(L, -2, "timed_out");
+    lua_pushboolean(L, r->truncated);
+    lua_setfield(L, -2, "truncated");
+    proc_run_release(r);
+    return 1;
+}
+
+static const luaL_Reg proc_functions[] = {
+    {"run", proc_run},
+    {NULL, NULL},
+};
+
+int luaopen_pixie_proc(lua_State *L)
+{
+    if (luaL_newmetatable(L, PROC_RUN_MT)) {
+        lua_pushcfunction(L, proc_run_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, proc_run_gc);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, proc_functions);
+    return 1;
+}

@@ -1,0 +1,97 @@
+/* Child processes with hygiene (SPEC §4.2, security-anchors §4): an explicit
+ * environment (never environ), a cwd, their own process group, death with
+ * Pixie (PR_SET_PDEATHSIG(SIGKILL) plus a watchdog that kills registered
+ * groups when Pixie dies), every inherited fd closed except 0-2 (stdin is
+ * /dev/null or a pipe), core dumps off, an optional RLIMIT_AS, stdout and
+ * stderr on pipes. Pixie is made a child subreaper so descendants that call
+ * setsid() are re-parented to us and can be found, killed and reaped.
+ *
+ * All functions return 0 or a negative errno value; they never print or
+ * exit. A struct spawn_child is owned by one thread at a time. */
+#ifndef PIXIE_SPAWN_H
+#define PIXIE_SPAWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct spawn_opts {
+    const char *const *argv; /* argv[0]: a path, or a name looked up in PATH */
+    const char *const *envp; /* the child's whole environment, NULL-terminated */
+    const char *cwd;         /* NULL = Pixie's cwd */
+    unsigned long max_memory_mb; /* RLIMIT_AS in MiB, 0 = no limit */
+    int stdin_pipe;          /* 1 = stdin is a pipe (in_fd), 0 = /dev/null */
+    /* Optional "KEY=VALUE" found in the child's environment; lets
+     * spawn_kill_tree recognise double-forked, re-parented orphans. */
+    const char *marker;
+};
+
+struct spawn_child {
+    pid_t pid;      /* also the process group id */
+    int pidfd;      /* -1 when the kernel has no pidfd_open */
+    int out_fd;     /* parent end of stdout, O_CLOEXEC|O_NONBLOCK, -1 once closed */
+    int err_fd;     /* parent end of stderr, same */
+    int in_fd;      /* parent end of stdin when stdin_pipe, else -1 */
+    int reaped;     /* 1 once the leader was waited for */
+    int status;     /* its wait status once reaped */
+    char marker[256];
+};
+
+/* Starts the process. Returns 0 with *c filled, or -errno: -ENOENT /
+ * -EACCES / -ENOEXEC ... when the program cannot be executed (reported by
+ * the child before exec; nothing is left running), -EINVAL on bad opts.
+ * The caller eventually calls spawn_kill_tree or spawn_wait, then
+ * spawn_close. */
+int spawn_start(const struct spawn_opts *o, struct spawn_child *c);
+
+/* Waits for the leader to exit for at most timeout_ms (-1 = forever) and
+ * reaps it. Returns 0 (c->status set), -ETIMEDOUT, or -errno. */
+int spawn_wait(struct spawn_child *c, int timeout_ms);
+
+/* Non-blocking: 1 when the leader has exited (and is then reaped), 0 when
+ * it is running, negative errno on error. */
+int spawn_poll_exit(struct spawn_child *c);
+
+/* Stops the whole tree: SIGTERM to the group and to every descendant
+ * outside it (setsid children, re-parented orphans carrying the marker),
+ * waits up to grace_ms for all of them to go, then SIGKILL to what is left,
+ * and reaps the leader and every re-parented member. On return no process
+ * of the tree is alive and none is our zombie. Returns 0 or -errno. */
+int spawn_kill_tree(struct spawn_child *c, int grace_ms);
+
+/* Closes the parent's fds of c (idempotent). Does not signal or reap. */
+void spawn_close(struct spawn_child *c);
+
+/* Output callback of spawn_capture: stream is 1 (stdout) or 2 (stderr). */
+typedef void (*spawn_chunk_fn)(void *ctx, int stream, const char *data, size_t len);
+
+/* Feeds `in` (may be NULL) to the child's stdin pipe and reads stdout and
+ * stderr, passing every chunk to on_chunk, until both pipes reach EOF and
+ * the leader has exited, or until deadline_ms (CLOCK_MONOTONIC ms, as
+ * spawn_now_ms; <= 0 = none) passes. Returns 0 when finished (leader reaped,
+ * c->status set), -ETIMEDOUT at the deadline (the caller kills), -errno. */
+int spawn_capture(struct spawn_child *c, const char *in, size_t in_len, int64_t deadline_ms,
+                  spawn_chunk_fn on_chunk, void *ctx);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t spawn_now_ms(void);
+
+/* Makes this process a child subreaper and starts the watchdog (once;
+ * spawn_start calls it). Returns 0 or -errno. */
+int spawn_init(void);
+
+/* Housekeeping for a long-lived thread (call every ~0.5 s): reaps zombie
+ * children that are no spawned leader and are outside Pixie's own process
+ * group (tool descendants re-parented to us), and tells the watchdog about
+ * live descendants outside the spawned groups so they die with Pixie too.
+ * Returns the number of zombies reaped or -errno. */
+int spawn_sweep(void);
+
+/* Describes a wait status for messages: "exit code N" / "signal N (NAME)". */
+void spawn_describe_status(int status, char *buf, size_t size);
+
+/* Resolves `name` against the ':'-separated `path` (a name containing '/'
+ * is returned as is). Returns 0 with the result in buf, or -ENOENT. */
+int spawn_resolve(const char *name, const char *path, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,342 @@
+/* spawn: the child gets exactly the environment given, only fds 0-2, its
+ * own group, limits; killing a tree reaches group members, setsid children,
+ * re-parented orphans and SIGTERM-ignorers; nothing is left as a zombie;
+ * a child whose parent dies is killed with its whole group. */
+#include "check.h"
+#include "spawn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MARK "PIXIE_TEST_MARK=spawn-test-tree"
+
+struct buf {
+    char data[65536];
+    size_t len;
+};
+
+static void collect(void *ctx, int stream, const char *data, size_t len)
+{
+    struct buf *b = (struct buf *)ctx + (stream == 2);
+    size_t room = sizeof b->data - 1 - b->len;
+    if (len > room) {
+        len = room;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+static const char *const base_env[] = {"PATH=/usr/bin:/bin", MARK, NULL};
+
+/* Runs argv to completion; out[0] is stdout, out[1] stderr. Returns the wait status. */
+static int run(const char *const *argv, const char *const *envp, unsigned long mem_mb,
+               const char *in, struct buf out[2])
+{
+    memset(out, 0, 2 * sizeof *out);
+    struct spawn_opts o = {.argv = argv, .envp = envp, .max_memory_mb = mem_mb,
+                           .stdin_pipe = in != NULL, .marker = MARK};
+    struct spawn_child c;
+    int rc = spawn_start(&o, &c);
+    CHECK(rc == 0);
+    if (rc != 0) {
+        return -1;
+    }
+    CHECK(spawn_capture(&c, in, in ? strlen(in) : 0, spawn_now_ms() + 20000, collect, out) == 0);
+    CHECK(spawn_kill_tree(&c, 1000) == 0);
+    spawn_close(&c);
+    return c.status;
+}
+
+/* Number of live processes (zombies excluded) whose environment holds MARK;
+ * when zombies is set, counts our zombie children instead. */
+static int count_marked(int zombies)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0 || pid == getpid()) {
+            continue;
+        }
+        char path[64], stat[512] = "", env[65536];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) {
+            continue;
+        }
+        ssize_t r = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        const char *rp = r > 0 ? strrchr(stat, ')') : NULL;
+        if (!rp) {
+            continue;
+        }
+        char state = rp[2];
+        int ppid = atoi(rp + 4);
+        if (zombies) {
+            n += state == 'Z' && ppid == getpid();
+            continue;
+        }
+        if (state == 'Z') {
+            continue;
+        }
+        snprintf(path, sizeof path, "/proc/%d/environ", pid);
+        fd = open(path, O_RDONLY);
+        r = fd >= 0 ? read(fd, env, sizeof env - 1) : -1;
+        if (fd >= 0) {
+            close(fd);
+        }
+        for (ssize_t i = 0; i < r; i += (ssize_t)strlen(env + i) + 1) {
+            env[r] = '\0';
+            if (strcmp(env + i, MARK) == 0) {
+                n++;
+                break;
+            }
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+static void test_env_is_exactly_given(void)
+{
+    struct buf out[2];
+    const char *const argv[] = {"env", NULL};
+    const char *const envp[] = {"PATH=/usr/bin:/bin", "A=1", "B=two words", NULL};
+    setenv("PIXIE_TEST_PARENT_ONLY", "CANARY-PARENT-ENV-SECRET", 1);
+    int st = run(argv, envp, 0, NULL, out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strcmp(out[0].data, "PATH=/usr/bin:/bin\nA=1\nB=two words\n") == 0);
+    CHECK(strstr(out[0].data, "CANARY") == NULL);
+}
+
+static void test_only_stdio_fds_and_stdin_is_devnull(void)
+{
+    int leak1 = open("/dev/null", O_RDONLY); /* deliberately not close-on-exec */
+    int leak2 = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(leak1 >= 3 && leak2 >= 3);
+    struct buf out[2];
+    const char *const argv[] = {"/bin/sh", "-c", "ls /proc/$$/fd; readlink /proc/$$/fd/0", NULL};
+    int st = run(argv, base_env, 0, NULL, out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strcmp(out[0].data, "0\n1\n2\n/dev/null\n") == 0);
+    close(leak1);
+    close(leak2);
+}
+
+static void test_stdin_stdout_stderr_pipes(void)
+{
+    struct buf out[2];
+    const char *const argv[] = {"/bin/sh", "-c", "cat; echo oops >&2; exit 7", NULL};
+    int st = run(argv, base_env, 0, "hello\nworld", out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+    CHECK(strcmp(out[0].data, "hello\nworld") == 0);
+    CHECK(strcmp(out[1].data, "oops\n") == 0);
+}
+
+static void test_limits_applied(void)
+{
+    struct buf out[2];
+    const char *const argv[] = {"/bin/sh", "-c", "ulimit -v; ulimit -c", NULL};
+    int st = run(argv, base_env, 64, NULL, out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strcmp(out[0].data, "65536\n0\n") == 0);
+    /* and the limit bites: 200 MB cannot be allocated under 64 MiB */
+    const char *const hog[] = {"python3", "-c", "b = bytearray(200 * 1024 * 1024)", NULL};
+    const char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+    st = run(hog, envp, 64, NULL, out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECK(strstr(out[1].data, "MemoryError") != NULL);
+}
+
+static void test_exec_failure_is_reported(void)
+{
+    const char *const argv[] = {"/nonexistent/program", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env};
+    struct spawn_child c;
+    CHECK(spawn_start(&o, &c) == -ENOENT);
+    char plain[4200];
+    snprintf(plain, sizeof plain, "%s/not-executable", check_tmpdir("spawn"));
+    FILE *f = fopen(plain, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fclose(f);
+    }
+    const char *const argv2[] = {plain, NULL};
+    o.argv = argv2;
+    CHECK(spawn_start(&o, &c) == -EACCES);
+    const char *const argv3[] = {"no-such-program-anywhere", NULL};
+    o.argv = argv3;
+    CHECK(spawn_start(&o, &c) == -ENOENT);
+    CHECK(count_marked(1) == 0);
+}
+
+/* Starts a tree: group members, a SIGTERM-ignorer, a setsid child and a
+ * double-forked setsid orphan; returns after they exist. */
+static void start_tree(struct spawn_child *c)
+{
+    const char *const argv[] = {
+        "/bin/sh", "-c",
+        "sleep 1000 & (trap '' TERM; sleep 1001) & setsid sleep 1002 & "
+        "(setsid sleep 1003 &) ; echo started; wait",
+        NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    CHECK(spawn_start(&o, c) == 0);
+    struct buf out[2] = {0};
+    /* wait for "started" and for all five processes to exist */
+    for (int i = 0; i < 500 && (strstr(out[0].data, "started") == NULL || count_marked(0) < 5); i++) {
+        spawn_capture(c, NULL, 0, spawn_now_ms() + 10, collect, out);
+    }
+    CHECK(count_marked(0) >= 5);
+}
+
+static void test_kill_tree_reaches_everything(void)
+{
+    struct spawn_child c;
+    start_tree(&c);
+    CHECK(spawn_kill_tree(&c, 300) == 0);
+    CHECK(c.reaped);
+    CHECK(count_marked(0) == 0);
+    CHECK(count_marked(1) == 0);
+    spawn_close(&c);
+}
+
+static void test_sigterm_ignorer_gets_sigkill(void)
+{
+    const char *const argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 1000", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_child c;
+    CHECK(spawn_start(&o, &c) == 0);
+    struct buf out[2] = {0};
+    for (int i = 0; i < 500 && strstr(out[0].data, "ready") == NULL; i++) {
+        spawn_capture(&c, NULL, 0, spawn_now_ms() + 10, collect, out);
+    }
+    CHECK(spawn_kill_tree(&c, 200) == 0);
+    CHECK(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
+    CHECK(count_marked(0) == 0);
+    spawn_close(&c);
+}
+
+static void test_capture_deadline_then_kill(void)
+{
+    const char *const argv[] = {"sleep", "1000", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_child c;
+    CHECK(spawn_start(&o, &c) == 0);
+    CHECK(spawn_capture(&c, NULL, 0, spawn_now_ms() + 100, NULL, NULL) == -ETIMEDOUT);
+    CHECK(spawn_wait(&c, 10) == -ETIMEDOUT);
+    CHECK(spawn_kill_tree(&c, 1000) == 0);
+    CHECK(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGTERM);
+    spawn_close(&c);
+}
+
+/* In a fresh process (see main): spawns a tree, reports on fd, waits. */
+static int child_spawn_and_wait(int fd)
+{
+    struct spawn_child c;
+    const char *const argv[] = {"/bin/sh", "-c", "sleep 1000 & sleep 1001 & wait", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    int ok = spawn_start(&o, &c) == 0;
+    for (int i = 0; ok && i < 500 && count_marked(0) < 3; i++) {
+        usleep(10000);
+    }
+    if (write(fd, "x", 1) != 1) {
+        return 1;
+    }
+    pause();
+    return 0;
+}
+
+/* A Pixie that dies by SIGKILL takes its spawned tree with it: the leader by
+ * PDEATHSIG, the group members by the watchdog. */
+static void test_parent_death_kills_tree(void)
+{
+    int sync[2];
+    CHECK(pipe(sync) == 0);
+    pid_t mid = fork();
+    if (mid == 0) {
+        close(sync[0]);
+        char arg[16];
+        snprintf(arg, sizeof arg, "%d", sync[1]);
+        execl("/proc/self/exe", "test_spawn", "--spawn-and-wait", arg, (char *)NULL);
+        _exit(127);
+    }
+    close(sync[1]);
+    char x;
+    CHECK(read(sync[0], &x, 1) == 1);
+    close(sync[0]);
+    CHECK(count_marked(0) == 3);
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    int left = -1;
+    for (int i = 0; i < 200 && (left = count_marked(0)) != 0; i++) {
+        usleep(10000);
+    }
+    CHECK(left == 0);
+    /* they were re-parented to us (a subreaper): reap them */
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
+static void test_sweep_reaps_escaped_zombies(void)
+{
+    /* a double-forked orphan (no marker to find it by) that exits by itself
+     * becomes our zombie; the sweep reaps it */
+    const char *const argv[] = {"/bin/sh", "-c", "(setsid sh -c 'sleep 0.1' &); echo x", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env};
+    struct spawn_child c;
+    CHECK(spawn_start(&o, &c) == 0);
+    struct buf out[2];
+    memset(out, 0, sizeof out);
+    CHECK(spawn_capture(&c, NULL, 0, spawn_now_ms() + 5000, collect, out) == 0);
+    CHECK(spawn_kill_tree(&c, 100) == 0);
+    spawn_close(&c);
+    for (int i = 0; i < 300 && count_marked(1) == 0; i++) {
+        usleep(10000);
+    }
+    CHECK(count_marked(1) == 1);
+    CHECK(spawn_sweep() == 1);
+    CHECK(count_marked(1) == 0);
+}
+
+static void test_describe_status(void)
+{
+    char buf[64];
+    spawn_describe_status(3 << 8, buf, sizeof buf);
+    CHECK(strcmp(buf, "exit code 3") == 0);
+    spawn_describe_status(SIGKILL, buf, sizeof buf);
+    CHECK(strcmp(buf, "signal 9 (SIGKILL)") == 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--spawn-and-wait") == 0) {
+        return child_spawn_and_wait(atoi(argv[2]));
+    }
+    CHECK(spawn_init() == 0);
+    test_env_is_exactly_given();
+    test_only_stdio_fds_and_stdin_is_devnull();
+    test_stdin_stdout_stderr_pipes();
+    test_limits_applied();
+    test_exec_failure_is_reported();
+    test_kill_tree_reaches_everything();
+    test_sigterm_ignorer_gets_sigkill();
+    test_capture_deadline_then_kill();
+    test_parent_death_kills_tree();
+    test_sweep_reaps_escaped_zombies();
+    test_describe_status();
+    CHECK(count_marked(0) == 0);
+    CHECK(count_marked(1) == 0);
+    return check_exit();
+}
