@@ -150,11 +150,13 @@ local function names_in(root)
     end
   else
     for _, entry in ipairs(fs.list(root.dir) or {}) do
-      local stem = entry:match("^(.+)%.lua$")
-      if stem and is_type(root.dir .. "/" .. entry, "file") then
-        add(stem)
-      elseif is_type(root.dir .. "/" .. entry .. "/init.lua", "file") then
-        add(entry)
+      if entry:sub(1, 1) ~= "." then -- skip hidden files and editor droppings
+        local stem = entry:match("^(.+)%.lua$")
+        if stem and is_type(root.dir .. "/" .. entry, "file") then
+          add(stem)
+        elseif is_type(root.dir .. "/" .. entry .. "/init.lua", "file") then
+          add(entry)
+        end
       end
     end
   end
@@ -405,7 +407,9 @@ function M.load(entry)
   if not chunk then return nil, ("skill %s: %s"):format(entry.name, cerr) end
   local ok, result = call_bounded(chunk, entry.name)
   if not ok then return nil, ("skill %s: %s"):format(entry.name, result) end
-  local problem = check_skill(entry.name, result)
+  -- pcall: a returned table with a raising __index must not escape
+  local checked, problem = pcall(check_skill, entry.name, result)
+  if not checked then return nil, ("skill %s: %s"):format(entry.name, one_line(problem)) end
   if problem then return nil, problem end
   return result
 end

@@ -69,6 +69,9 @@ t.test("listing: every skill with origin, shadow mark and load errors", function
   t.write(home .. "/skills/broken.lua", "return {")
   t.write(home .. "/skills/Bad_Name.lua", skill_source("bad name"))
   t.write(home .. "/skills/notes.txt", "not a skill")
+  t.write(home .. "/skills/.hidden.lua", skill_source("hidden"))
+  t.write(home .. "/skills/trap.lua",
+    "return setmetatable({}, { __index = function() error('no fields here') end })")
   t.write(conf .. "/from-config/init.lua", skill_source("configured"))
   local by = {}
   for _, s in ipairs(skills.list(roots)) do by[s.name] = s end
@@ -81,6 +84,8 @@ t.test("listing: every skill with origin, shadow mark and load errors", function
   t.contains(by.broken.error, "skill broken:")
   t.contains(by["Bad_Name"].error, "invalid skill name")
   t.eq(by["notes"], nil)
+  t.eq(by[".hidden"], nil)
+  t.contains(by.trap.error, "no fields here")
   t.eq(by["notes.txt"], nil)
 end)
 
