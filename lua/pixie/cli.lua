@@ -25,7 +25,7 @@ end
 -- Prints a usage error and returns exit code 2.
 function M.usage_error(message, usage)
   out.error(message)
-  if usage then io.stderr:write("usage: ", usage, "\n") end
+  if usage then io.stderr:write(out.scrub("usage: " .. usage), "\n") end
   return 2
 end
 
