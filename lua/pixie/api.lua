@@ -5,7 +5,9 @@
 -- where source is either a module name (the module is used as is when it is
 -- present — in package.preload or already loaded — and the field is simply
 -- absent otherwise) or a function returning the value (for values built
--- here). Adding a module to the API is one line in this list.
+-- here). Adding a module to the API is one line in this list, plus its
+-- documentation in docs/lua-api.md §5 and docs/pixie-api.d.lua
+-- (tests/lua/skills_test.lua checks that both mention every member).
 --
 -- get() -> the read-only proxy of the API: the table and every nested table
 -- are proxies whose writes raise "pixie API is read-only", whose reads go to
