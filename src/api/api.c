@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 
 static const luaL_Reg c_modules[] = {
+    {"pixie.db", luaopen_pixie_db},
     {"pixie.embedded", luaopen_pixie_embedded},
     {"pixie.fs", luaopen_pixie_fs},
     {"pixie.proc", luaopen_pixie_proc},

@@ -8,10 +8,18 @@
  * module name ("pixie.fs", ...). */
 void api_preload(lua_State *L);
 
+int luaopen_pixie_db(lua_State *L);
 int luaopen_pixie_embedded(lua_State *L);
 int luaopen_pixie_fs(lua_State *L);
 int luaopen_pixie_proc(lua_State *L);
 int luaopen_pixie_sys(lua_State *L);
+
+struct store;
+/* The store behind the open pixie.db handle at idx (raises when idx is not
+ * an open handle). The pointer is valid while the handle is open; a C owner
+ * that must outlive the handle (the launcher thread) takes its own
+ * reference with store_retain and drops it with store_release. */
+struct store *db_check_store(lua_State *L, int idx);
 
 
 

@@ -1,0 +1,401 @@
+/* pixie.db: SQLite databases for Lua, over src/core/store.
+ *
+ *   db.open(path) -> handle | nil, msg, errno
+ *   h:exec(sql, ...) -> changes | nil, msg      (every statement of sql runs;
+ *                                                 parameters need exactly one)
+ *   h:query(sql, ...) -> rows, columns | nil, msg   (exactly one statement)
+ *   h:transaction(fn) -> true, fn's results | nil, msg   (errors rethrown)
+ *   h:last_insert_rowid() -> integer
+ *   h:check([full]) -> true | nil, msg          (quick_check / integrity_check)
+ *   h:spawn_log_append(tool_id, stream, text) -> true | nil, msg, errno
+ *   h:close()  (idempotent; also __gc and __close)
+ *
+ * Parameters are always bound, never formatted into SQL: nil (and
+ * json.null) -> NULL, boolean -> 0/1, integer, float, string -> TEXT byte
+ * for byte (SQLite does not validate UTF-8, so any bytes round-trip).
+ * Rows are tables keyed by column name; a NULL column is absent from the
+ * row (reads as nil); `columns` lists the names in order. BLOBs come back
+ * as strings. Misuse (closed handle, wrong types, parameter count) raises;
+ * SQL and database failures return nil, message. */
+#include "api.h"
+#include "store.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <string.h>
+
+#define DB_MT "pixie.db"
+
+struct db_handle {
+    struct store *s;          /* NULL when closed */
+    struct store_stmt *stmt;  /* statement in flight, finalized on next use */
+};
+
+/* Finalizes the statement a previous call left (when a Lua error such as
+ * out-of-memory interrupted it). */
+static void drop_stmt(struct db_handle *h)
+{
+    store_finalize(h->stmt);
+    h->stmt = NULL;
+}
+
+/* Returns the open handle at idx, raising when closed or not a handle. */
+static struct db_handle *check_open(lua_State *L, int idx)
+{
+    struct db_handle *h = luaL_checkudata(L, idx, DB_MT);
+    if (!h->s) {
+        luaL_argerror(L, idx, "database handle is closed");
+    }
+    drop_stmt(h);
+    return h;
+}
+
+struct store *db_check_store(lua_State *L, int idx)
+{
+    return check_open(L, idx)->s;
+}
+
+/* Raises unless every argument from `first` to the top is bindable. */
+static void check_params(lua_State *L, int first)
+{
+    int top = lua_gettop(L);
+    for (int i = first; i <= top; i++) {
+        int t = lua_type(L, i);
+        int ok = t == LUA_TNIL || t == LUA_TBOOLEAN || t == LUA_TNUMBER || t == LUA_TSTRING ||
+                 (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, i) == NULL);
+        if (!ok) {
+            luaL_argerror(L, i, lua_pushfstring(L, "cannot bind a %s", luaL_typename(L, i)));
+        }
+    }
+}
+
+/* Pushes nil, message (the connection's last error) and returns 2. */
+static int fail_sql(lua_State *L, struct db_handle *h)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, store_errmsg(h->s));
+    drop_stmt(h);
+    return 2;
+}
+
+/* Binds arguments first..top to h->stmt. Raises (after finalizing) when
+ * their count differs from the statement's. Returns 0 or a negative errno. */
+static int bind_params(lua_State *L, struct db_handle *h, int first)
+{
+    int n = lua_gettop(L) - first + 1;
+    int want = store_param_count(h->stmt);
+    if (n != want) {
+        drop_stmt(h);
+        return luaL_error(L, "statement takes %d parameter(s), %d given", want, n);
+    }
+    for (int i = 1; i <= n; i++) {
+        int idx = first + i - 1;
+        int rc;
+        switch (lua_type(L, idx)) {
+        case LUA_TBOOLEAN:
+            rc = store_bind_int64(h->stmt, i, lua_toboolean(L, idx));
+            break;
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, idx)) {
+                rc = store_bind_int64(h->stmt, i, (int64_t)lua_tointeger(L, idx));
+            } else {
+                rc = store_bind_double(h->stmt, i, (double)lua_tonumber(L, idx));
+            }
+            break;
+        case LUA_TSTRING: {
+            size_t len;
+            const char *p = lua_tolstring(L, idx, &len);
+            rc = store_bind_text(h->stmt, i, p, len);
+            break;
+        }
+        default:
+            rc = store_bind_null(h->stmt, i);
+            break;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Prepares the next statement of sql at *pos into h->stmt (NULL at the
+ * end). Returns 0 or a negative errno. */
+static int next_stmt(struct db_handle *h, const char *sql, size_t len, size_t *pos)
+{
+    size_t used;
+    int rc = store_prepare(h->s, sql + *pos, len - *pos, &h->stmt, &used);
+    *pos += used;
+    return rc;
+}
+
+/* 1 when sql holds anything but whitespace and comments after pos (a
+ * statement, or text that does not even parse). */
+static int has_more(struct store *s, const char *sql, size_t len, size_t pos)
+{
+    struct store_stmt *st;
+    size_t used;
+    int rc = store_prepare(s, sql + pos, len - pos, &st, &used);
+    store_finalize(st);
+    return rc != 0 || st != NULL;
+}
+
+/* Pushes column i of the current row (not NULL). */
+static void push_column(lua_State *L, struct store_stmt *st, int i)
+{
+    switch (store_column_type(st, i)) {
+    case STORE_INTEGER:
+        lua_pushinteger(L, (lua_Integer)store_column_int64(st, i));
+        break;
+    case STORE_FLOAT:
+        lua_pushnumber(L, (lua_Number)store_column_double(st, i));
+        break;
+    default: {
+        size_t len;
+        const void *p = store_column_bytes(st, i, &len);
+        lua_pushlstring(L, p, len);
+        break;
+    }
+    }
+}
+
+/* exec(sql, ...) -> changes | nil, msg */
+static int db_exec(lua_State *L)
+{
+    struct db_handle *h = check_open(L, 1);
+    size_t len;
+    const char *sql = luaL_checklstring(L, 2, &len);
+    check_params(L, 3);
+    int64_t before = store_total_changes(h->s);
+    size_t pos = 0;
+    for (int first = 1;; first = 0) {
+        if (next_stmt(h, sql, len, &pos) != 0) {
+            return fail_sql(L, h);
+        }
+        if (!h->stmt) {
+            break;
+        }
+        if (first && lua_gettop(L) > 2 && has_more(h->s, sql, len, pos)) {
+            drop_stmt(h);
+            return luaL_error(L, "exec: parameters need a single SQL statement");
+        }
+        if (bind_params(L, h, first ? 3 : lua_gettop(L) + 1) != 0) {
+            return fail_sql(L, h);
+        }
+        int rc;
+        while ((rc = store_step(h->stmt)) == 1) {
+        }
+        if (rc < 0) {
+            return fail_sql(L, h);
+        }
+        drop_stmt(h);
+    }
+    lua_pushinteger(L, (lua_Integer)(store_total_changes(h->s) - before));
+    return 1;
+}
+
+/* query(sql, ...) -> rows, columns | nil, msg */
+static int db_query(lua_State *L)
+{
+    struct db_handle *h = check_open(L, 1);
+    size_t len;
+    const char *sql = luaL_checklstring(L, 2, &len);
+    check_params(L, 3);
+    size_t pos = 0;
+    if (next_stmt(h, sql, len, &pos) != 0) {
+        return fail_sql(L, h);
+    }
+    if (!h->stmt) {
+        return luaL_argerror(L, 2, "no SQL statement");
+    }
+    if (has_more(h->s, sql, len, pos)) {
+        drop_stmt(h);
+        return luaL_error(L, "query: only one SQL statement is allowed");
+    }
+    if (bind_params(L, h, 3) != 0) {
+        return fail_sql(L, h);
+    }
+    int ncol = store_column_count(h->stmt);
+    lua_settop(L, 2);
+    lua_createtable(L, ncol, 0); /* 3: columns */
+    for (int i = 0; i < ncol; i++) {
+        lua_pushstring(L, store_column_name(h->stmt, i));
+        lua_rawseti(L, 3, i + 1);
+    }
+    lua_newtable(L); /* 4: rows */
+    lua_Integer n = 0;
+    int rc;
+    while ((rc = store_step(h->stmt)) == 1) {
+        lua_createtable(L, 0, ncol);
+        for (int i = 0; i < ncol; i++) {
+            if (store_column_type(h->stmt, i) == STORE_NULL) {
+                continue;
+            }
+            lua_rawgeti(L, 3, i + 1);
+            push_column(L, h->stmt, i);
+            lua_rawset(L, -3);
+        }
+        lua_rawseti(L, 4, ++n);
+    }
+    if (rc < 0) {
+        return fail_sql(L, h);
+    }
+    drop_stmt(h);
+    lua_pushvalue(L, 3);
+    return 2;
+}
+
+/* Runs one control statement (BEGIN, COMMIT, ...) on the handle. */
+static int control(struct db_handle *h, const char *sql)
+{
+    return store_exec(h->s, sql);
+}
+
+/* transaction(fn) -> true, fn's results | nil, msg. BEGIN IMMEDIATE (or a
+ * SAVEPOINT when already inside a transaction), COMMIT on return, ROLLBACK
+ * and rethrow when fn raises. fn receives the handle. */
+static int db_transaction(lua_State *L)
+{
+    struct db_handle *h = check_open(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    int nested = store_in_transaction(h->s);
+    if (control(h, nested ? "SAVEPOINT pixie_tx" : "BEGIN IMMEDIATE") != 0) {
+        return fail_sql(L, h);
+    }
+    lua_pushboolean(L, 1); /* 3: first result */
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    int status = lua_pcall(L, 1, LUA_MULTRET, 0);
+    if (!h->s) { /* fn closed the handle: SQLite rolled back on close */
+        if (status != LUA_OK) {
+            return lua_error(L);
+        }
+        return luaL_error(L, "transaction: the handle was closed inside the transaction");
+    }
+    drop_stmt(h);
+    if (status != LUA_OK) {
+        control(h, nested ? "ROLLBACK TO pixie_tx; RELEASE pixie_tx" : "ROLLBACK");
+        return lua_error(L);
+    }
+    if (control(h, nested ? "RELEASE pixie_tx" : "COMMIT") != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, store_errmsg(h->s));
+        if (!nested && store_in_transaction(h->s)) {
+            control(h, "ROLLBACK");
+        }
+        return 2;
+    }
+    return lua_gettop(L) - 2;
+}
+
+/* last_insert_rowid() -> integer */
+static int db_last_insert_rowid(lua_State *L)
+{
+    struct db_handle *h = check_open(L, 1);
+    lua_pushinteger(L, (lua_Integer)store_last_insert_rowid(h->s));
+    return 1;
+}
+
+/* check([full]) -> true | nil, msg */
+static int db_check(lua_State *L)
+{
+    struct db_handle *h = check_open(L, 1);
+    char err[512];
+    if (store_check(h->s, lua_toboolean(L, 2), err, sizeof err) != 0) {
+        return api_fail(L, err);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* spawn_log_append(tool_id, stream, text) -> true | nil, msg, errno.
+ * text must already be masked (lua/pixie/store.lua does it). */
+static int db_spawn_log_append(lua_State *L)
+{
+    struct db_handle *h = check_open(L, 1);
+    const char *tool_id = luaL_checkstring(L, 2);
+    const char *stream = luaL_checkstring(L, 3);
+    size_t len;
+    const char *text = luaL_checklstring(L, 4, &len);
+    luaL_argcheck(L,
+                  strcmp(stream, "stdout") == 0 || strcmp(stream, "stderr") == 0 ||
+                      strcmp(stream, "pixie") == 0,
+                  3, "stream must be stdout, stderr or pixie");
+    int rc = store_spawn_log_append(h->s, tool_id, stream, text, len);
+    if (rc != 0) {
+        return api_fail_errno(L, rc, "spawn_log append");
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* close() — idempotent; also __gc and __close. */
+static int db_close(lua_State *L)
+{
+    struct db_handle *h = luaL_checkudata(L, 1, DB_MT);
+    drop_stmt(h);
+    store_release(h->s);
+    h->s = NULL;
+    return 0;
+}
+
+static int db_tostring(lua_State *L)
+{
+    struct db_handle *h = luaL_checkudata(L, 1, DB_MT);
+    lua_pushfstring(L, "pixie.db (%s)", h->s ? store_path(h->s) : "closed");
+    return 1;
+}
+
+/* open(path) -> handle | nil, msg, errno */
+static int db_open(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct db_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->s = NULL;
+    h->stmt = NULL;
+    luaL_setmetatable(L, DB_MT);
+    char err[1024];
+    int rc = store_open(path, &h->s, err, sizeof err);
+    if (rc != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        lua_pushinteger(L, -rc);
+        return 3;
+    }
+    return 1;
+}
+
+static const luaL_Reg db_methods[] = {
+    {"exec", db_exec},
+    {"query", db_query},
+    {"transaction", db_transaction},
+    {"last_insert_rowid", db_last_insert_rowid},
+    {"check", db_check},
+    {"spawn_log_append", db_spawn_log_append},
+    {"close", db_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg db_meta[] = {
+    {"__gc", db_close},
+    {"__close", db_close},
+    {"__tostring", db_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg db_functions[] = {
+    {"open", db_open},
+    {NULL, NULL},
+};
+
+int luaopen_pixie_db(lua_State *L)
+{
+    luaL_newmetatable(L, DB_MT);
+    luaL_setfuncs(L, db_meta, 0);
+    luaL_newlib(L, db_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    luaL_newlib(L, db_functions);
+    return 1;
+}

@@ -1,0 +1,357 @@
+-- pixie.db (binding) and pixie.store (schema, runs, masking in one place).
+local t = require("harness")
+local db = require("pixie.db")
+local json = require("pixie.json")
+local store = require("pixie.store")
+
+-- Reads a whole file as bytes ("" when missing).
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+local function fresh_store(name)
+  local home = t.tmpdir(name)
+  return assert(store.open(home)), home
+end
+
+-- Row count of a table through a second, independent handle.
+local function count(path, sql, ...)
+  local h <close> = assert(db.open(path))
+  return assert(h:query(sql, ...))[1].n
+end
+
+t.test("db_binds_parameters_never_formats_them", function()
+  local dir = t.tmpdir("db-bind")
+  local h <close> = assert(db.open(dir .. "/x.db"))
+  assert(h:exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v)"))
+  local odd = {
+    "it's", 'say "hi"', "'); DROP TABLE t; --", "line\nbreak\ttab", "\255\254 not utf-8",
+    "?", "$1 :name @x", ("x"):rep(100000), "",
+  }
+  for i, v in ipairs(odd) do
+    t.eq(h:exec("INSERT INTO t (k, v) VALUES (?, ?)", i, v), 1)
+  end
+  for i, v in ipairs(odd) do
+    t.eq(h:query("SELECT v FROM t WHERE k = ?", i)[1].v, v, "value " .. i)
+  end
+  local rows = h:query("SELECT count(*) AS n FROM t WHERE v = ?", "'); DROP TABLE t; --")
+  t.eq(rows[1].n, 1)
+end)
+
+t.test("db_types_round_trip_and_null_is_absent", function()
+  local dir = t.tmpdir("db-types")
+  local h <close> = assert(db.open(dir .. "/x.db"))
+  local rows, cols = h:query("SELECT ? AS i, ? AS f, ? AS s, ? AS n, ? AS b, ? AS jn, x'00ff' AS bl",
+                             42, 2.5, "s", nil, true, json.null)
+  t.eq(cols, { "i", "f", "s", "n", "b", "jn", "bl" })
+  local r = rows[1]
+  t.eq(math.type(r.i), "integer")
+  t.eq(r.i, 42)
+  t.eq(r.f, 2.5)
+  t.eq(r.s, "s")
+  t.eq(r.n, nil)
+  t.eq(r.b, 1)
+  t.eq(r.jn, nil)
+  t.eq(r.bl, "\0\255")
+  t.eq(#h:query("SELECT 1 WHERE 0"), 0)
+end)
+
+t.test("db_misuse_raises_sql_errors_return_nil_message", function()
+  local dir = t.tmpdir("db-misuse")
+  local h = assert(db.open(dir .. "/x.db"))
+  t.raises(function() h:exec("SELECT ?", {}) end, "cannot bind a table")
+  t.raises(function() h:exec("SELECT ?", print) end, "cannot bind a function")
+  t.raises(function() h:exec("SELECT ?") end, "takes 1 parameter(s), 0 given")
+  t.raises(function() h:exec("SELECT ?, ?", 1) end, "takes 2 parameter(s), 1 given")
+  t.raises(function() h:query("SELECT 1; SELECT 2") end, "only one SQL statement")
+  t.raises(function() h:exec("SELECT ?; SELECT 2", 1) end, "single SQL statement")
+  t.raises(function() h:query("  -- nothing\n") end, "no SQL statement")
+  t.raises(function() h:exec(42 == 42 and {} or "") end, "string expected")
+  t.raises(function() h.exec({}, "SELECT 1") end, "pixie.db expected")
+  local v, err = h:exec("INSERT INTO nowhere VALUES (1)")
+  t.eq(v, nil)
+  t.contains(err, "no such table: nowhere")
+  v, err = h:query("SELEC 1")
+  t.eq(v, nil)
+  t.contains(err, "syntax error")
+  -- the handle still works after failures
+  t.eq(h:query("SELECT 7 AS x")[1].x, 7)
+  h:close()
+  h:close() -- idempotent
+  t.raises(function() h:query("SELECT 1") end, "closed")
+  t.raises(function() h:transaction(function() end) end, "closed")
+  t.contains(tostring(h), "closed")
+end)
+
+t.test("db_exec_runs_every_statement_and_counts_changes", function()
+  local dir = t.tmpdir("db-exec")
+  local h <close> = assert(db.open(dir .. "/x.db"))
+  t.eq(h:exec("CREATE TABLE a (x); CREATE TABLE b (y); INSERT INTO a VALUES (1), (2);"), 2)
+  t.eq(h:exec("UPDATE a SET x = x + ?", 10), 2)
+  t.eq(h:last_insert_rowid(), 2)
+  t.eq(h:query("SELECT sum(x) AS s FROM a")[1].s, 23)
+end)
+
+t.test("db_transaction_commits_rolls_back_and_rethrows", function()
+  local dir = t.tmpdir("db-tx")
+  local h <close> = assert(db.open(dir .. "/x.db"))
+  assert(h:exec("CREATE TABLE a (x)"))
+  local ok, v = h:transaction(function(hh)
+    assert(hh:exec("INSERT INTO a VALUES (1)"))
+    return "done"
+  end)
+  t.eq(ok, true)
+  t.eq(v, "done")
+  local err_obj = {}
+  local pok, perr = pcall(h.transaction, h, function()
+    assert(h:exec("INSERT INTO a VALUES (2)"))
+    error(err_obj)
+  end)
+  t.eq(pok, false)
+  t.ok(perr == err_obj, "the original error object is rethrown")
+  -- nested: the inner failure rolls back only the inner part
+  h:transaction(function()
+    assert(h:exec("INSERT INTO a VALUES (3)"))
+    pcall(h.transaction, h, function()
+      assert(h:exec("INSERT INTO a VALUES (4)"))
+      error("inner")
+    end)
+  end)
+  local rows = h:query("SELECT x FROM a ORDER BY x")
+  t.eq(#rows, 2)
+  t.eq(rows[1].x, 1)
+  t.eq(rows[2].x, 3)
+end)
+
+t.test("db_close_via_to_be_closed_variable", function()
+  local dir = t.tmpdir("db-close")
+  local escaped
+  do
+    local h <close> = assert(db.open(dir .. "/x.db"))
+    escaped = h
+    assert(h:exec("CREATE TABLE a (x)"))
+  end
+  t.raises(function() escaped:query("SELECT 1") end, "closed")
+end)
+
+t.test("db_open_refuses_non_sqlite_file_and_keeps_it", function()
+  local dir = t.tmpdir("db-refuse")
+  local path = dir .. "/pixie.db"
+  local junk = "this is my precious history, not SQLite\n" .. ("z"):rep(5000)
+  t.write(path, junk)
+  local h, err = db.open(path)
+  t.eq(h, nil)
+  t.contains(err, "is not a SQLite database")
+  t.eq(slurp(path), junk)
+  t.eq(slurp(path .. "-wal"), "")
+  local st, serr = store.open(dir)
+  t.eq(st, nil)
+  t.contains(serr, "is not a SQLite database")
+  t.eq(slurp(path), junk)
+end)
+
+t.test("store_migrations_idempotent_on_reopen", function()
+  local st, home = fresh_store("st-migrate")
+  local path = home .. "/pixie.db"
+  t.eq(assert(st.db:query("PRAGMA user_version"))[1].user_version, store.SCHEMA_VERSION)
+  local schema = assert(st.db:query("SELECT type, name, sql FROM sqlite_schema ORDER BY name"))
+  st:close()
+  local again = assert(store.open(home))
+  t.ok(again ~= st, "a closed store is not served from the cache")
+  t.eq(assert(again.db:query("SELECT type, name, sql FROM sqlite_schema ORDER BY name")), schema)
+  t.ok(store.open(home) == again, "cached per path")
+  again:close()
+  -- a database from a newer Pixie is refused, not downgraded
+  do
+    local h <close> = assert(db.open(path))
+    assert(h:exec("PRAGMA user_version = 99"))
+  end
+  local newer, err = store.open(home)
+  t.eq(newer, nil)
+  t.contains(err, "newer than this Pixie knows")
+  do
+    local h <close> = assert(db.open(path))
+    t.eq(h:query("PRAGMA user_version")[1].user_version, 99)
+  end
+end)
+
+t.test("store_run_lifecycle", function()
+  local st = fresh_store("st-life")
+  local id = assert(st:run_start("echo", { text = "it's \"quoted\"" }, "cli"))
+  t.ok(id:match("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$"), "uuid v4: " .. id)
+  local run = assert(st:run_get(id))
+  t.eq(run.status, "running")
+  t.eq(run.source, "cli")
+  t.eq(run.inputs.text, "it's \"quoted\"")
+  t.ok(run.started_at:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$"), run.started_at)
+  assert(st:run_finish(id, { status = "ok", outputs = { echo = "hi", n = 2 } }))
+  run = assert(st:run_get(id))
+  t.eq(run.status, "ok")
+  t.eq(run.outputs, { echo = "hi", n = 2 })
+  t.ok(run.finished_at >= run.started_at, "finished after started")
+  t.eq(math.type(run.duration_ms), "integer")
+  t.ok(run.duration_ms >= 0, "duration")
+  local again, err = st:run_finish(id, { status = "error", error = "late" })
+  t.eq(again, nil)
+  t.contains(err, "is not running")
+  local e = assert(st:run_start("echo", nil, "dashboard"))
+  assert(st:run_finish(e, { status = "timeout", error = "deadline passed", duration_ms = 1234.4 }))
+  run = assert(st:run_get(e))
+  t.eq(run.error_text, "deadline passed")
+  t.eq(run.duration_ms, 1234)
+  t.eq(run.outputs, nil)
+  local list = assert(st:runs_list("echo", 10))
+  t.eq(#list, 2)
+  t.eq(list[1].id, e, "newest first")
+  t.eq(list[2].id, id)
+  t.eq(#assert(st:runs_list("other")), 0)
+  t.eq(#assert(st:runs_list(nil, 1)), 1)
+  local missing, merr = st:run_get("nope")
+  t.eq(missing, nil)
+  t.contains(merr, "no run nope")
+  t.raises(function() st:run_start("echo", {}, "elsewhere") end, "bad source")
+  t.raises(function() st:run_finish(id, { status = "done" }) end, "bad status")
+  t.raises(function() st:run_start("echo", { f = print }, "cli") end, "cannot store as JSON")
+  st:close()
+end)
+
+t.test("store_prune_keeps_newest_and_starred", function()
+  local st, home = fresh_store("st-prune")
+  local ids = {}
+  for i = 1, 6 do
+    ids[i] = assert(st:run_start("t1", { i = i }, "cli"))
+    assert(st:run_finish(ids[i], { status = "ok", outputs = {} }))
+  end
+  local other = assert(st:run_start("t2", {}, "cli"))
+  assert(st:run_finish(other, { status = "ok" }))
+  local running = assert(st:run_start("t1", {}, "cli"))
+  assert(st:run_star(ids[1], true))
+  assert(st:run_star(ids[2], true))
+  assert(st:run_star(ids[2], false))
+  t.eq(assert(st:prune("t1", 2)), 3) -- ids 2, 3, 4 go
+  local left = {}
+  for _, r in ipairs(assert(st:runs_list("t1", 100))) do left[r.id] = true end
+  t.eq(left, { [ids[1]] = true, [ids[5]] = true, [ids[6]] = true, [running] = true })
+  t.ok(assert(st:run_get(ids[1])).starred, "starred kept")
+  t.ok(st:run_get(other), "other tools untouched")
+  t.eq(assert(st:prune(nil, 0)), 3) -- all tools: ids 5, 6 and other
+  t.eq(count(home .. "/pixie.db", "SELECT count(*) AS n FROM runs"), 2)
+  st:close()
+end)
+
+t.test("store_marks_runs_of_dead_processes_aborted", function()
+  local st, home = fresh_store("st-abort")
+  local mine = assert(st:run_start("t", {}, "cli"))
+  local dead = assert(st:run_start("t", {}, "cli"))
+  local legacy = assert(st:run_start("t", {}, "cli"))
+  local done = assert(st:run_start("t", {}, "cli"))
+  assert(st:run_finish(done, { status = "ok" }))
+  -- "dead": same boot, a pid that cannot exist; legacy: no owner at all
+  assert(st.db:exec("UPDATE runs SET owner = 'x/999999999/1' WHERE id = ?", dead))
+  assert(st.db:exec("UPDATE runs SET owner = NULL WHERE id = ?", legacy))
+  st:close()
+  st = assert(store.open(home)) -- mark_aborted runs at open
+  t.eq(assert(st:run_get(mine)).status, "running", "a live process's run is left alone")
+  for _, id in ipairs({ dead, legacy }) do
+    local r = assert(st:run_get(id))
+    t.eq(r.status, "error")
+    t.eq(r.error_text, "aborted")
+    t.ok(r.finished_at, "finished_at set")
+  end
+  t.eq(assert(st:run_get(done)).status, "ok")
+  t.eq(assert(st:mark_aborted()), 0)
+  st:close()
+end)
+
+t.test("store_tool_state_settings_reports", function()
+  local st = fresh_store("st-misc")
+  t.eq(st:tool_state_get("t"), nil)
+  assert(st:tool_state_set("t", { last_inputs = { a = 1 }, pinned_warm = true }))
+  assert(st:tool_state_set("t", { archived = 1 }))
+  local s = assert(st:tool_state_get("t"))
+  t.eq(s.last_inputs, { a = 1 })
+  t.eq(s.pinned_warm, 1)
+  t.eq(s.archived, 1)
+  assert(st:tool_state_set("t", { last_inputs = json.null }))
+  t.eq(assert(st:tool_state_get("t")).last_inputs, nil)
+  t.raises(function() st:tool_state_set("t", { ["x; DROP TABLE runs"] = 1 }) end, "unknown field")
+  t.eq(st:setting_get("theme"), nil)
+  assert(st:setting_set("theme", "dark"))
+  assert(st:setting_set("theme", "light"))
+  t.eq(st:setting_get("theme"), "light")
+  assert(st:setting_set("theme", nil))
+  t.eq(st:setting_get("theme"), nil)
+  t.eq(st:validation_report_latest("t"), nil)
+  local r1 = assert(st:validation_report_add("t", "fail", { checks = { "a" } }))
+  local r2 = assert(st:validation_report_add("t", "pass", { checks = { "b" } }))
+  t.ok(r2 > r1, "ids grow")
+  local latest = assert(st:validation_report_latest("t"))
+  t.eq(latest.overall, "pass")
+  t.eq(latest.report.checks[1], "b")
+  t.raises(function() st:validation_report_add("t", "meh", {}) end, "bad overall")
+  st:close()
+end)
+
+t.test("store_spawn_log_tail_and_cap", function()
+  local st, home = fresh_store("st-log")
+  for i = 1, 30 do assert(st:spawn_log_append("t", i % 2 == 0 and "stdout" or "stderr", "line " .. i)) end
+  assert(st:spawn_log_append("u", "pixie", "other tool"))
+  local tail = assert(st:spawn_log_tail("t", 0, 5))
+  t.eq(#tail, 5)
+  t.eq(tail[1].text, "line 26")
+  t.eq(tail[5].text, "line 30")
+  t.eq(tail[5].stream, "stdout")
+  local after = assert(st:spawn_log_tail("t", tail[4].id, 100))
+  t.eq(#after, 1)
+  t.eq(after[1].text, "line 30")
+  t.raises(function() st:spawn_log_append("t", "stdin", "x") end, "bad stream")
+  t.eq(count(home .. "/pixie.db", "SELECT count(*) AS n FROM spawn_log WHERE tool_id = 'u'"), 1)
+  st:close()
+end)
+
+-- The canary: registered with the masker when pixie.mask exists, else
+-- pixie.out.scrub is replaced for the test (store.lua must look it up at
+-- every call). Either way, no byte of the database files may hold it.
+t.test("store_masks_every_text_column_in_one_place", function()
+  local canary = "CANARY-store-7f3a9-SECRET"
+  local out = require("pixie.out")
+  local restore
+  local has_mask, mask = pcall(require, "pixie.mask")
+  if has_mask and type(mask) == "table" and mask.add then
+    mask.add(canary)
+  else
+    local orig = out.scrub
+    out.scrub = function(text) return (orig(text):gsub(canary:gsub("%p", "%%%0"), "***")) end
+    restore = function() out.scrub = orig end
+  end
+  local ok, err = pcall(function()
+    local st, home = fresh_store("st-canary")
+    local visible = "VISIBLE-marker-4242"
+    local id = assert(st:run_start("t", { key = canary, note = visible }, "cli"))
+    assert(st:run_finish(id, { status = "error", outputs = { out = "x" .. canary .. "y" },
+                               error = "failed with " .. canary }))
+    assert(st:validation_report_add("t", "warn", { detail = canary, list = { canary } }))
+    assert(st:spawn_log_append("t", "stderr", "token=" .. canary .. "\n"))
+    assert(st:tool_state_set("t", { last_inputs = { k = canary }, overrides = { canary },
+                                    colour = canary }))
+    assert(st:setting_set("s", canary))
+    local run = assert(st:run_get(id))
+    t.eq(run.inputs.key, "***")
+    t.contains(run.error_text, "***")
+    local path = home .. "/pixie.db"
+    local bytes = slurp(path) .. slurp(path .. "-wal") .. slurp(path .. "-shm")
+    t.contains(bytes, visible, "the byte search works")
+    t.ok(not bytes:find(canary, 1, true), "canary absent from pixie.db, -wal and -shm")
+    st:close()
+    bytes = slurp(path) .. slurp(path .. "-wal") .. slurp(path .. "-shm")
+    t.ok(not bytes:find(canary, 1, true), "canary absent after checkpoint on close")
+  end)
+  if restore then restore() end
+  if not ok then error(err, 0) end
+end)
+
+return t.run()
