@@ -85,6 +85,7 @@ function M.main(args)
   if home or not command.no_home then
     local ok, err = config.set_home(home)
     if not ok then out.error(err); return 1 end
+    require("pixie.log").open(config.logs_dir())
   end
   local rest = table.move(args, i + 1, #args, 1, {})
   -- A passthrough command (run-skill) hands later arguments on unchanged,

@@ -1,10 +1,12 @@
 -- The one place Pixie's own Lua code writes to the terminal. Everything
--- written here passes secret masking once the mask registry exists.
+-- written here passes secret masking (pixie.mask).
+local mask = require("pixie.mask")
+
 local M = {}
 
--- Returns text with every known secret value masked.
+-- Returns text (tostring'd) with every registered secret value masked.
 function M.scrub(text)
-  return text
+  return mask.scrub(tostring(text))
 end
 
 -- Writes the arguments (tostring'd, tab-separated) and a newline to stdout.

@@ -9,6 +9,8 @@ static const luaL_Reg c_modules[] = {
     {"pixie.db", luaopen_pixie_db},
     {"pixie.embedded", luaopen_pixie_embedded},
     {"pixie.fs", luaopen_pixie_fs},
+    {"pixie.log", luaopen_pixie_log},
+    {"pixie.mask", luaopen_pixie_mask},
     {"pixie.proc", luaopen_pixie_proc},
     {"pixie.sys", luaopen_pixie_sys},
     {NULL, NULL},

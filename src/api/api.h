@@ -11,6 +11,8 @@ void api_preload(lua_State *L);
 int luaopen_pixie_db(lua_State *L);
 int luaopen_pixie_embedded(lua_State *L);
 int luaopen_pixie_fs(lua_State *L);
+int luaopen_pixie_log(lua_State *L);
+int luaopen_pixie_mask(lua_State *L);
 int luaopen_pixie_proc(lua_State *L);
 int luaopen_pixie_sys(lua_State *L);
 

@@ -1,0 +1,42 @@
+/* Pixie's log: one line per event, masked (mask.h) before it is written to
+ * stderr and to <home>/logs/pixie.log. Thread-safe. */
+#ifndef PIXIE_LOG_H
+#define PIXIE_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+    LOG_LEVEL_DEBUG = 0,
+    LOG_LEVEL_INFO = 1,
+    LOG_LEVEL_WARN = 2,
+    LOG_LEVEL_ERROR = 3,
+};
+
+/* Directs the log file to <logs_dir>/pixie.log. Nothing is created yet: the
+ * folder (0700) and the file (0600, append, no symlink followed) are
+ * created on the first line written. Returns 0, -EINVAL (empty path) or
+ * -ENOMEM. Calling it again switches to the new folder. */
+int log_open(const char *logs_dir);
+
+/* Closes the log file; later lines go to stderr only (until log_open). */
+void log_close(void);
+
+/* The stderr threshold: PIXIE_LOG_LEVEL (debug, info, warn or error;
+ * default info), read once. */
+enum log_level log_threshold(void);
+
+/* Formats one line "<UTC time> <LEVEL> <component>: <message>", masks the
+ * component and message with mask_scrub, and writes it to stderr when
+ * level >= log_threshold(), and to the log file (if open) when level >=
+ * min(threshold, info). Never fails visibly: a line that cannot be
+ * formatted, masked or written is dropped (never written unmasked). */
+void log_write(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* log_write with a va_list. */
+void log_vwrite(enum log_level level, const char *component, const char *fmt, va_list ap);
+
+/* The level named by s ("debug", "info", "warn"/"warning", "error"), or -1. */
+int log_level_parse(const char *s);
+
+#endif

@@ -1,0 +1,398 @@
+/* The masking registry, one-shot scrub and streams (see mask.h).
+ *
+ * Registry: the distinct patterns live in one byte arena (offsets, so the
+ * arena may grow) with an open-addressing hash index; a generation counter
+ * changes with every addition. Snapshot: an automaton built for one
+ * generation, reference counted. Readers take the current snapshot under a
+ * read lock (held only to take a reference), and rebuild it under the
+ * registry mutex when its generation is stale. */
+#include "mask.h"
+#include "mask_ac.h"
+#include "mask_forms.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct reg_pat {
+    size_t off, len;
+};
+
+static struct {
+    unsigned char *arena;
+    size_t arena_len, arena_cap;
+    struct reg_pat *pats;
+    size_t npats, pats_cap;
+    size_t *index; /* hash slots: pattern number + 1, 0 = empty */
+    size_t index_cap;
+} reg;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong reg_gen = 1;
+static atomic_size_t reg_count;
+
+struct mask_snap {
+    atomic_size_t refs;
+    unsigned long gen;
+    struct mask_ac *ac;
+};
+
+static pthread_rwlock_t snap_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct mask_snap *snap_cur; /* changes under reg_lock + write lock */
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Slot of pattern p in the index: where it is, or the empty slot where it
+ * would go. Needs reg_lock and index_cap > 0. */
+static size_t index_slot(const unsigned char *p, size_t n)
+{
+    size_t mask = reg.index_cap - 1;
+    size_t i = (size_t)fnv1a(p, n) & mask;
+    for (;;) {
+        size_t k = reg.index[i];
+        if (k == 0) {
+            return i;
+        }
+        const struct reg_pat *rp = &reg.pats[k - 1];
+        if (rp->len == n && memcmp(reg.arena + rp->off, p, n) == 0) {
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* Doubles the index (load stays under 1/2). Needs reg_lock. */
+static int index_grow(void)
+{
+    size_t ncap = reg.index_cap ? reg.index_cap * 2 : 256;
+    size_t *ni = calloc(ncap, sizeof *ni);
+    if (!ni) {
+        return -ENOMEM;
+    }
+    free(reg.index);
+    reg.index = ni;
+    reg.index_cap = ncap;
+    for (size_t k = 0; k < reg.npats; k++) {
+        const struct reg_pat *rp = &reg.pats[k];
+        reg.index[index_slot(reg.arena + rp->off, rp->len)] = k + 1;
+    }
+    return 0;
+}
+
+/* Grows *p (elements of size sz, capacity *cap) to hold `want`. */
+static int grow(void **p, size_t *cap, size_t want, size_t sz)
+{
+    if (want <= *cap) {
+        return 0;
+    }
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < want) {
+        ncap *= 2;
+    }
+    void *np = realloc(*p, ncap * sz);
+    if (!np) {
+        return -ENOMEM;
+    }
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* mask_forms callback: adds one pattern unless known. Needs reg_lock.
+ * Returns 0 or -ENOMEM. *(int *)ctx is set when something was added. */
+static int reg_insert(void *ctx, const char *form, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)form;
+    if ((reg.npats + 1) * 2 > reg.index_cap && index_grow() < 0) {
+        return -ENOMEM;
+    }
+    size_t slot = index_slot(p, n);
+    if (reg.index[slot] != 0) {
+        return 0;
+    }
+    if (grow((void **)&reg.arena, &reg.arena_cap, reg.arena_len + n, 1) < 0 ||
+        grow((void **)&reg.pats, &reg.pats_cap, reg.npats + 1, sizeof *reg.pats) < 0) {
+        return -ENOMEM;
+    }
+    memcpy(reg.arena + reg.arena_len, p, n);
+    reg.pats[reg.npats].off = reg.arena_len;
+    reg.pats[reg.npats].len = n;
+    reg.arena_len += n;
+    reg.index[slot] = ++reg.npats;
+    *(int *)ctx = 1;
+    return 0;
+}
+
+int mask_add(const char *value, size_t len)
+{
+    if (len < MASK_MIN_VALUE) {
+        return 0;
+    }
+    int added = 0;
+    pthread_mutex_lock(&reg_lock);
+    int rc = mask_forms(value, len, reg_insert, &added);
+    if (added) {
+        atomic_store(&reg_count, reg.npats);
+        atomic_fetch_add(&reg_gen, 1);
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return rc < 0 ? rc : 1;
+}
+
+size_t mask_count(void)
+{
+    return atomic_load(&reg_count);
+}
+
+void mask_reset(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    free(reg.arena);
+    free(reg.pats);
+    free(reg.index);
+    memset(&reg, 0, sizeof reg);
+    atomic_store(&reg_count, 0);
+    atomic_fetch_add(&reg_gen, 1);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void snap_release(struct mask_snap *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        mask_ac_free(s->ac);
+        free(s);
+    }
+}
+
+/* Builds a snapshot of the registry for generation gen. Needs reg_lock. */
+static struct mask_snap *snap_build(unsigned long gen)
+{
+    struct mask_snap *s = calloc(1, sizeof *s);
+    size_t n = reg.npats;
+    const unsigned char **pats = malloc((n ? n : 1) * sizeof *pats);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    if (s && pats && lens) {
+        for (size_t k = 0; k < n; k++) {
+            pats[k] = reg.arena + reg.pats[k].off;
+            lens[k] = reg.pats[k].len;
+        }
+        s->ac = mask_ac_build(pats, lens, n);
+    }
+    free(pats);
+    free(lens);
+    if (s && !s->ac) {
+        free(s);
+        return NULL;
+    }
+    if (s) {
+        atomic_init(&s->refs, 1);
+        s->gen = gen;
+    }
+    return s;
+}
+
+/* Returns a reference to a snapshot of the current registry (release with
+ * snap_release), or NULL on ENOMEM. */
+static struct mask_snap *snap_acquire(void)
+{
+    pthread_rwlock_rdlock(&snap_lock);
+    struct mask_snap *s = snap_cur;
+    if (s) {
+        atomic_fetch_add(&s->refs, 1);
+    }
+    pthread_rwlock_unlock(&snap_lock);
+    if (s && s->gen == atomic_load(&reg_gen)) {
+        return s;
+    }
+    snap_release(s);
+    pthread_mutex_lock(&reg_lock);
+    unsigned long gen = atomic_load(&reg_gen);
+    s = snap_cur;
+    if (!s || s->gen != gen) {
+        s = snap_build(gen);
+        if (!s) {
+            pthread_mutex_unlock(&reg_lock);
+            return NULL;
+        }
+        pthread_rwlock_wrlock(&snap_lock);
+        struct mask_snap *old = snap_cur;
+        snap_cur = s;
+        pthread_rwlock_unlock(&snap_lock);
+        snap_release(old);
+    }
+    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&reg_lock);
+    return s;
+}
+
+/* Writes buf[0, p) with every covered range of iv (ranges starting before p,
+ * clipped to p) replaced by MASK_TOKEN into a new malloc'd NUL-terminated
+ * buffer. A range starting at 0 continues the previous output's masked run
+ * when *prev_covered is set (no second token). Updates *prev_covered to
+ * whether byte p-1 was covered, and rebases iv to start at p (ranges wholly
+ * before p are dropped). Returns 0 or -ENOMEM (nothing changed). */
+static int emit_prefix(const unsigned char *buf, size_t p, struct mask_ivec *iv, int *prev_covered,
+                       char **out, size_t *out_len)
+{
+    const struct mask_iv *v = iv->v ? iv->v : iv->small;
+    size_t nr = 0;
+    while (nr < iv->n && v[nr].s < p) {
+        nr++;
+    }
+    char *o = malloc(p + 3 * nr + 1);
+    if (!o) {
+        return -ENOMEM;
+    }
+    size_t pos = 0, w = 0;
+    int covered = *prev_covered;
+    for (size_t k = 0; k < nr; k++) {
+        size_t s = v[k].s, e = v[k].e < p ? v[k].e : p;
+        memcpy(o + w, buf + pos, s - pos);
+        w += s - pos;
+        if (!(covered && s == 0)) {
+            memcpy(o + w, MASK_TOKEN, 3);
+            w += 3;
+        }
+        pos = e;
+    }
+    memcpy(o + w, buf + pos, p - pos);
+    w += p - pos;
+    o[w] = '\0';
+    if (p > 0) {
+        *prev_covered = nr > 0 && pos == p;
+    }
+    size_t drop = nr;
+    if (nr > 0 && v[nr - 1].e > p) {
+        drop--; /* straddles p: keep its tail */
+    }
+    mask_ivec_drop(iv, drop);
+    struct mask_iv *rv = iv->v ? iv->v : iv->small;
+    for (size_t k = 0; k < iv->n; k++) {
+        rv[k].s = rv[k].s > p ? rv[k].s - p : 0;
+        rv[k].e -= p;
+    }
+    *out = o;
+    *out_len = w;
+    return 0;
+}
+
+char *mask_scrub(const char *in, size_t len, size_t *out_len)
+{
+    struct mask_snap *snap = snap_acquire();
+    if (!snap) {
+        return NULL;
+    }
+    struct mask_ivec iv = {0};
+    uint32_t st = MASK_AC_ROOT;
+    char *out = NULL;
+    int prev = 0;
+    if (mask_ac_scan(snap->ac, (const unsigned char *)in, 0, len, &st, &iv) == 0 &&
+        emit_prefix((const unsigned char *)in, len, &iv, &prev, &out, out_len) < 0) {
+        out = NULL;
+    }
+    mask_ivec_free(&iv);
+    snap_release(snap);
+    return out;
+}
+
+struct mask_stream {
+    struct mask_snap *snap; /* the automaton `state` belongs to */
+    unsigned char *buf;     /* held-back bytes, then the new data */
+    size_t len, cap;
+    uint32_t state; /* automaton state after buf[0, len) */
+    int rescan;     /* state is stale: scan buf from the start again */
+    int prev_covered;
+    struct mask_ivec iv; /* matches in buf, relative to buf */
+};
+
+struct mask_stream *mask_stream_new(void)
+{
+    return calloc(1, sizeof(struct mask_stream));
+}
+
+/* Appends data, scans, and emits what is final (everything when flushing). */
+static int stream_advance(struct mask_stream *s, const char *data, size_t len, int flush,
+                          char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (grow((void **)&s->buf, &s->cap, s->len + len + 1, 1) < 0) {
+        return -ENOMEM;
+    }
+    struct mask_snap *snap = snap_acquire();
+    if (!snap) {
+        return -ENOMEM;
+    }
+    if (snap != s->snap) {
+        snap_release(s->snap); /* held bytes must be matched against the new set */
+        s->snap = snap;
+        s->rescan = 1;
+    } else {
+        snap_release(snap);
+    }
+    size_t from = s->len;
+    if (len) {
+        memcpy(s->buf + s->len, data, len);
+        s->len += len;
+    }
+    if (s->rescan) {
+        from = 0;
+        s->state = MASK_AC_ROOT;
+    }
+    if (mask_ac_scan(s->snap->ac, s->buf, from, s->len, &s->state, &s->iv) < 0) {
+        s->rescan = 1; /* merging again what was found is harmless */
+        return -ENOMEM;
+    }
+    s->rescan = 0;
+    size_t keep = flush ? 0 : mask_ac_depth(s->snap->ac, s->state);
+    size_t p = s->len - keep;
+    if (p == 0) {
+        return 0;
+    }
+    if (emit_prefix(s->buf, p, &s->iv, &s->prev_covered, out, out_len) < 0) {
+        return -ENOMEM;
+    }
+    memmove(s->buf, s->buf + p, keep);
+    s->len = keep;
+    if (flush) {
+        s->state = MASK_AC_ROOT;
+    }
+    return 0;
+}
+
+int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
+                     size_t *out_len)
+{
+    return stream_advance(s, data, len, 0, out, out_len);
+}
+
+int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len)
+{
+    return stream_advance(s, NULL, 0, 1, out, out_len);
+}
+
+size_t mask_stream_pending(const struct mask_stream *s)
+{
+    return s->len;
+}
+
+void mask_stream_free(struct mask_stream *s)
+{
+    if (!s) {
+        return;
+    }
+    snap_release(s->snap);
+    mask_ivec_free(&s->iv);
+    free(s->buf);
+    free(s);
+}

@@ -1,0 +1,63 @@
+/* Secret masking (SPEC §3.4): a process-wide registry of secret values and
+ * their derived forms (see mask_forms.h), matched all at once by an
+ * Aho–Corasick automaton. Every occurrence of every registered pattern is
+ * covered; each maximal run of covered bytes (overlapping or adjacent
+ * matches) becomes one "***".
+ *
+ * Threads: every function may be called from any thread. The automaton is
+ * rebuilt lazily on the first scrub after a change, then shared read-only
+ * through a reference-counted snapshot; scrubbing threads never block each
+ * other. A mask_stream must be used by one thread at a time. */
+#ifndef PIXIE_MASK_H
+#define PIXIE_MASK_H
+
+#include <stddef.h>
+
+/* The replacement text of a masked run. */
+#define MASK_TOKEN "***"
+
+/* Registers value[0, len) (binary allowed) and its derived forms; any scrub
+ * that starts after this returns masks it. Returns 1 when the value is
+ * registered (new or already known), 0 when it is shorter than 4 bytes and
+ * was ignored, -ENOMEM. Nothing is ever unregistered (but mask_reset). */
+int mask_add(const char *value, size_t len);
+
+/* Returns a malloc'd, NUL-terminated masked copy of in[0, len) (caller
+ * frees) and its length (without the NUL) in *out_len; NULL on ENOMEM. */
+char *mask_scrub(const char *in, size_t len, size_t *out_len);
+
+/* Number of distinct registered patterns (values and derived forms). */
+size_t mask_count(void);
+
+/* Tests only: forgets every registered value. */
+void mask_reset(void);
+
+/* Streaming masker for one byte stream (a child's stdout, say). */
+struct mask_stream;
+
+/* Returns a new stream (free with mask_stream_free) or NULL on ENOMEM. */
+struct mask_stream *mask_stream_new(void);
+
+/* Feeds data[0, len). On success returns 0 and sets *out to a malloc'd,
+ * NUL-terminated buffer of the bytes now safe to emit, masked (the caller
+ * frees it), and *out_len to its length; *out is NULL and *out_len 0 when
+ * nothing is ready. Only the bytes that could still begin a match (the
+ * longest suffix that is a prefix of some pattern) are held back, so a
+ * secret split across feeds is still masked. The concatenated outputs of a
+ * stream equal mask_scrub of the whole input. Returns -ENOMEM (nothing
+ * emitted, *out NULL) when out of memory. */
+int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
+                     size_t *out_len);
+
+/* End of stream or idle: emits everything held back, masked, as
+ * mask_stream_feed does; a match that would have continued in later data is
+ * then no longer possible. Returns 0 or -ENOMEM. */
+int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len);
+
+/* Number of bytes held back. */
+size_t mask_stream_pending(const struct mask_stream *s);
+
+/* Frees the stream (the held bytes are discarded). NULL is allowed. */
+void mask_stream_free(struct mask_stream *s);
+
+#endif

@@ -1,0 +1,87 @@
+/* Naive reference masker shared by tests/c/test_mask.c and
+ * tests/fuzz/fuzz_mask.c: marks every occurrence of every pattern (memcmp at
+ * every position), then replaces each maximal run of marked bytes by "***".
+ * Patterns come from mask_forms, exactly what mask_add registers. */
+#ifndef PIXIE_MASK_NAIVE_H
+#define PIXIE_MASK_NAIVE_H
+
+#include "mask_forms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct naive_set {
+    char **p;
+    size_t *len;
+    size_t n, cap;
+};
+
+static inline int naive_collect(void *ctx, const char *form, size_t len)
+{
+    struct naive_set *ns = ctx;
+    if (ns->n == ns->cap) {
+        ns->cap = ns->cap ? ns->cap * 2 : 16;
+        ns->p = realloc(ns->p, ns->cap * sizeof *ns->p);
+        ns->len = realloc(ns->len, ns->cap * sizeof *ns->len);
+        if (!ns->p || !ns->len) {
+            abort();
+        }
+    }
+    ns->p[ns->n] = malloc(len ? len : 1);
+    if (!ns->p[ns->n]) {
+        abort();
+    }
+    memcpy(ns->p[ns->n], form, len);
+    ns->len[ns->n++] = len;
+    return 0;
+}
+
+/* Adds value and its derived forms to the set (as mask_add would). */
+static inline void naive_add(struct naive_set *ns, const char *v, size_t len)
+{
+    mask_forms(v, len, naive_collect, ns);
+}
+
+static inline void naive_free(struct naive_set *ns)
+{
+    for (size_t i = 0; i < ns->n; i++) {
+        free(ns->p[i]);
+    }
+    free(ns->p);
+    free(ns->len);
+    memset(ns, 0, sizeof *ns);
+}
+
+/* malloc'd masked copy of in[0, n) (caller frees); its length in *out_len. */
+static inline char *naive_scrub(const struct naive_set *ns, const char *in, size_t n,
+                                size_t *out_len)
+{
+    unsigned char *cov = calloc(n + 1, 1);
+    char *out = malloc(3 * n + 1);
+    if (!cov || !out) {
+        abort();
+    }
+    for (size_t k = 0; k < ns->n; k++) {
+        size_t m = ns->len[k];
+        for (size_t i = 0; m <= n && i + m <= n; i++) {
+            if (memcmp(in + i, ns->p[k], m) == 0) {
+                memset(cov + i, 1, m);
+            }
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cov[i]) {
+            out[w++] = in[i];
+        } else if (i == 0 || !cov[i - 1]) {
+            memcpy(out + w, "***", 3);
+            w += 3;
+        }
+    }
+    out[w] = '\0';
+    free(cov);
+    *out_len = w;
+    return out;
+}
+
+#endif
