@@ -158,21 +158,54 @@ function json.ordered(t, keys) end
 
 -- pixie.log -----------------------------------------------------------------
 
----"[level] message" lines on stderr, masked. debug only with PIXIE_DEBUG=1.
+---Masked log lines on stderr (threshold PIXIE_LOG_LEVEL, default info) and in
+---logs/pixie.log; the arguments are tostring'd and joined by spaces.
 ---@class pixie.log
 local log = {}
 
----@param message any
-function log.debug(message) end
+---@param ... any
+function log.debug(...) end
 
----@param message any
-function log.info(message) end
+---@param ... any
+function log.info(...) end
 
----@param message any
-function log.warn(message) end
+---@param ... any
+function log.warn(...) end
 
----@param message any
-function log.error(message) end
+---@param ... any
+function log.error(...) end
+
+-- pixie.mask ----------------------------------------------------------------
+
+---Secret masking: registered values print as `***`.
+---@class pixie.mask
+local mask = {}
+
+---Registers value and its derived forms; false when shorter than 4 bytes.
+---@param value string
+---@return boolean
+function mask.add(value) end
+
+---@param text string
+---@return string
+function mask.scrub(text) end
+
+---@return integer
+function mask.count() end
+
+---@class pixie.mask.Stream
+local Stream = {}
+---@param data string
+---@return string
+function Stream:feed(data) end
+---@return string
+function Stream:flush() end
+---@return integer
+function Stream:pending() end
+function Stream:close() end
+
+---@return pixie.mask.Stream
+function mask.stream() end
 
 -- pixie.tools ---------------------------------------------------------------
 
@@ -210,4 +243,5 @@ pixie.args = args
 pixie.fs = fs
 pixie.json = json
 pixie.log = log
+pixie.mask = mask
 pixie.tools = tools

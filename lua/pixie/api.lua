@@ -17,17 +17,6 @@ local M = {}
 -- What getmetatable() returns for an API proxy.
 M.PROTECTED = "pixie API is read-only"
 
--- Returns a function that writes "[level] message" to stderr, masked.
--- debug lines appear only with PIXIE_DEBUG=1.
-local function log_writer(level)
-  return function(message)
-    if level == "debug" and os.getenv("PIXIE_DEBUG") ~= "1" then return end
-    local out = require("pixie.out")
-    io.stderr:write(out.scrub("[" .. level .. "] " .. tostring(message)), "\n")
-    io.stderr:flush()
-  end
-end
-
 -- Deep copy of plain data (tables are copied, metatables kept), so that a
 -- skill never holds a table shared with Pixie's own caches.
 local function copy(value, seen)
@@ -82,9 +71,13 @@ local MODULES = {
   { "fs", "pixie.fs" },
   { "home", function() return require("pixie.config").home end },
   { "json", "pixie.json" },
-  { "log", function()
-      return { debug = log_writer("debug"), info = log_writer("info"),
-               warn = log_writer("warn"), error = log_writer("error") }
+  { "log", function() -- pixie.log without open/close: masked, to stderr and logs/
+      local l = require("pixie.log")
+      return { debug = l.debug, info = l.info, warn = l.warn, error = l.error }
+    end },
+  { "mask", function() -- add/scrub/count/stream
+      local m = require("pixie.mask")
+      return { add = m.add, scrub = m.scrub, count = m.count, stream = m.stream }
     end },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },

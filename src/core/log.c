@@ -40,8 +40,11 @@ int log_level_parse(const char *s)
 static void threshold_init(void)
 {
     int l = log_level_parse(getenv("PIXIE_LOG_LEVEL"));
+    const char *debug = getenv("PIXIE_DEBUG");
     if (l >= 0) {
         threshold = (enum log_level)l;
+    } else if (debug && strcmp(debug, "1") == 0) {
+        threshold = LOG_LEVEL_DEBUG;
     }
 }
 

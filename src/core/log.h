@@ -22,7 +22,7 @@ int log_open(const char *logs_dir);
 void log_close(void);
 
 /* The stderr threshold: PIXIE_LOG_LEVEL (debug, info, warn or error;
- * default info), read once. */
+ * default info, or debug when PIXIE_DEBUG=1), read once. */
 enum log_level log_threshold(void);
 
 /* Formats one line "<UTC time> <LEVEL> <component>: <message>", masks the

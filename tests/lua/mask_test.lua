@@ -83,4 +83,13 @@ t.test("log lines are masked in the log file, which is 0600", function()
   t.eq(log.threshold(), os.getenv("PIXIE_LOG_LEVEL") and log.threshold() or "info")
 end)
 
+t.test("skills see pixie.mask and a masking pixie.log without open/close", function()
+  local pixie = require("pixie.api").get()
+  t.eq(pixie.mask.scrub("x " .. SECRET), "x ***")
+  t.eq(type(pixie.mask.stream), "function")
+  t.eq(type(pixie.log.info), "function")
+  t.eq(pixie.log.open, nil)
+  t.raises(function() pixie.mask.add = nil end, "read-only")
+end)
+
 return t.run()
