@@ -8,6 +8,7 @@
 static const luaL_Reg c_modules[] = {
     {"pixie.db", luaopen_pixie_db},
     {"pixie.embedded", luaopen_pixie_embedded},
+    {"pixie.env", luaopen_pixie_env},
     {"pixie.fs", luaopen_pixie_fs},
     {"pixie.log", luaopen_pixie_log},
     {"pixie.mask", luaopen_pixie_mask},

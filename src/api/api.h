@@ -10,6 +10,7 @@ void api_preload(lua_State *L);
 
 int luaopen_pixie_db(lua_State *L);
 int luaopen_pixie_embedded(lua_State *L);
+int luaopen_pixie_env(lua_State *L);
 int luaopen_pixie_fs(lua_State *L);
 int luaopen_pixie_log(lua_State *L);
 int luaopen_pixie_mask(lua_State *L);

@@ -17,21 +17,24 @@ int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_
     if (fd < 0) {
         return -errno;
     }
+    int rc = fsutil_read_fd(fd, limit, data, len);
+    close(fd);
+    return rc;
+}
+
+int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
+{
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return -e;
+        return -errno;
     }
     if (S_ISDIR(st.st_mode)) {
-        close(fd);
         return -EISDIR;
     }
     size_t cap = (S_ISREG(st.st_mode) && (size_t)st.st_size < limit) ? (size_t)st.st_size + 1 : 4096;
     size_t n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
-        close(fd);
         return -ENOMEM;
     }
     for (;;) {
@@ -43,7 +46,6 @@ int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_
             char *nb = realloc(buf, ncap + 1);
             if (!nb) {
                 free(buf);
-                close(fd);
                 return -ENOMEM;
             }
             buf = nb;
@@ -56,7 +58,6 @@ int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_
             }
             int e = errno;
             free(buf);
-            close(fd);
             return -e;
         }
         if (r == 0) {
@@ -64,7 +65,6 @@ int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_
         }
         n += (size_t)r;
     }
-    close(fd);
     if (n > limit) {
         free(buf);
         return -EFBIG;
@@ -92,25 +92,43 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-int fsutil_sync_parent(const char *path)
+/* Splits path into its folder (written to dir, "." when none) and returns
+ * the last component; NULL when the folder does not fit in dir. */
+static const char *split_path(const char *path, char *dir, size_t dirsize)
 {
-    char dir[4096];
     const char *slash = strrchr(path, '/');
     if (!slash) {
         strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir) {
-            return -ENAMETOOLONG;
-        }
-        memcpy(dir, path, n);
-        dir[n] = '\0';
+        return path;
+    }
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= dirsize) {
+        return NULL;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return slash + 1;
+}
+
+/* Opens the folder holding path; *base gets its last component. Returns
+ * the folder fd or a negative errno. */
+static int open_parent(const char *path, const char **base)
+{
+    char dir[4096];
+    *base = split_path(path, dir, sizeof dir);
+    if (!*base) {
+        return -ENAMETOOLONG;
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int fsutil_sync_parent(const char *path)
+{
+    const char *base;
+    int fd = open_parent(path, &base);
     if (fd < 0) {
-        return -errno;
+        return fd;
     }
     int rc = fsync(fd) == 0 ? 0 : -errno;
     close(fd);
@@ -119,8 +137,20 @@ int fsutil_sync_parent(const char *path)
 
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+    const char *base;
+    int dirfd = open_parent(path, &base);
+    if (dirfd < 0) {
+        return dirfd;
+    }
+    int rc = fsutil_write_atomic_at(dirfd, base, data, len, mode);
+    close(dirfd);
+    return rc;
+}
+
+int fsutil_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
         return -ELOOP;
     }
     char tmp[4096];
@@ -130,10 +160,10 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t m
         if (getrandom(&r, sizeof r, 0) != sizeof r) {
             r = (unsigned int)getpid() ^ (unsigned int)attempt * 2654435761u;
         }
-        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%08x", path, r) >= sizeof tmp) {
+        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%08x", name, r) >= sizeof tmp) {
             return -ENAMETOOLONG;
         }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
         if (fd < 0 && errno != EEXIST) {
             return -errno;
         }
@@ -142,7 +172,13 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t m
         return -EEXIST;
     }
     int rc = 0;
-    if (fchmod(fd, mode & 07777) != 0) {
+    if (fd <= 2) { /* never hold data on a standard stream's descriptor */
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        rc = hi < 0 ? -errno : 0;
+        close(fd);
+        fd = hi;
+    }
+    if (rc == 0 && fchmod(fd, mode & 07777) != 0) {
         rc = -errno;
     }
     if (rc == 0) {
@@ -151,47 +187,50 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t m
     if (rc == 0 && fsync(fd) != 0) {
         rc = -errno;
     }
-    if (close(fd) != 0 && rc == 0) {
+    if (fd >= 0 && close(fd) != 0 && rc == 0) {
         rc = -errno;
     }
-    if (rc == 0 && rename(tmp, path) != 0) {
+    if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0) {
         rc = -errno;
     }
     if (rc != 0) {
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
         return rc;
     }
-    return fsutil_sync_parent(path);
+    return fsync(dirfd) == 0 ? 0 : -errno;
 }
 
 int fsutil_clean_temps(const char *path)
 {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    size_t dlen = slash ? (size_t)(slash - path) : 0;
-    if (dlen >= sizeof dir) {
-        return -ENAMETOOLONG;
+    const char *base;
+    int dirfd = open_parent(path, &base);
+    if (dirfd < 0) {
+        return dirfd;
     }
-    if (slash) {
-        memcpy(dir, path, dlen);
-        dir[dlen] = '\0';
-        if (dlen == 0) {
-            strcpy(dir, "/");
-        }
-    } else {
-        strcpy(dir, ".");
-    }
-    DIR *d = opendir(dir);
-    if (!d) {
+    int rc = fsutil_clean_temps_at(dirfd, base);
+    close(dirfd);
+    return rc;
+}
+
+int fsutil_clean_temps_at(int dirfd, const char *name)
+{
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
         return -errno;
     }
-    size_t blen = strlen(base);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    rewinddir(d);
+    size_t blen = strlen(name);
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, base, blen) == 0 && strncmp(e->d_name + blen, ".tmp-", 5) == 0) {
-            if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+        if (strncmp(e->d_name, name, blen) == 0 && strncmp(e->d_name + blen, ".tmp-", 5) == 0) {
+            if (unlinkat(dirfd, e->d_name, 0) == 0) {
                 removed++;
             }
         }

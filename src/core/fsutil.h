@@ -13,6 +13,10 @@
  * frees and *len its length without the NUL. */
 int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_t *len);
 
+/* Reads the whole file open as `fd` (not a folder) like fsutil_read; the
+ * caller keeps and closes fd. */
+int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len);
+
 /* Replaces `path` atomically with `len` bytes of `data` and permission
  * `mode` whatever the umask: a temp file "<path>.tmp-XXXX" created with
  * O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC in the same folder, fchmod, write,
@@ -21,9 +25,17 @@ int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_
  * untouched. */
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* fsutil_write_atomic for the entry `name` of the folder open as `dirfd`
+ * (temp file, rename and folder fsync all relative to dirfd, so a swapped
+ * path cannot redirect the write). A temp descriptor <= 2 is moved higher. */
+int fsutil_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
 /* Removes leftover "<path>.tmp-*" files from interrupted atomic writes.
  * Returns the number removed or a negative errno. */
 int fsutil_clean_temps(const char *path);
+
+/* fsutil_clean_temps for the entry `name` of the folder open as `dirfd`. */
+int fsutil_clean_temps_at(int dirfd, const char *name);
 
 /* mkdir -p with `mode` for created folders. */
 int fsutil_mkdirs(const char *path, mode_t mode);

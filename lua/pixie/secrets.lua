@@ -1,0 +1,75 @@
+-- Secret status of a tool (SPEC §3.3): which declared secrets are set in
+-- the tool's own .env, which are missing, which keys are not declared.
+-- Only key names and "set"/"not_set" leave this module, never a value.
+-- Tool entries come from pixie.tools.list: { dir = ".../tools/<folder>",
+-- spec = { secrets = { {key, description, required}, ... } } }.
+local env = require("pixie.env")
+
+local M = {}
+
+-- Path of the tool's .env file.
+function M.env_path(entry)
+  return entry.dir .. "/.env"
+end
+
+-- The tools folder holding the entry's folder (the containment root for
+-- every .env operation).
+local function tools_root(entry)
+  return entry.dir:match("^(.*)/[^/]+/?$") or "."
+end
+
+-- Reads the tool's .env. Returns values, keys (file order) or, when the
+-- file cannot be read, empty tables and the message ("" when it is simply
+-- missing).
+local function load(entry)
+  local opts = { tools_root = tools_root(entry) }
+  local values, err, code = env.read(M.env_path(entry), opts)
+  if not values then
+    if code == 2 then return {}, {}, nil end -- ENOENT: no .env yet
+    return {}, {}, err
+  end
+  local keys = env.keys(M.env_path(entry), opts) or {}
+  return values, keys, nil
+end
+
+local function declared(entry)
+  return (entry.spec and entry.spec.secrets) or {}
+end
+
+-- Status rows for the declared secrets, in declaration order:
+-- { key, description, required, status = "set"|"not_set" } ("set" when the
+-- .env binds a non-empty value). Also returns the array of keys present
+-- in .env but not declared (file order), and an error message when the
+-- .env exists but cannot be read (every row is then "not_set").
+function M.status(entry)
+  local values, keys, err = load(entry)
+  local rows, known = {}, {}
+  for _, s in ipairs(declared(entry)) do
+    local v = values[s.key]
+    rows[#rows + 1] = {
+      key = s.key,
+      description = s.description or "",
+      required = s.required == true,
+      status = (v ~= nil and v ~= "") and "set" or "not_set",
+    }
+    known[s.key] = true
+  end
+  local undeclared = {}
+  for _, k in ipairs(keys) do
+    if not known[k] then undeclared[#undeclared + 1] = k end
+  end
+  return rows, undeclared, err
+end
+
+-- Keys of required declared secrets that are not set, in declaration
+-- order (empty when none).
+function M.missing_required(entry)
+  local rows = M.status(entry)
+  local missing = {}
+  for _, r in ipairs(rows) do
+    if r.required and r.status == "not_set" then missing[#missing + 1] = r.key end
+  end
+  return missing
+end
+
+return M

@@ -1,0 +1,354 @@
+/* pixie.env: the tools' .env files (SPEC §3.1-§3.2) for Lua.
+ *   read(path [, opts])            -> values, warnings | nil, msg, code
+ *   keys(path [, opts])            -> array of keys in file order | nil, msg, code
+ *   set(path, key, value [, opts]) -> true, warnings | nil, msg, code
+ *   unset(path, key [, opts])      -> true, removed | nil, msg, code
+ *   quote(value)                   -> text, expands | nil, msg, code
+ * opts: tools_root = dir (the .env's folder must lie inside it, symlinks
+ * resolved); for read also interpolate = bool (default false), environ =
+ * {NAME = value} (default {}), override = bool (default true, as
+ * dotenv_values; false is load_dotenv's default).
+ * Every value read or set is registered for masking before anything else
+ * can see it. Messages name the key, the path and byte lengths, never a
+ * value. Misuse (bad key, wrong types) raises. */
+#include "api.h"
+#include "dotenv.h"
+#include "envfile.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENV_DOC_META "pixie.env.doc"
+
+/* Registers a secret value for masking. The masking registry (mask.h) is
+ * called from here once it exists; every path that reads or sets a value
+ * goes through this function first. */
+static void remember_secret(const char *value, size_t len)
+{
+    (void)value;
+    (void)len;
+}
+
+/* A parsed file owned by Lua: freed by __gc even when a Lua error
+ * interrupts the binding. */
+typedef struct {
+    dotenv_doc doc;
+    char *text;
+} doc_box;
+
+static int doc_gc(lua_State *L)
+{
+    doc_box *box = luaL_checkudata(L, 1, ENV_DOC_META);
+    dotenv_doc_free(&box->doc);
+    free(box->text);
+    box->text = NULL;
+    return 0;
+}
+
+/* Pushes a new empty doc_box. */
+static doc_box *new_box(lua_State *L)
+{
+    doc_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    memset(box, 0, sizeof *box);
+    luaL_setmetatable(L, ENV_DOC_META);
+    return box;
+}
+
+/* Options of every call: checked before anything is allocated. */
+typedef struct {
+    const char *tools_root;
+    int interpolate;
+    int override;
+    int opts_idx; /* stack index of an options table holding environ, or 0 */
+} env_opts;
+
+/* Reads the options table at idx (absent or nil: defaults). Raises on
+ * misuse. */
+static env_opts check_opts(lua_State *L, int idx)
+{
+    env_opts o = {NULL, 0, 1, 0};
+    if (lua_isnoneornil(L, idx)) {
+        return o;
+    }
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_getfield(L, idx, "tools_root") != LUA_TNIL) {
+        luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, idx, "tools_root must be a string");
+        o.tools_root = lua_tostring(L, -1); /* kept alive by the options table */
+    }
+    if (lua_getfield(L, idx, "interpolate") != LUA_TNIL) {
+        o.interpolate = lua_toboolean(L, -1);
+    }
+    if (lua_getfield(L, idx, "override") != LUA_TNIL) {
+        o.override = lua_toboolean(L, -1);
+    }
+    if (lua_getfield(L, idx, "environ") != LUA_TNIL) {
+        luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, idx, "environ must be a table");
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING, idx,
+                          "environ must map strings to strings");
+            lua_pop(L, 1);
+        }
+        o.opts_idx = idx;
+    }
+    lua_pop(L, 4);
+    return o;
+}
+
+/* Human text for a core error on `path`, naming no value. */
+static const char *describe(lua_State *L, int rc, const char *path)
+{
+    switch (rc) {
+    case -ELOOP:
+        return lua_pushfstring(L, "%s is a symlink; refusing to follow it", path);
+    case -EXDEV:
+        return lua_pushfstring(L, "%s: the tool folder lies outside the tools folder", path);
+    case -EILSEQ:
+        return lua_pushfstring(L, "%s is not valid UTF-8", path);
+    case -EFBIG:
+        return lua_pushfstring(L, "%s is larger than %d bytes", path, (int)ENVFILE_MAX_BYTES);
+    case -EINVAL:
+        return lua_pushfstring(L, "%s is not a regular file", path);
+    default:
+        return lua_pushfstring(L, "%s: %s", path, strerror(-rc));
+    }
+}
+
+/* Pushes nil, message, errno code; returns 3. The message is the one on
+ * top of the stack. */
+static int fail_top(lua_State *L, int rc)
+{
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    lua_pushinteger(L, rc < 0 ? -rc : rc);
+    return 3;
+}
+
+/* Reads and parses path into a new box left on the stack. Returns 0 or the
+ * core error (nothing extra pushed). */
+static int load(lua_State *L, const char *path, const env_opts *o, doc_box **out)
+{
+    doc_box *box = new_box(L);
+    size_t len;
+    int rc = envfile_read(path, o->tools_root, &box->text, &len);
+    if (rc == 0) {
+        rc = dotenv_parse(box->text, len, &box->doc);
+    }
+    for (size_t i = 0; rc == 0 && i < box->doc.count; i++) {
+        const dotenv_binding *b = &box->doc.bindings[i];
+        if (b->value) {
+            remember_secret(b->value, b->value_len);
+        }
+    }
+    *out = box;
+    return rc;
+}
+
+/* Builds the environ pairs (userdata left on the stack) from opts.environ
+ * and interpolates box's values. Returns 0 or -ENOMEM. */
+static int interpolate(lua_State *L, const env_opts *o, doc_box *box)
+{
+    size_t n = 0;
+    int environ_idx = 0;
+    if (o->opts_idx) {
+        lua_getfield(L, o->opts_idx, "environ"); /* checked by check_opts */
+        environ_idx = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, environ_idx) != 0) {
+            n++;
+            lua_pop(L, 1);
+        }
+    }
+    dotenv_pair *env = lua_newuserdatauv(L, (n ? n : 1) * sizeof *env, 0);
+    size_t i = 0;
+    if (environ_idx) {
+        lua_pushnil(L);
+        while (lua_next(L, environ_idx) != 0) {
+            env[i].key = lua_tolstring(L, -2, &env[i].key_len);
+            env[i].value = lua_tolstring(L, -1, &env[i].value_len);
+            i++;
+            lua_pop(L, 1);
+        }
+    }
+    int rc = dotenv_interpolate(&box->doc, env, n, o->override);
+    for (size_t k = 0; rc == 0 && k < box->doc.count; k++) {
+        const dotenv_binding *b = &box->doc.bindings[k];
+        if (b->value) {
+            remember_secret(b->value, b->value_len);
+        }
+    }
+    return rc;
+}
+
+/* Pushes the warnings of doc as an array of "line N: ..." strings. */
+static void push_warnings(lua_State *L, const dotenv_doc *doc)
+{
+    lua_createtable(L, (int)doc->warning_count, 0);
+    for (size_t i = 0; i < doc->warning_count; i++) {
+        lua_pushfstring(L, "line %d: malformed binding skipped", doc->warning_lines[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static int env_read(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    env_opts o = check_opts(L, 2);
+    doc_box *box;
+    int rc = load(L, path, &o, &box);
+    if (rc == 0 && o.interpolate) {
+        rc = interpolate(L, &o, box);
+    }
+    if (rc != 0) {
+        describe(L, rc, path);
+        return fail_top(L, rc);
+    }
+    lua_createtable(L, 0, (int)box->doc.count);
+    for (size_t i = 0; i < box->doc.count; i++) {
+        const dotenv_binding *b = &box->doc.bindings[i];
+        lua_pushlstring(L, b->key, b->key_len);
+        if (b->value) {
+            lua_pushlstring(L, b->value, b->value_len);
+        } else {
+            lua_pushnil(L); /* a later KEY without '=' hides an earlier value */
+        }
+        lua_rawset(L, -3);
+    }
+    push_warnings(L, &box->doc);
+    return 2;
+}
+
+static int env_keys(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    env_opts o = check_opts(L, 2);
+    doc_box *box;
+    int rc = load(L, path, &o, &box);
+    if (rc != 0) {
+        describe(L, rc, path);
+        return fail_top(L, rc);
+    }
+    lua_newtable(L); /* seen */
+    lua_newtable(L); /* result */
+    lua_Integer n = 0;
+    for (size_t i = 0; i < box->doc.count; i++) {
+        const dotenv_binding *b = &box->doc.bindings[i];
+        lua_pushlstring(L, b->key, b->key_len);
+        if (lua_rawget(L, -3) == LUA_TNIL) {
+            lua_pushlstring(L, b->key, b->key_len);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, -5);
+            lua_pushlstring(L, b->key, b->key_len);
+            lua_rawseti(L, -3, ++n);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* Checks the key argument at idx (raises unless it is a valid name). */
+static const char *check_key(lua_State *L, int idx)
+{
+    size_t len;
+    const char *key = luaL_checklstring(L, idx, &len);
+    luaL_argcheck(L, dotenv_key_valid(key, len), idx, "key must match ^[A-Za-z_][A-Za-z0-9_]*$");
+    return key;
+}
+
+/* Pushes the refusal message for a value that cannot be written, or
+ * returns 0 (nothing pushed) when the value is writable. */
+static int check_value(lua_State *L, const char *key, const char *value, size_t len)
+{
+    int rc = dotenv_check_value(value, len);
+    if (rc == -EINVAL) {
+        lua_pushfstring(L, "value of %s (%d bytes) contains a NUL byte; refused", key, (int)len);
+    } else if (rc != 0) {
+        lua_pushfstring(L, "value of %s (%d bytes) is not valid UTF-8; refused", key, (int)len);
+    }
+    return rc;
+}
+
+static int env_set(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *key = check_key(L, 2);
+    size_t len;
+    const char *value = luaL_checklstring(L, 3, &len);
+    env_opts o = check_opts(L, 4);
+    remember_secret(value, len);
+    int rc = check_value(L, key, value, len);
+    if (rc != 0) {
+        return fail_top(L, rc);
+    }
+    int expands = 0;
+    rc = envfile_set(path, o.tools_root, key, value, len, &expands);
+    if (rc != 0) {
+        const char *why = describe(L, rc, path);
+        lua_pushfstring(L, "cannot set %s (%d bytes): %s", key, (int)len, why);
+        return fail_top(L, rc);
+    }
+    lua_pushboolean(L, 1);
+    lua_newtable(L);
+    if (expands) {
+        lua_pushfstring(L, "value of %s contains '${': python-dotenv expands it when the tool loads %s", key,
+                        path);
+        lua_rawseti(L, -2, 1);
+    }
+    return 2;
+}
+
+static int env_unset(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *key = check_key(L, 2);
+    env_opts o = check_opts(L, 3);
+    int removed = 0;
+    int rc = envfile_unset(path, o.tools_root, key, &removed);
+    if (rc != 0) {
+        const char *why = describe(L, rc, path);
+        lua_pushfstring(L, "cannot unset %s: %s", key, why);
+        return fail_top(L, rc);
+    }
+    lua_pushboolean(L, 1);
+    lua_pushinteger(L, removed);
+    return 2;
+}
+
+static int env_quote(lua_State *L)
+{
+    size_t len;
+    const char *value = luaL_checklstring(L, 1, &len);
+    remember_secret(value, len);
+    int rc = check_value(L, "the value", value, len);
+    if (rc != 0) {
+        return fail_top(L, rc);
+    }
+    doc_box *box = new_box(L); /* owns the quoted text until __gc */
+    size_t out_len;
+    int expands = 0;
+    rc = dotenv_quote(value, len, &box->text, &out_len, &expands);
+    if (rc != 0) {
+        return luaL_error(L, "out of memory");
+    }
+    lua_pushlstring(L, box->text, out_len);
+    lua_pushboolean(L, expands);
+    return 2;
+}
+
+static const luaL_Reg env_functions[] = {
+    {"read", env_read}, {"keys", env_keys},   {"set", env_set},
+    {"unset", env_unset}, {"quote", env_quote}, {NULL, NULL},
+};
+
+int luaopen_pixie_env(lua_State *L)
+{
+    if (luaL_newmetatable(L, ENV_DOC_META)) {
+        lua_pushcfunction(L, doc_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, env_functions);
+    return 1;
+}

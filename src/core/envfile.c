@@ -1,0 +1,161 @@
+/* Safe .env file operations: folder-relative, symlink-refusing, locked,
+ * atomic, always 0600 (see envfile.h). */
+#include "envfile.h"
+
+#include "dotenv.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Opens the folder holding `path` (checked to lie inside tools_root when
+ * given) and points *base at the file name inside path. Returns the folder
+ * descriptor or a negative errno. */
+static int open_folder(const char *path, const char *tools_root, const char **base)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (**base == '\0' || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0) {
+        return -EINVAL;
+    }
+    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof dir) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(dir, slash ? path : ".", slash ? n : 1);
+    dir[slash ? n : 1] = '\0';
+    if (tools_root) {
+        char rdir[PATH_MAX], rroot[PATH_MAX];
+        if (!realpath(dir, rdir) || !realpath(tools_root, rroot)) {
+            return -errno;
+        }
+        size_t rl = strlen(rroot);
+        int inside = strcmp(rroot, "/") == 0
+                         ? strcmp(rdir, "/") != 0
+                         : strncmp(rdir, rroot, rl) == 0 && rdir[rl] == '/';
+        if (!inside) {
+            return -EXDEV;
+        }
+        memcpy(dir, rdir, strlen(rdir) + 1);
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (tools_root ? O_NOFOLLOW : 0));
+    return fd < 0 ? -errno : fd;
+}
+
+/* Reads entry `name` of folder dirfd without following a symlink. Returns
+ * 0 with *data malloc'd, or a negative errno (-ENOENT when missing). */
+static int read_at(int dirfd, const char *name, char **data, size_t *len)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+    if (rc == 0) {
+        rc = fsutil_read_fd(fd, ENVFILE_MAX_BYTES, data, len);
+    }
+    close(fd);
+    return rc;
+}
+
+int envfile_read(const char *path, const char *tools_root, char **data, size_t *len)
+{
+    const char *base;
+    int dirfd = open_folder(path, tools_root, &base);
+    if (dirfd < 0) {
+        return dirfd;
+    }
+    int rc = read_at(dirfd, base, data, len);
+    close(dirfd);
+    return rc;
+}
+
+/* Takes the folder lock, removes stray temps and reads the current text
+ * (empty when the file is missing) into *data. Returns 0 or a negative
+ * errno. */
+static int begin_update(int dirfd, const char *base, char **data, size_t *len)
+{
+    while (flock(dirfd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    fsutil_clean_temps_at(dirfd, base);
+    int rc = read_at(dirfd, base, data, len);
+    if (rc == -ENOENT) {
+        *data = calloc(1, 1);
+        *len = 0;
+        rc = *data ? 0 : -ENOMEM;
+    }
+    return rc;
+}
+
+int envfile_set(const char *path, const char *tools_root, const char *key, const char *value,
+                size_t value_len, int *interp_warning)
+{
+    if (!dotenv_key_valid(key, strlen(key))) {
+        return -EINVAL;
+    }
+    int rc = dotenv_check_value(value, value_len);
+    if (rc != 0) {
+        return rc;
+    }
+    const char *base;
+    int dirfd = open_folder(path, tools_root, &base);
+    if (dirfd < 0) {
+        return dirfd;
+    }
+    char *old = NULL, *text = NULL;
+    size_t old_len = 0, text_len = 0;
+    rc = begin_update(dirfd, base, &old, &old_len);
+    if (rc == 0) {
+        rc = dotenv_set(old, old_len, key, value, value_len, &text, &text_len, interp_warning);
+    }
+    if (rc == 0) {
+        rc = fsutil_write_atomic_at(dirfd, base, text, text_len, 0600);
+    }
+    free(old);
+    free(text);
+    close(dirfd); /* releases the lock */
+    return rc;
+}
+
+int envfile_unset(const char *path, const char *tools_root, const char *key, int *removed)
+{
+    int count = 0;
+    if (removed) {
+        *removed = 0;
+    }
+    if (!dotenv_key_valid(key, strlen(key))) {
+        return -EINVAL;
+    }
+    const char *base;
+    int dirfd = open_folder(path, tools_root, &base);
+    if (dirfd < 0) {
+        return dirfd;
+    }
+    char *old = NULL, *text = NULL;
+    size_t old_len = 0, text_len = 0;
+    int rc = begin_update(dirfd, base, &old, &old_len);
+    if (rc == 0) {
+        rc = dotenv_unset(old, old_len, key, &text, &text_len, &count);
+    }
+    if (rc == 0 && count > 0) {
+        rc = fsutil_write_atomic_at(dirfd, base, text, text_len, 0600);
+    }
+    if (removed && rc == 0) {
+        *removed = count;
+    }
+    free(old);
+    free(text);
+    close(dirfd);
+    return rc;
+}

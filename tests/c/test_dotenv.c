@@ -1,0 +1,305 @@
+/* dotenv + envfile: python-dotenv's parser rules, the writer, rewriting one
+ * key byte for byte, interpolation, and the safe file operations. */
+#include "check.h"
+#include "dotenv.h"
+#include "envfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Parses text (NUL-terminated) into doc; checks it succeeded. */
+static void parse(const char *text, dotenv_doc *doc)
+{
+    CHECK(dotenv_parse(text, strlen(text), doc) == 0);
+}
+
+/* 1 when the last binding of key in text has exactly `want` (NULL: bound
+ * without value; "<absent>" for not bound at all). */
+static int value_is(const char *text, const char *key, const char *want)
+{
+    dotenv_doc doc;
+    if (dotenv_parse(text, strlen(text), &doc) != 0) {
+        return 0;
+    }
+    const dotenv_binding *b = dotenv_lookup(&doc, key, strlen(key));
+    int ok;
+    if (want && strcmp(want, "<absent>") == 0) {
+        ok = b == NULL;
+    } else if (!b) {
+        ok = 0;
+    } else if (!want) {
+        ok = b->value == NULL;
+    } else {
+        ok = b->value && b->value_len == strlen(want) && memcmp(b->value, want, b->value_len) == 0;
+    }
+    dotenv_doc_free(&doc);
+    return ok;
+}
+
+static void test_unquoted_values(void)
+{
+    CHECK(value_is("A=1\n", "A", "1"));
+    CHECK(value_is("A=  spaced  out  \n", "A", "spaced  out"));
+    CHECK(value_is("A=1 # comment\n", "A", "1"));
+    CHECK(value_is("A=1# not a comment\n", "A", "1# not a comment"));
+    CHECK(value_is("A=  # c\n", "A", "# c")); /* 1.2.2 */
+    CHECK(value_is("A=#x\n", "A", "#x"));
+    CHECK(value_is("A=a\\\n", "A", "a\\"));
+    CHECK(value_is("A=\n", "A", ""));
+    CHECK(value_is("A=", "A", ""));
+    CHECK(value_is("A=x\xc2\xa0#c\n", "A", "x")); /* NBSP is whitespace */
+}
+
+static void test_quoted_values(void)
+{
+    CHECK(value_is("A='a\\'b\\\\c\\n'\n", "A", "a'b\\c\\n"));
+    CHECK(value_is("A=\"\\a\\b\\f\\n\\r\\t\\v\\\\\\'\\\"\"\n", "A", "\a\b\f\n\r\t\v\\'\""));
+    CHECK(value_is("A=\"\\x41\\0\\$\"\n", "A", "\\x41\\0\\$"));
+    CHECK(value_is("A=\"l1\nl2\"\nB=2\n", "A", "l1\nl2"));
+    CHECK(value_is("A='l1\r\nl2'\n", "A", "l1\nl2"));
+    CHECK(value_is("A=\"x\" # ok\n", "A", "x"));
+    CHECK(value_is("A=\"x\" junk\nB=1\n", "A", "<absent>"));
+    CHECK(value_is("A=\"x\" junk\nB=1\n", "B", "1"));
+    /* unmatched quote swallows up to the next quote: all three lost */
+    CHECK(value_is("A=\"unterminated\nB=2\nC=\"3\"\n", "B", "<absent>"));
+    CHECK(value_is("A=\"unterminated\nB=2\nC=\"3\"\n", "C", "<absent>"));
+    /* no closing quote at all: backtrack to the last \" pair */
+    CHECK(value_is("A='a\\'\nB=2", "A", "a\\"));
+    CHECK(value_is("A='a\\'\nB=2", "B", "2"));
+}
+
+static void test_keys_and_export(void)
+{
+    CHECK(value_is("export A=1\n", "A", "1"));
+    CHECK(value_is("export A\n", "A", NULL));
+    CHECK(value_is("export=1\n", "export", "1"));
+    CHECK(value_is("exportA=1\n", "exportA", "1"));
+    CHECK(value_is("'q k'=1\n", "q k", "1"));
+    CHECK(value_is("\"A\"=1\n", "\"A\"", "1"));
+    CHECK(value_is("A.B-C=1\n", "A.B-C", "1"));
+    CHECK(value_is("A B=1\n", "A", "<absent>"));
+    CHECK(value_is("A\n", "A", NULL));
+    CHECK(value_is("A=1\nA\n", "A", NULL));
+    CHECK(value_is("A=1\nA=2\n", "A", "2"));
+    CHECK(value_is("\xef\xbb\xbf" "A=1\n", "A", "1")); /* BOM stripped */
+    CHECK(value_is("# A=1\n", "A", "<absent>"));
+}
+
+static void test_newlines_and_spans(void)
+{
+    const char *text = "# c\r\n\r\n  A=1\r\nB='x\ry'\rC=\"3\"";
+    dotenv_doc doc;
+    parse(text, &doc);
+    CHECK(doc.count == 3 && doc.warning_count == 0);
+    if (doc.count == 3) {
+        CHECK(doc.bindings[0].start == 7 && doc.bindings[0].end == 14 && doc.bindings[0].line == 3);
+        CHECK(doc.bindings[1].start == 14 && doc.bindings[1].end == 22 && doc.bindings[1].line == 4);
+        CHECK(doc.bindings[1].value_len == 3 && memcmp(doc.bindings[1].value, "x\ny", 3) == 0);
+        CHECK(doc.bindings[2].start == 22 && doc.bindings[2].end == strlen(text));
+        CHECK(doc.bindings[2].line == 6);
+    }
+    dotenv_doc_free(&doc);
+    dotenv_doc_free(&doc); /* idempotent */
+}
+
+static void test_warnings_name_lines(void)
+{
+    dotenv_doc doc;
+    parse("A=1\n\n  bad line\nB='x'junk\n=x\nC=3\n", &doc);
+    CHECK(doc.count == 2);
+    CHECK(doc.warning_count == 3);
+    if (doc.warning_count == 3) {
+        CHECK(doc.warning_lines[0] == 3 && doc.warning_lines[1] == 4 && doc.warning_lines[2] == 5);
+    }
+    dotenv_doc_free(&doc);
+    CHECK(dotenv_parse("A=\xff\n", 4, &doc) == -EILSEQ);
+    CHECK(dotenv_parse("A=\xed\xa0\x80\n", 6, &doc) == -EILSEQ); /* surrogate */
+    CHECK(dotenv_parse("A=\xc0\xaf\n", 5, &doc) == -EILSEQ);     /* overlong */
+    CHECK(dotenv_parse("A=a\0b\n", 6, &doc) == 0 && doc.count == 1 && doc.bindings[0].value_len == 3);
+    dotenv_doc_free(&doc);
+}
+
+/* Checks dotenv_quote(value) == want. */
+static int quotes_to(const char *value, size_t len, const char *want)
+{
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc = dotenv_quote(value, len, &out, &out_len, NULL);
+    int ok = rc == 0 && out_len == strlen(want) && memcmp(out, want, out_len) == 0;
+    free(out);
+    return ok;
+}
+
+static void test_writer(void)
+{
+    CHECK(quotes_to("", 0, "\"\""));
+    CHECK(quotes_to("a\"b\\c\r\nd\t'#", 11, "\"a\\\"b\\\\c\\r\\nd\t'#\""));
+    CHECK(quotes_to("a\\", 2, "a\\"));          /* trailing backslash: unquoted */
+    CHECK(quotes_to("#x\\", 3, "#x\\"));
+    char *out = NULL;
+    size_t n;
+    int warn = 0;
+    CHECK(dotenv_quote("a\0b", 3, &out, &n, NULL) == -EINVAL && out == NULL);
+    CHECK(dotenv_quote("a\xff", 2, &out, &n, NULL) == -EILSEQ);
+    CHECK(dotenv_quote("a\nb\\", 4, &out, &n, NULL) == -EDOM);
+    CHECK(dotenv_quote(" a\\", 3, &out, &n, NULL) == -EDOM);
+    CHECK(dotenv_quote("a #b\\", 5, &out, &n, NULL) == -EDOM);
+    CHECK(dotenv_quote("\"a\\", 3, &out, &n, NULL) == -EDOM);
+    CHECK(dotenv_quote("x${Y}", 5, &out, &n, &warn) == 0 && warn == 1);
+    free(out);
+    CHECK(dotenv_key_valid("_A9", 3) && !dotenv_key_valid("9A", 2) && !dotenv_key_valid("A-B", 3));
+    CHECK(!dotenv_key_valid("", 0));
+}
+
+/* dotenv_set(text, key, value) == want. */
+static int set_gives(const char *text, const char *key, const char *value, const char *want)
+{
+    char *out = NULL;
+    size_t n = 0;
+    int rc = dotenv_set(text, strlen(text), key, value, strlen(value), &out, &n, NULL);
+    int ok = rc == 0 && n == strlen(want) && memcmp(out, want, n) == 0;
+    if (!ok) {
+        fprintf(stderr, "set_gives mismatch for key %s (rc %d)\n", key, rc);
+    }
+    free(out);
+    return ok;
+}
+
+static void test_set_keeps_other_bytes(void)
+{
+    const char *text = "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD\n";
+    CHECK(set_gives(text, "B", "new", "# head\r\n\nA='one' # keep\nB=\"new\"\n  C = \"3\"  # c\n\nD\n"));
+    CHECK(set_gives(text, "C", "x", "# head\r\n\nA='one' # keep\nexport B=2\r\nC=\"x\"\n\nD\n"));
+    CHECK(set_gives(text, "D", "d", "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD=\"d\"\n"));
+    CHECK(set_gives(text, "E", "e", "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD\nE=\"e\"\n"));
+    CHECK(set_gives("A=1", "B", "2", "A=1\nB=\"2\"\n"));
+    CHECK(set_gives("A=1\r", "B", "2", "A=1\rB=\"2\"\n"));
+    CHECK(set_gives("", "B", "2", "B=\"2\"\n"));
+    CHECK(set_gives("\xef\xbb\xbf" "A=1\n", "B", "2", "A=1\nB=\"2\"\n"));
+    /* duplicates: the last is replaced in place, earlier ones removed */
+    CHECK(set_gives("A=1\nX=0\nA=2\nY=0\n", "A", "3", "X=0\nA=\"3\"\nY=0\n"));
+    /* multi-line binding replaced whole; a malformed line is kept */
+    CHECK(set_gives("A=\"l1\nl2\"\nbad line\nB=1\n", "A", "v", "A=\"v\"\nbad line\nB=1\n"));
+    char *out = NULL;
+    size_t n;
+    CHECK(dotenv_set("A=1\n", 4, "bad-key", "v", 1, &out, &n, NULL) == -EINVAL);
+    CHECK(dotenv_set("A=\xff\n", 4, "A", "v", 1, &out, &n, NULL) == -EILSEQ);
+}
+
+static void test_unset(void)
+{
+    const char *text = "# c\nA=1\nB=2\n  A='x\ny'\nC=3";
+    char *out = NULL;
+    size_t n = 0;
+    int removed = -1;
+    CHECK(dotenv_unset(text, strlen(text), "A", &out, &n, &removed) == 0);
+    CHECK(removed == 2 && n == strlen("# c\nB=2\nC=3") && memcmp(out, "# c\nB=2\nC=3", n) == 0);
+    free(out);
+    CHECK(dotenv_unset(text, strlen(text), "Z", &out, &n, &removed) == 0 && removed == 0);
+    CHECK(n == strlen(text) && memcmp(out, text, n) == 0);
+    free(out);
+}
+
+/* Interpolates text with env and override; 1 when key's value == want. */
+static int interp_is(const char *text, const dotenv_pair *env, size_t n, int override, const char *key,
+                     const char *want)
+{
+    dotenv_doc doc;
+    parse(text, &doc);
+    CHECK(dotenv_interpolate(&doc, env, n, override) == 0);
+    const dotenv_binding *b = dotenv_lookup(&doc, key, strlen(key));
+    int ok = b && b->value && b->value_len == strlen(want) && memcmp(b->value, want, b->value_len) == 0;
+    dotenv_doc_free(&doc);
+    return ok;
+}
+
+static void test_interpolation(void)
+{
+    dotenv_pair env[] = {{"H", 1, "env", 3}, {"E", 1, "", 0}};
+    CHECK(interp_is("A=1\nB=${A}x${A}\n", env, 2, 1, "B", "1x1"));
+    CHECK(interp_is("H=file\nB=${H}\n", env, 2, 1, "B", "file"));
+    CHECK(interp_is("H=file\nB=${H}\n", env, 2, 0, "B", "env"));
+    CHECK(interp_is("B=${M:-d}${E:-d}${M}\n", env, 2, 1, "B", "d"));
+    CHECK(interp_is("A\nB=${A:-d}\n", env, 2, 1, "B", ""));
+    CHECK(interp_is("B=${H} $H ${H:x}\n", env, 2, 1, "B", "env $H ${H:x}"));
+    CHECK(interp_is("C='${H}'\n", env, 2, 1, "C", "env"));
+    CHECK(interp_is("B=${X:-${H}}\n", env, 2, 1, "B", "${H}"));
+    CHECK(interp_is("H=${H}1\nH=${H}2\n", env, 2, 1, "H", "env12"));
+}
+
+/* Reads path into a static buffer; returns its length or -1. */
+static long slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return -1;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return (long)n;
+}
+
+static void test_envfile_modes_and_links(void)
+{
+    const char *dir = check_tmpdir("envfile");
+    char tools[4200], tool[4300], env[4400], target[4400], link_dir[4300], link_env[4500];
+    snprintf(tools, sizeof tools, "%s/tools", dir);
+    snprintf(tool, sizeof tool, "%s/t1", tools);
+    snprintf(env, sizeof env, "%s/.env", tool);
+    CHECK(mkdir(tools, 0755) == 0 && mkdir(tool, 0755) == 0);
+    FILE *f = fopen(env, "w");
+    CHECK(f && fputs("# keep\nOLD=1\n", f) >= 0 && fclose(f) == 0);
+    CHECK(chmod(env, 0644) == 0);
+    mode_t old = umask(0);
+    CHECK(envfile_set(env, tools, "NEW", "CANARY-UNIT-SECRET", 18, NULL) == 0);
+    umask(old);
+    struct stat st;
+    CHECK(stat(env, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char buf[4096];
+    CHECK(slurp(env, buf, sizeof buf) > 0 && strcmp(buf, "# keep\nOLD=1\nNEW=\"CANARY-UNIT-SECRET\"\n") == 0);
+    int removed = 0;
+    CHECK(envfile_unset(env, tools, "OLD", &removed) == 0 && removed == 1);
+    CHECK(envfile_unset(env, tools, "OLD", &removed) == 0 && removed == 0);
+    CHECK(slurp(env, buf, sizeof buf) > 0 && strcmp(buf, "# keep\nNEW=\"CANARY-UNIT-SECRET\"\n") == 0);
+
+    /* a symlinked .env is refused and its target untouched */
+    snprintf(target, sizeof target, "%s/target.txt", dir);
+    f = fopen(target, "w");
+    CHECK(f && fputs("X=1\n", f) >= 0 && fclose(f) == 0);
+    CHECK(unlink(env) == 0 && symlink(target, env) == 0);
+    CHECK(envfile_set(env, tools, "A", "v", 1, NULL) == -ELOOP);
+    char *data = NULL;
+    size_t len;
+    CHECK(envfile_read(env, tools, &data, &len) == -ELOOP && data == NULL);
+    CHECK(slurp(target, buf, sizeof buf) == 4 && strcmp(buf, "X=1\n") == 0);
+
+    /* a tool folder that is a symlink escaping tools/ is refused */
+    snprintf(link_dir, sizeof link_dir, "%s/escape", tools);
+    snprintf(link_env, sizeof link_env, "%s/.env", link_dir);
+    CHECK(symlink(dir, link_dir) == 0);
+    CHECK(envfile_set(link_env, tools, "A", "v", 1, NULL) == -EXDEV);
+    snprintf(buf, sizeof buf, "%s/.env", dir);
+    CHECK(access(buf, F_OK) != 0);
+    /* not a regular file */
+    CHECK(envfile_read(tools, NULL, &data, &len) == -EINVAL && data == NULL);
+}
+
+int main(void)
+{
+    test_unquoted_values();
+    test_quoted_values();
+    test_keys_and_export();
+    test_newlines_and_spans();
+    test_warnings_name_lines();
+    test_writer();
+    test_set_keeps_other_bytes();
+    test_unset();
+    test_interpolation();
+    test_envfile_modes_and_links();
+    return check_exit();
+}
