@@ -14,6 +14,7 @@
 #include "api.h"
 #include "dotenv.h"
 #include "envfile.h"
+#include "mask.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -22,13 +23,14 @@
 
 #define ENV_DOC_META "pixie.env.doc"
 
-/* Registers a secret value for masking. The masking registry (mask.h) is
- * called from here once it exists; every path that reads or sets a value
- * goes through this function first. */
-static void remember_secret(const char *value, size_t len)
+/* Registers a secret value with the process-wide masking registry
+ * (values under 4 bytes are ignored by it). Every path that reads or sets
+ * a value goes through here before the value can reach anything else.
+ * Returns 0 or -ENOMEM (the caller then fails rather than hold an unmasked
+ * value). */
+static int remember_secret(const char *value, size_t len)
 {
-    (void)value;
-    (void)len;
+    return mask_add(value, len) < 0 ? -ENOMEM : 0;
 }
 
 /* A parsed file owned by Lua: freed by __gc even when a Lua error
@@ -139,7 +141,7 @@ static int load(lua_State *L, const char *path, const env_opts *o, doc_box **out
     for (size_t i = 0; rc == 0 && i < box->doc.count; i++) {
         const dotenv_binding *b = &box->doc.bindings[i];
         if (b->value) {
-            remember_secret(b->value, b->value_len);
+            rc = remember_secret(b->value, b->value_len);
         }
     }
     *out = box;
@@ -176,7 +178,7 @@ static int interpolate(lua_State *L, const env_opts *o, doc_box *box)
     for (size_t k = 0; rc == 0 && k < box->doc.count; k++) {
         const dotenv_binding *b = &box->doc.bindings[k];
         if (b->value) {
-            remember_secret(b->value, b->value_len);
+            rc = remember_secret(b->value, b->value_len);
         }
     }
     return rc;
@@ -277,7 +279,9 @@ static int env_set(lua_State *L)
     size_t len;
     const char *value = luaL_checklstring(L, 3, &len);
     env_opts o = check_opts(L, 4);
-    remember_secret(value, len);
+    if (remember_secret(value, len) != 0) {
+        return luaL_error(L, "out of memory registering the value of %s for masking", key);
+    }
     int rc = check_value(L, key, value, len);
     if (rc != 0) {
         return fail_top(L, rc);
@@ -320,7 +324,9 @@ static int env_quote(lua_State *L)
 {
     size_t len;
     const char *value = luaL_checklstring(L, 1, &len);
-    remember_secret(value, len);
+    if (remember_secret(value, len) != 0) {
+        return luaL_error(L, "out of memory registering a value for masking");
+    }
     int rc = check_value(L, "the value", value, len);
     if (rc != 0) {
         return fail_top(L, rc);
