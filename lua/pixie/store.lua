@@ -410,9 +410,10 @@ end
 function Store:validation_report_add(tool_id, overall, report)
   if not M.OVERALL[overall] then error("validation_report_add: bad overall", 2) end
   local h = self:handle()
+  local report_json = masked_json(report)
   return atomically(h, function()
     assert(h:exec("INSERT INTO validation_reports (tool_id, timestamp, overall, report_json) "
-                    .. "VALUES (?, " .. NOW .. ", ?, ?)", tool_id, overall, masked_json(report)))
+                    .. "VALUES (?, " .. NOW .. ", ?, ?)", tool_id, overall, report_json))
     local id = h:last_insert_rowid()
     assert(h:exec("DELETE FROM validation_reports WHERE tool_id = ?1 AND id <> ?2 AND timestamp < "
                     .. "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days')", tool_id, id))

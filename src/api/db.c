@@ -165,6 +165,7 @@ static int db_exec(lua_State *L)
     struct db_handle *h = check_open(L, 1);
     size_t len;
     const char *sql = luaL_checklstring(L, 2, &len);
+    luaL_argcheck(L, strlen(sql) == len, 2, "SQL contains a NUL byte");
     check_params(L, 3);
     int64_t before = store_total_changes(h->s);
     size_t pos = 0;
@@ -200,6 +201,7 @@ static int db_query(lua_State *L)
     struct db_handle *h = check_open(L, 1);
     size_t len;
     const char *sql = luaL_checklstring(L, 2, &len);
+    luaL_argcheck(L, strlen(sql) == len, 2, "SQL contains a NUL byte");
     check_params(L, 3);
     size_t pos = 0;
     if (next_stmt(h, sql, len, &pos) != 0) {
@@ -350,7 +352,9 @@ static int db_tostring(lua_State *L)
 /* open(path) -> handle | nil, msg, errno */
 static int db_open(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    size_t plen;
+    const char *path = luaL_checklstring(L, 1, &plen);
+    luaL_argcheck(L, strlen(path) == plen && plen > 0, 1, "bad path");
     struct db_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->s = NULL;
     h->stmt = NULL;
