@@ -31,8 +31,7 @@ struct store {
 static const char sqlite_magic[16] = "SQLite format 3";
 
 /* Settings of every read-write connection; `sync` is the synchronous level. */
-static const char *const pragmas_main = "PRAGMA journal_mode=WAL;"
-                                        "PRAGMA synchronous=FULL;"
+static const char *const pragmas_main = "PRAGMA synchronous=FULL;"
                                         "PRAGMA foreign_keys=ON;"
                                         "PRAGMA trusted_schema=OFF;"
                                         "PRAGMA secure_delete=ON;"
@@ -288,20 +287,44 @@ static int open_rw(const char *path, const char *pragmas, sqlite3 **out, char *e
     return 0;
 }
 
-/* Returns 0 when `db` is in WAL mode, else -ENOTSUP with a message. */
-static int require_wal(sqlite3 *db, const char *path, char *err, size_t errlen)
+/* Reads the journal mode into buf ("" on failure). Returns the SQLite
+ * result code of the step. */
+static int journal_mode(sqlite3 *db, const char *sql, char *buf, size_t n)
 {
     sqlite3_stmt *st = NULL;
-    int ok = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
+    buf[0] = '\0';
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
         const char *mode = (const char *)sqlite3_column_text(st, 0);
-        ok = mode && strcmp(mode, "wal") == 0;
+        snprintf(buf, n, "%s", mode ? mode : "");
     }
     sqlite3_finalize(st);
-    if (!ok) {
-        set_err(err, errlen, "%s: cannot switch the database to WAL mode", path);
-        return -ENOTSUP;
+    return rc;
+}
+
+/* Puts `db` in WAL mode (persistent in the file) unless it already is.
+ * Switching needs an exclusive lock and SQLite may report SQLITE_BUSY at
+ * once, without its busy handler, while another process switches or
+ * reads; retry for up to BUSY_TIMEOUT_MS. Returns 0 or a negative errno
+ * with a message. */
+static int ensure_wal(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    char mode[16];
+    int rc = journal_mode(db, "PRAGMA journal_mode", mode, sizeof mode);
+    for (int waited = 0; strcmp(mode, "wal") != 0 && waited < BUSY_TIMEOUT_MS; waited += 10) {
+        rc = journal_mode(db, "PRAGMA journal_mode=WAL", mode, sizeof mode);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+            break;
+        }
+        usleep(10 * 1000);
+    }
+    if (strcmp(mode, "wal") != 0) {
+        set_err(err, errlen, "%s: cannot switch the database to WAL mode: %s", path,
+                rc == SQLITE_ROW ? "refused" : sqlite3_errmsg(db));
+        return rc == SQLITE_ROW ? -ENOTSUP : sqlite_to_errno(rc);
     }
     return 0;
 }
@@ -356,7 +379,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
     }
     rc = open_rw(path, pragmas_main, &s->db, err, errlen);
     if (rc == 0) {
-        rc = require_wal(s->db, path, err, errlen);
+        rc = ensure_wal(s->db, path, err, errlen);
     }
     if (rc != 0) {
         sqlite3_close_v2(s->db);

@@ -3,7 +3,8 @@ anchors §5.5): a writer recording runs is kill -9'ed at a random moment,
 100 times; after each kill the database passes PRAGMA integrity_check and
 every run the writer reported as committed (printed after COMMIT returned)
 is present with the state it reported. Runs left "running" by the killed
-writers are marked aborted when the store is next opened.
+writers are marked aborted when the store is next opened. Two writer
+processes at once never see SQLITE_BUSY (busy_timeout, BEGIN IMMEDIATE).
 """
 import os
 import random
@@ -87,6 +88,25 @@ class StoreDurabilityTest(unittest.TestCase):
             self.assertIsNotNone(finished_at)
         print(f"{KILLS} kills, {len(started)} runs started, {len(finished)} finished, "
               f"{len(logged)} log rows, {killed_mid_run} kills between start and finish reports")
+
+    def test_two_writer_processes_never_see_busy(self):
+        home = pixie_testlib.make_home("two-writers")
+        procs = [subprocess.Popen([LUA_TEST, WRITER, home, "150"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=writer_env()) for _ in range(2)]
+        finished = set()
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(proc.returncode, 0, err.decode(errors="replace"))
+            finished |= {line[2:] for line in out.decode().splitlines() if line.startswith("F ")}
+        self.assertEqual(len(finished), 300)
+        con = sqlite3.connect(os.path.join(home, "pixie.db"))
+        try:
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+            self.assertEqual(con.execute("SELECT count(*) FROM runs WHERE status = 'ok'")
+                             .fetchone()[0], 300)
+            self.assertEqual(con.execute("SELECT count(*) FROM spawn_log").fetchone()[0], 300)
+        finally:
+            con.close()
 
 
 if __name__ == "__main__":
