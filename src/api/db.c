@@ -27,8 +27,8 @@
 #define DB_MT "pixie.db"
 
 struct db_handle {
-    struct store *s;          /* NULL when closed */
-    struct store_stmt *stmt;  /* statement in flight, finalized on next use */
+    struct store *s;         /* NULL when closed */
+    struct store_stmt *stmt; /* statement in flight, finalized on next use */
 };
 
 /* Finalizes the statement a previous call left (when a Lua error such as

@@ -130,8 +130,7 @@ static void test_refuses_non_sqlite_file_bytes_unchanged(void)
 {
     const char *dir = check_tmpdir("store-foreign");
     const char *cases[] = {
-        "name,value\nthis is a CSV file, not a database\n",
-        "SQLite format 2\0 almost",
+        "name,value\nthis is a CSV file, not a database\n", "SQLite format 2\0 almost",
         "SQLite", /* shorter than the header */
     };
     size_t lens[] = {strlen(cases[0]), 24, 6};
@@ -176,8 +175,7 @@ static void test_refuses_corrupt_database_bytes_unchanged(void)
     CHECK(store_exec(s, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT);"
                         "CREATE INDEX tv ON t (v);"
                         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
-                        "WHERE i < 2000) INSERT INTO t SELECT i, printf('%0100d', i) FROM c") ==
-          0);
+                        "WHERE i < 2000) INSERT INTO t SELECT i, printf('%0100d', i) FROM c") == 0);
     store_release(s); /* last connection: checkpoint, WAL removed */
     size_t len;
     char *good = slurp(path, &len);
