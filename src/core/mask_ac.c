@@ -162,11 +162,11 @@ static void link_failures(struct mask_ac *a)
     }
 }
 
-/* Sizes and fills the prefilter: about 64 bits per pattern, 2^10 to 2^22. */
+/* Sizes and fills the prefilter: about 128 bits per pattern, 2^15 to 2^22. */
 static int build_bloom(struct mask_ac *a, const struct pat *ps, uint32_t m)
 {
-    unsigned lg = 10;
-    while (lg < 22 && ((uint64_t)1 << lg) < (uint64_t)m * 64) {
+    unsigned lg = 15;
+    while (lg < 22 && ((uint64_t)1 << lg) < (uint64_t)m * 128) {
         lg++;
     }
     a->bloom_shift = 32 - lg;
@@ -259,17 +259,21 @@ static size_t prefilter_next(const struct mask_ac *a, const unsigned char *buf, 
 {
     const uint64_t *bloom = a->bloom;
     const unsigned sh = a->bloom_shift;
-    while (i + 8 <= n) {
-        uint64_t x;
-        memcpy(&x, buf + i, 8);
-        for (unsigned k = 0; k < 5; k++) {
-            uint32_t h = ((uint32_t)(x >> (8 * k)) * 0x9E3779B1u) >> sh;
-            if (bloom[h >> 6] >> (h & 63) & 1) {
-                return i + k;
-            }
+#define BLOOM_BIT(x) ((unsigned)(bloom[(((uint32_t)(x)*0x9E3779B1u) >> sh) >> 6] >> \
+                                 ((((uint32_t)(x)*0x9E3779B1u) >> sh) & 63)) & 1u)
+    while (i + 12 <= n) { /* 8 positions per round, branch-free */
+        uint64_t x0, x1;
+        memcpy(&x0, buf + i, 8);
+        memcpy(&x1, buf + i + 4, 8);
+        unsigned m = BLOOM_BIT(x0) | BLOOM_BIT(x0 >> 8) << 1 | BLOOM_BIT(x0 >> 16) << 2 |
+                     BLOOM_BIT(x0 >> 24) << 3 | BLOOM_BIT(x1) << 4 | BLOOM_BIT(x1 >> 8) << 5 |
+                     BLOOM_BIT(x1 >> 16) << 6 | BLOOM_BIT(x1 >> 24) << 7;
+        if (m) {
+            return i + (size_t)__builtin_ctz(m);
         }
-        i += 5;
+        i += 8;
     }
+#undef BLOOM_BIT
     while (i + 4 <= n) {
         uint32_t h = hash4(buf + i, sh);
         if (bloom[h >> 6] >> (h & 63) & 1) {
