@@ -365,7 +365,8 @@ static int stream_advance(struct mask_stream *s, const char *data, size_t len, i
     memmove(s->buf, s->buf + p, keep);
     s->len = keep;
     if (flush) {
-        s->state = MASK_AC_ROOT;
+        s->state = MASK_AC_ROOT; /* what follows is matched as a new stream */
+        s->prev_covered = 0;
     }
     return 0;
 }

@@ -50,8 +50,10 @@ int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char *
                      size_t *out_len);
 
 /* End of stream or idle: emits everything held back, masked, as
- * mask_stream_feed does; a match that would have continued in later data is
- * then no longer possible. Returns 0 or -ENOMEM. */
+ * mask_stream_feed does. Later feeds are matched as a new stream: a match
+ * that would have continued across the flush is no longer possible (so an
+ * idle flush can reveal the start of a secret the child had not finished
+ * writing). Returns 0 or -ENOMEM. */
 int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len);
 
 /* Number of bytes held back. */

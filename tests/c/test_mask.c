@@ -272,6 +272,11 @@ static void test_stream_holds_back_only_a_possible_prefix(void)
     CHECK(mask_stream_flush(s, &o, &ol) == 0); /* idle flush reveals the prefix */
     CHECK(o && strcmp(o, "CANARY") == 0);
     free(o);
+    CHECK(mask_stream_feed(s, "CANARY-HOLD-SECRET", 18, &o, &ol) == 0);
+    CHECK(o == NULL && mask_stream_pending(s) == 18);
+    CHECK(mask_stream_flush(s, &o, &ol) == 0); /* a new run after a flush: its own token */
+    CHECK(o && strcmp(o, "***") == 0);
+    free(o);
     mask_stream_free(s);
 }
 
