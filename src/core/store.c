@@ -606,8 +606,38 @@ static int log_open(struct store *s)
     return 0;
 }
 
-/* Binds and runs the insert and the prune inside BEGIN IMMEDIATE … COMMIT
- * (log_mu held, connection open). Returns 0 or a negative errno. */
+/* Length of the next row's piece of text[0..len): at most
+ * STORE_SPAWN_LOG_MAX_ROW_BYTES, not ending inside a UTF-8 sequence when
+ * the text is UTF-8 (any bytes are accepted). */
+static size_t piece_len(const char *text, size_t len)
+{
+    if (len <= STORE_SPAWN_LOG_MAX_ROW_BYTES) {
+        return len;
+    }
+    size_t n = STORE_SPAWN_LOG_MAX_ROW_BYTES;
+    for (int back = 0; back < 3 && ((unsigned char)text[n] & 0xc0) == 0x80; back++) {
+        n--;
+    }
+    return n;
+}
+
+/* Inserts one row (log_mu held). Returns an SQLite result code. */
+static int log_insert_row(struct store *s, const char *tool_id, const char *stream,
+                          const char *text, size_t len)
+{
+    sqlite3_bind_text(s->log_insert, 1, tool_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->log_insert, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_text64(s->log_insert, 3, text, len, SQLITE_STATIC, SQLITE_UTF8);
+    int rc = sqlite3_step(s->log_insert);
+    sqlite3_reset(s->log_insert);
+    sqlite3_clear_bindings(s->log_insert);
+    return rc;
+}
+
+/* Inserts the text (split into rows of at most
+ * STORE_SPAWN_LOG_MAX_ROW_BYTES) and runs the prune inside
+ * BEGIN IMMEDIATE … COMMIT (log_mu held, connection open). Returns 0 or a
+ * negative errno. */
 static int log_write(struct store *s, const char *tool_id, const char *stream, const char *text,
                      size_t len)
 {
@@ -615,12 +645,12 @@ static int log_write(struct store *s, const char *tool_id, const char *stream, c
     if (rc != SQLITE_OK) {
         return sqlite_to_errno(rc);
     }
-    sqlite3_bind_text(s->log_insert, 1, tool_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->log_insert, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_text64(s->log_insert, 3, text, len, SQLITE_STATIC, SQLITE_UTF8);
-    rc = sqlite3_step(s->log_insert);
-    sqlite3_reset(s->log_insert);
-    sqlite3_clear_bindings(s->log_insert);
+    size_t pos = 0;
+    do {
+        size_t n = piece_len(text + pos, len - pos);
+        rc = log_insert_row(s, tool_id, stream, text + pos, n);
+        pos += n;
+    } while (rc == SQLITE_DONE && pos < len);
     if (rc == SQLITE_DONE) {
         sqlite3_bind_text(s->log_prune, 1, tool_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s->log_prune, 2, s->spawn_log_cap);
@@ -648,9 +678,6 @@ int store_spawn_log_append(struct store *s, const char *tool_id, const char *str
     if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0 &&
         strcmp(stream, "pixie") != 0) {
         return -EINVAL;
-    }
-    if (len > INT_MAX) {
-        return -E2BIG;
     }
     pthread_mutex_lock(&s->log_mu);
     int rc = log_open(s);

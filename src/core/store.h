@@ -131,8 +131,14 @@ int64_t store_column_int64(struct store_stmt *st, int i);
 double store_column_double(struct store_stmt *st, int i);
 const void *store_column_bytes(struct store_stmt *st, int i, size_t *len);
 
-/* Appends one row to spawn_log (tool_id, ts = now in ISO-8601 UTC with
- * milliseconds, stream, text) and deletes that tool's oldest rows beyond
+/* Longest text of one spawn_log row; longer text is split into several
+ * rows (never inside a UTF-8 sequence), so a tool's log is bounded by
+ * cap x this many bytes. */
+#define STORE_SPAWN_LOG_MAX_ROW_BYTES 16384
+
+/* Appends text to spawn_log as one row (tool_id, ts = now in ISO-8601 UTC
+ * with milliseconds, stream, text), or several when it is longer than
+ * STORE_SPAWN_LOG_MAX_ROW_BYTES, and deletes that tool's oldest rows beyond
  * the cap, in one transaction. Thread-safe; may be called from any thread
  * while the main connection is in use (dedicated connection, mutex).
  * `stream` must be "stdout", "stderr" or "pixie" (-EINVAL otherwise).

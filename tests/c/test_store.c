@@ -287,6 +287,26 @@ static void test_spawn_log_cap_and_errors(void)
     free(oldest);
     CHECK(scalar(s, "SELECT length(CAST(text AS BLOB)) FROM spawn_log ORDER BY id DESC LIMIT 1") ==
           7);
+    /* long text: split into rows of at most 16 KiB, never inside a UTF-8
+     * sequence, concatenating back to the original */
+    size_t big_len = 1 + 2 * 20000;
+    char *big = malloc(big_len);
+    big[0] = 'a';
+    for (size_t i = 1; i < big_len; i += 2) {
+        big[i] = (char)0xc3; /* é */
+        big[i + 1] = (char)0xa9;
+    }
+    CHECK(store_spawn_log_append(s, "big", "stderr", big, big_len) == 0);
+    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'big'") == 3);
+    CHECK(scalar(s, "SELECT max(length(CAST(text AS BLOB))) FROM spawn_log "
+                    "WHERE tool_id = 'big'") <= STORE_SPAWN_LOG_MAX_ROW_BYTES);
+    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'big' "
+                    "AND substr(CAST(text AS BLOB), 1, 1) BETWEEN x'80' AND x'bf'") == 0);
+    char *joined = text_of(s, "SELECT group_concat(text, '') FROM "
+                              "(SELECT text FROM spawn_log WHERE tool_id = 'big' ORDER BY id)");
+    CHECK(joined && strlen(joined) == big_len && memcmp(joined, big, big_len) == 0);
+    free(joined);
+    free(big);
     char *ts = text_of(s, "SELECT ts FROM spawn_log LIMIT 1");
     CHECK(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[23] == 'Z');
     free(ts);
