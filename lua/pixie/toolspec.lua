@@ -23,14 +23,14 @@
 --   these too, so a tool that fails them is listed as broken.
 -- Neither parse nor validate ever raises, whatever they are given.
 local json = require("pixie.json")
+local strict = require("pixie.strict")
 
 local M = {}
 
 M.ID_PATTERN = "^[a-z][a-z0-9-]*$"
 M.ID_MAX = 64
 M.SECRET_KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
-M.MAX_ERRORS = 100
-M.MAX_DEPTH = 200 -- nesting of free-form values (default, equals, json schema)
+M.MAX_ERRORS = strict.MAX_ERRORS
 
 M.INPUT_TYPES = {
   "text", "textarea", "number", "slider", "select", "multiselect", "checkbox",
@@ -49,8 +49,6 @@ M.OUTPUT_TYPES = {
   "tree", "timeline", "gantt", "progress", "log", "stream_text", "file",
 }
 
-local NULL = json.null
-local ARRAY_MT = getmetatable(json.array())
 local BOM = "\239\187\191"
 
 -- True when key is a valid secret (environment variable) name.
@@ -63,243 +61,22 @@ function M.id_valid(id)
   return type(id) == "string" and #id <= M.ID_MAX and id:match(M.ID_PATTERN) ~= nil
 end
 
----------------------------------------------------------------------------
--- Messages and paths
+local CHECK = strict.CHECK
+local quote, join, index, shape, describe = strict.quote, strict.join, strict.index, strict.shape, strict.describe
+local add, bad, finite, norm_number = strict.add, strict.bad, strict.finite, strict.norm_number
+local field, req_str, opt_str, bool = strict.field, strict.req_str, strict.opt_str, strict.bool
+local enum, array_of, object_schema = strict.enum, strict.array_of, strict.object_schema
+local check_object = strict.check_object
 
--- A user-provided string made safe and short for a message: control
--- bytes, quotes and backslashes escaped, cut at 40 bytes.
-local function quote(s)
-  s = tostring(s)
-  local cut = #s > 40
-  if cut then s = s:sub(1, 40) end
-  s = s:gsub("[%c'\\\127]", function(c) return ("\\x%02x"):format(c:byte()) end)
-  return "'" .. s .. (cut and "...'" or "'")
-end
-
--- path + object key: `a.b` for plain names, `a["odd key"]` otherwise.
-local function join(path, key)
-  if type(key) == "string" and #key <= 64 and key:match("^[A-Za-z_][A-Za-z0-9_]*$") then
-    return path == "" and key or (path .. "." .. key)
-  end
-  local shown = quote(key):sub(2, -2):gsub('"', '\\"')
-  return path .. '["' .. shown .. '"]'
-end
-
-local function index(path, i)
-  return ("%s[%d]"):format(path, i - 1)
-end
-
--- "array", "object", "empty" (either) or "mixed" for a table.
-local function shape(t)
-  local n, max, strings = 0, 0, 0
-  for k in pairs(t) do
-    n = n + 1
-    if type(k) == "string" then
-      strings = strings + 1
-    elseif math.type(k) == "integer" and k >= 1 then
-      if k > max then max = k end
-    else
-      return "mixed"
-    end
-  end
-  if n == 0 then return "empty" end
-  if strings == n then return "object" end
-  if strings == 0 and max == n then return "array" end
-  return "mixed"
-end
-
--- What a value is, for "must be X, got Y" messages.
-local function describe(v)
-  if v == NULL then return "null" end
-  local t = type(v)
-  if t == "table" then
-    local sh = shape(v)
-    if sh == "array" then return "an array" end
-    if sh == "object" then return "an object" end
-    if sh == "empty" then return "an empty array/object" end
-    return "a table with mixed keys"
-  end
-  if t == "string" or t == "number" or t == "boolean" then return "a " .. t end
-  return "a Lua " .. t .. " (not a JSON value)"
-end
-
+-- An error collector carrying the tool name used in messages.
 local function new_ctx(tool)
-  return { errors = {}, count = 0, tool = tool }
-end
-
-local function add(ctx, path, msg)
-  ctx.count = ctx.count + 1
-  if #ctx.errors < M.MAX_ERRORS then
-    ctx.errors[#ctx.errors + 1] = (path ~= "" and path or "tool.json") .. ": " .. msg
-  end
-end
-
--- Adds "must be <want>, got <what v is>" and returns nil.
-local function bad(ctx, path, want, v)
-  add(ctx, path, ("must be %s, got %s"):format(want, describe(v)))
-  return nil
-end
-
-local function finite(x)
-  return x == x and x ~= math.huge and x ~= -math.huge
-end
-
--- cjson decodes every number as a float: integral values become integers.
-local function norm_number(x)
-  if math.type(x) == "float" and x == math.floor(x) and math.abs(x) < 2 ^ 53 then
-    return math.tointeger(x)
-  end
-  return x
+  local ctx = strict.new_ctx()
+  ctx.tool = tool
+  return ctx
 end
 
 ---------------------------------------------------------------------------
--- Field kinds. Each checker is check(ctx, field, value, path) -> normalised
--- value, or nil after adding an error. `value` is never nil or (for a
--- nullable field) null: check_object handles absence and defaults.
-
-local CHECK = {}
-
-local function check_value(ctx, f, v, path)
-  return CHECK[f.kind](ctx, f, v, path)
-end
-
-function CHECK.string(ctx, f, v, path)
-  if type(v) ~= "string" then return bad(ctx, path, "a string", v) end
-  if f.nonempty and v == "" then
-    add(ctx, path, "must not be empty")
-    return nil
-  end
-  if f.max and #v > f.max then
-    add(ctx, path, ("must be at most %d bytes long (got %d)"):format(f.max, #v))
-    return nil
-  end
-  if f.pattern and not v:match(f.pattern) then
-    add(ctx, path, ("%s does not match %s%s"):format(quote(v), f.pattern, f.pattern_hint or ""))
-    return nil
-  end
-  local problem = f.refine and f.refine(v)
-  if problem then
-    add(ctx, path, problem)
-    return nil
-  end
-  return v
-end
-
-function CHECK.bool(ctx, _, v, path)
-  if type(v) ~= "boolean" then return bad(ctx, path, "a boolean (true or false)", v) end
-  return v
-end
-
--- Adds the range error for a number outside [f.min, f.max]; true if inside.
-local function in_range(ctx, f, x, path, what)
-  if (f.min and x < f.min) or (f.max and x > f.max) then
-    if f.min and f.max then
-      add(ctx, path, ("must be %s between %s and %s"):format(what, f.min, f.max))
-    elseif f.min then
-      add(ctx, path, ("must be %s >= %s"):format(what, f.min))
-    else
-      add(ctx, path, ("must be %s <= %s"):format(what, f.max))
-    end
-    return false
-  end
-  return true
-end
-
-function CHECK.int(ctx, f, v, path)
-  if type(v) ~= "number" then return bad(ctx, path, "an integer", v) end
-  local i = finite(v) and math.tointeger(v)
-  if not i then
-    add(ctx, path, ("must be an integer, got %s"):format(("%.17g"):format(v)))
-    return nil
-  end
-  if not in_range(ctx, f, i, path, "an integer") then return nil end
-  return i
-end
-
-function CHECK.number(ctx, f, v, path)
-  if type(v) ~= "number" then return bad(ctx, path, "a number", v) end
-  if not finite(v) then
-    add(ctx, path, "must be a finite number")
-    return nil
-  end
-  if f.positive and v <= 0 then
-    add(ctx, path, "must be greater than 0")
-    return nil
-  end
-  return norm_number(v)
-end
-
-function CHECK.enum(ctx, f, v, path)
-  if type(v) ~= "string" then return bad(ctx, path, "a string", v) end
-  if not f.set[v] then
-    add(ctx, path, ("unknown %s %s (known: %s)"):format(f.what or "value", quote(v),
-      table.concat(f.values, ", ")))
-    return nil
-  end
-  return v
-end
-
--- Deep copy of a free-form JSON value; nil after an error. `stack` holds
--- the tables being copied (a Lua caller may pass a cycle).
-local function copy_json(ctx, v, path, depth, stack)
-  local t = type(v)
-  if v == NULL or t == "string" or t == "boolean" then return v end
-  if t == "number" then
-    if not finite(v) then
-      add(ctx, path, "must be a finite number")
-      return nil
-    end
-    return norm_number(v)
-  end
-  if t ~= "table" then return bad(ctx, path, "a JSON value", v) end
-  if depth > M.MAX_DEPTH then
-    add(ctx, path, ("is nested deeper than %d levels"):format(M.MAX_DEPTH))
-    return nil
-  end
-  if stack[v] then
-    add(ctx, path, "contains itself")
-    return nil
-  end
-  local sh = shape(v)
-  if sh == "mixed" then return bad(ctx, path, "a JSON array or object", v) end
-  stack[v] = true
-  local out, ok = {}, true
-  if sh == "array" or (sh == "empty" and getmetatable(v) == ARRAY_MT) then
-    out = json.array()
-    for i = 1, #v do
-      local x = copy_json(ctx, v[i], index(path, i), depth + 1, stack)
-      if x == nil then ok = false end
-      out[i] = x
-    end
-  else
-    for k, x in pairs(v) do
-      local c = copy_json(ctx, x, join(path, k), depth + 1, stack)
-      if c == nil then ok = false end
-      out[k] = c
-    end
-  end
-  stack[v] = nil
-  return ok and out or nil
-end
-
-function CHECK.any(ctx, _, v, path)
-  return copy_json(ctx, v, path, 1, {})
-end
-
--- A free-form JSON object (e.g. the json input's `schema`).
-function CHECK.json_object(ctx, _, v, path)
-  local sh = type(v) == "table" and shape(v)
-  if sh ~= "object" and sh ~= "empty" then return bad(ctx, path, "an object", v) end
-  return copy_json(ctx, v, path, 1, {})
-end
-
--- An option value: string, number or boolean.
-function CHECK.scalar(ctx, _, v, path)
-  local t = type(v)
-  if t == "string" or t == "boolean" then return v end
-  if t == "number" and finite(v) then return norm_number(v) end
-  return bad(ctx, path, "a string, a finite number or a boolean", v)
-end
+-- The model, as data.
 
 -- File `accept`: one string (".csv,.txt" or "image/*") or an array of them.
 function CHECK.accept(ctx, _, v, path)
@@ -332,117 +109,6 @@ function CHECK.point(ctx, _, v, path)
     return nil
   end
   return json.array({ norm_number(v[1]), norm_number(v[2]) })
-end
-
-function CHECK.array(ctx, f, v, path)
-  local sh = type(v) == "table" and shape(v)
-  if sh ~= "array" and sh ~= "empty" then return bad(ctx, path, "an array", v) end
-  local out = json.array()
-  for i = 1, #v do
-    local x = check_value(ctx, f.item, v[i], index(path, i))
-    if x == nil then x = false end -- keeps the indexes; the spec is dropped anyway
-    out[i] = x
-  end
-  return out
-end
-
--- Checks object v against schema s (see object_schema); returns the
--- normalised table, possibly partial when errors were added (callers only
--- hand it out when there were none), or nil when v is not an object.
-local function check_object(ctx, s, v, path)
-  local sh = type(v) == "table" and shape(v)
-  if sh ~= "object" and sh ~= "empty" then return bad(ctx, path, "an object", v) end
-  local out = {}
-  for _, f in ipairs(s.fields) do
-    local x, fpath = v[f.name], join(path, f.name)
-    if x == nil or (x == NULL and f.nullable) then
-      if f.required then
-        add(ctx, fpath, "is required")
-      elseif f.default_array then
-        out[f.name] = json.array()
-      else
-        out[f.name] = f.default
-      end
-    else
-      out[f.name] = check_value(ctx, f, x, fpath)
-    end
-  end
-  local unknown = {}
-  for k in pairs(v) do
-    if not s.known[k] then unknown[#unknown + 1] = k end
-  end
-  table.sort(unknown)
-  for _, k in ipairs(unknown) do
-    if not (s.on_unknown and s.on_unknown(ctx, k, join(path, k))) then
-      local hint = ""
-      local lower = k:lower()
-      if s.known[lower] then hint = (" (did you mean '%s'?)"):format(lower) end
-      add(ctx, join(path, k), "unknown field" .. hint)
-    end
-  end
-  return json.ordered(out, s.order)
-end
-
-function CHECK.object(ctx, f, v, path)
-  return check_object(ctx, f.schema, v, path)
-end
-
--- A typed entry (input or output): the schema is chosen by `type`; an
--- absent or unknown type checks the base fields only and reports as
--- unknown only keys that no type knows.
-function CHECK.typed(ctx, f, v, path)
-  local s = type(v) == "table" and rawget(f.by_type, rawget(v, "type") or false)
-  return check_object(ctx, s or f.fallback, v, path)
-end
-
----------------------------------------------------------------------------
--- The model, as data.
-
-local function field(name, kind, opts)
-  local f = opts or {}
-  f.name, f.kind = name, kind
-  return f
-end
-
-local function req_str(name, opts)
-  opts = opts or {}
-  opts.required = true
-  return field(name, "string", opts)
-end
-
-local function opt_str(name)
-  return field(name, "string", { nullable = true })
-end
-
-local function bool(name, default)
-  return field(name, "bool", { default = default })
-end
-
-local function enum(name, values, opts)
-  opts = opts or {}
-  opts.values, opts.set = values, {}
-  for _, v in ipairs(values) do opts.set[v] = true end
-  return field(name, "enum", opts)
-end
-
-local function array_of(name, item, opts)
-  opts = opts or {}
-  opts.item = item
-  return field(name, "array", opts)
-end
-
--- Builds a schema from an ordered field list (plus `extra` fields);
--- on_unknown(ctx, key, path) may claim an unknown key (returns true).
-local function object_schema(fields, extra, on_unknown)
-  local s = { fields = {}, known = {}, order = {}, on_unknown = on_unknown }
-  for _, list in ipairs({ fields, extra or {} }) do
-    for _, f in ipairs(list) do
-      s.fields[#s.fields + 1] = f
-      s.known[f.name] = true
-      s.order[#s.order + 1] = f.name
-    end
-  end
-  return s
 end
 
 local function key_field()
@@ -541,13 +207,31 @@ local function output_base()
   }
 end
 
+-- Input types whose value is an array (SPEC §4.4 sample values).
+local ARRAY_VALUED = {
+  multiselect = true, tags = true, table = true, date_range = true, map_point = true,
+  map_bbox = true, map_polygon = true, map_multipoint = true,
+}
+
+-- JSON [] and {} decode to the same empty table: an empty `default` is
+-- an array for array-valued input types, so it is sent to the tool as [].
+local function fix_empty_default(input)
+  local d = input.default
+  if type(d) == "table" and next(d) == nil and (ARRAY_VALUED[input.type]
+      or input.multiple == true or input.range == true) then
+    input.default = json.array()
+  end
+end
+
 -- The typed field for inputs or outputs: one schema per type, plus a
 -- fallback for an absent/unknown type that knows the union of all fields.
-local function typed(types, base, extra)
+-- finish(out), if given, adjusts each normalised entry.
+local function typed(types, base, extra, finish)
   local f = field("", "typed", { by_type = {} })
   local union, seen = {}, {}
   for _, ty in ipairs(types) do
     f.by_type[ty] = object_schema(base(), extra[ty])
+    f.by_type[ty].finish = finish
     for _, x in ipairs(extra[ty] or {}) do
       if not seen[x.name] then
         seen[x.name] = true
@@ -597,7 +281,7 @@ local TOP = object_schema({
   opt_str("category"),
   opt_str("icon"),
   enum("layout", { "form", "chat", "split" }, { default = "form", what = "layout" }),
-  array_of("inputs", typed(M.INPUT_TYPES, input_base, INPUT_EXTRA), { required = true }),
+  array_of("inputs", typed(M.INPUT_TYPES, input_base, INPUT_EXTRA, fix_empty_default), { required = true }),
   array_of("outputs", typed(M.OUTPUT_TYPES, output_base, OUTPUT_EXTRA), { required = true }),
   array_of("secrets", field("", "object", { schema = SECRET }), { default_array = true }),
   field("warm_keep_seconds", "int", { default = 300, min = 0, max = WEEK }),
@@ -706,14 +390,6 @@ local function tool_name(tool, value)
   return "?"
 end
 
-local function finish(ctx, spec)
-  if ctx.count > #ctx.errors then
-    ctx.errors[#ctx.errors + 1] = ("tool.json: %d more errors not shown"):format(ctx.count - #ctx.errors)
-  end
-  if ctx.count > 0 then return nil, ctx.errors end
-  return spec
-end
-
 local function validate_into(ctx, value)
   local sh = type(value) == "table" and shape(value)
   if sh ~= "object" and sh ~= "empty" then
@@ -739,7 +415,7 @@ end
 function M.validate(value, tool)
   local ctx = new_ctx(tool_name(tool, value))
   local spec = guarded(ctx, validate_into, value)
-  return finish(ctx, spec)
+  return strict.result(ctx, spec)
 end
 
 local function parse_into(ctx, text)
@@ -776,7 +452,7 @@ end
 function M.parse(text, tool)
   local ctx = new_ctx(type(tool) == "string" and tool ~= "" and tool or "?")
   local spec = guarded(ctx, parse_into, text)
-  return finish(ctx, spec)
+  return strict.result(ctx, spec)
 end
 
 return M

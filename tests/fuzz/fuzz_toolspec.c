@@ -37,7 +37,7 @@ static const char CHECKER[] =
     "  if type(errs) ~= 'table' or #errs == 0 then return 'nil spec without errors' end\n"
     "  for _, e in ipairs(errs) do\n"
     "    if type(e) ~= 'string' then return 'non-string error' end\n"
-    "    if e:find('internal error', 1, true) then return e end\n"
+    "    if e:find('^tool%.json: internal error') then return e end\n"
     "  end\n"
     "  return true\n"
     "end\n";

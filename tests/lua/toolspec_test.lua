@@ -322,6 +322,19 @@ t.test("defaults_are_filled_at_every_level", function()
   accepts(assert(json.decode(text)), "normalised spec re-validates")
 end)
 
+t.test("empty_default_of_an_array_valued_input_encodes_as_array", function()
+  local spec = assert(ts.parse('{"id":"x","name":"x","outputs":[],"inputs":['
+    .. '{"key":"t","label":"T","type":"tags","default":[]},'
+    .. '{"key":"m","label":"M","type":"multiselect","options":[],"default":[]},'
+    .. '{"key":"f","label":"F","type":"file","multiple":true,"default":[]},'
+    .. '{"key":"j","label":"J","type":"json","default":{}}]}', "x"))
+  local text = assert(json.encode(spec.inputs))
+  t.contains(text, '"key":"t","type":"tags","label":"T","default":[]')
+  t.contains(text, '"key":"m","type":"multiselect","label":"M","default":[]')
+  t.contains(text, '"key":"f","type":"file","label":"F","default":[]')
+  t.contains(text, '"key":"j","type":"json","label":"J","default":{}')
+end)
+
 t.test("secrets_default_to_an_empty_array", function()
   local spec = accepts(tool())
   t.eq(spec.secrets, {})
@@ -414,7 +427,7 @@ t.test("garbage_gives_errors_and_never_raises", function()
     t.ok(type(errs) == "table" and #errs > 0, "errors for " .. text:sub(1, 20))
     for _, e in ipairs(errs) do
       t.ok(#e < 1000, "short message: " .. e:sub(1, 80))
-      t.ok(not e:find("internal error", 1, true), e)
+      t.ok(not e:find("^tool%.json: internal error"), e)
     end
   end
   for _, v in ipairs({ 1, "x", true, print, json.null, { 1, 2 }, { [1] = 1, a = 2 } }) do
