@@ -1,6 +1,7 @@
 -- Strict checking of decoded JSON documents against declarative schemas,
 -- with every error reported at once as "path: message" (0-based JSON paths
--- such as `inputs[2].options[0].value`; `tool.json` names the document).
+-- such as `inputs[2].options[0].value`; the context's root name, e.g.
+-- `tool.json`, stands for the document itself).
 -- The engine of lua/pixie/toolspec.lua; the model itself lives there.
 --
 -- A schema is object_schema({field, ...}); a field is field(name, kind,
@@ -45,6 +46,7 @@ local function join(path, key)
   return path .. '["' .. shown .. '"]'
 end
 
+-- path + array index i (1-based in Lua, shown 0-based): `a[0]`.
 local function index(path, i)
   return ("%s[%d]"):format(path, i - 1)
 end
@@ -52,7 +54,7 @@ end
 -- "array", "object", "empty" (either) or "mixed" for a table.
 local function shape(t)
   local n, max, strings = 0, 0, 0
-  for k in pairs(t) do
+  for k in next, t do -- next, not pairs: no __pairs of a caller's table runs
     n = n + 1
     if type(k) == "string" then
       strings = strings + 1
@@ -83,15 +85,18 @@ local function describe(v)
   return "a Lua " .. t .. " (not a JSON value)"
 end
 
--- A fresh error collector; callers may store their own fields in it.
-local function new_ctx()
-  return { errors = {}, count = 0 }
+-- A fresh error collector; root names the whole document in messages.
+-- Callers may store their own fields in it.
+local function new_ctx(root)
+  return { errors = {}, count = 0, root = root or "document" }
 end
 
+-- Records error `path: msg` (path "" = the document); only the first
+-- M.MAX_ERRORS are kept, the rest counted.
 local function add(ctx, path, msg)
   ctx.count = ctx.count + 1
   if #ctx.errors < M.MAX_ERRORS then
-    ctx.errors[#ctx.errors + 1] = (path ~= "" and path or "tool.json") .. ": " .. msg
+    ctx.errors[#ctx.errors + 1] = (path ~= "" and path or ctx.root) .. ": " .. msg
   end
 end
 
@@ -101,6 +106,7 @@ local function bad(ctx, path, want, v)
   return nil
 end
 
+-- True for a number that is neither NaN nor infinite.
 local function finite(x)
   return x == x and x ~= math.huge and x ~= -math.huge
 end
@@ -227,13 +233,13 @@ local function copy_json(ctx, v, path, depth, stack)
   local out, ok = {}, true
   if sh == "array" or (sh == "empty" and getmetatable(v) == ARRAY_MT) then
     out = json.array()
-    for i = 1, #v do
-      local x = copy_json(ctx, v[i], index(path, i), depth + 1, stack)
+    for i = 1, rawlen(v) do
+      local x = copy_json(ctx, rawget(v, i), index(path, i), depth + 1, stack)
       if x == nil then ok = false end
       out[i] = x
     end
   else
-    for k, x in pairs(v) do
+    for k, x in next, v do
       local c = copy_json(ctx, x, join(path, k), depth + 1, stack)
       if c == nil then ok = false end
       out[k] = c
@@ -266,8 +272,8 @@ function CHECK.array(ctx, f, v, path)
   local sh = type(v) == "table" and shape(v)
   if sh ~= "array" and sh ~= "empty" then return bad(ctx, path, "an array", v) end
   local out = json.array()
-  for i = 1, #v do
-    local x = check_value(ctx, f.item, v[i], index(path, i))
+  for i = 1, rawlen(v) do
+    local x = check_value(ctx, f.item, rawget(v, i), index(path, i))
     if x == nil then x = false end -- keeps the indexes; the spec is dropped anyway
     out[i] = x
   end
@@ -282,7 +288,7 @@ local function check_object(ctx, s, v, path)
   if sh ~= "object" and sh ~= "empty" then return bad(ctx, path, "an object", v) end
   local out = {}
   for _, f in ipairs(s.fields) do
-    local x, fpath = v[f.name], join(path, f.name)
+    local x, fpath = rawget(v, f.name), join(path, f.name)
     if x == nil or (x == NULL and f.nullable) then
       if f.required then
         add(ctx, fpath, "is required")
@@ -296,7 +302,7 @@ local function check_object(ctx, s, v, path)
     end
   end
   local unknown = {}
-  for k in pairs(v) do
+  for k in next, v do
     if not s.known[k] then unknown[#unknown + 1] = k end
   end
   table.sort(unknown)
@@ -324,6 +330,8 @@ function CHECK.typed(ctx, f, v, path)
   return check_object(ctx, s or f.fallback, v, path)
 end
 
+---------------------------------------------------------------------------
+-- Field and schema constructors (each returns the opts table, completed)
 
 local function field(name, kind, opts)
   local f = opts or {}
@@ -372,12 +380,11 @@ local function object_schema(fields, extra, on_unknown)
   return s
 end
 
-
 -- Returns value, or nil and the error array (with an "N more errors" line
 -- when more than M.MAX_ERRORS were found), as parse/validate functions do.
 local function result(ctx, value)
   if ctx.count > #ctx.errors then
-    ctx.errors[#ctx.errors + 1] = ("tool.json: %d more errors not shown"):format(ctx.count - #ctx.errors)
+    ctx.errors[#ctx.errors + 1] = ("%s: %d more errors not shown"):format(ctx.root, ctx.count - #ctx.errors)
   end
   if ctx.count > 0 then return nil, ctx.errors end
   return value

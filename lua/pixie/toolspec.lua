@@ -70,7 +70,7 @@ local check_object = strict.check_object
 
 -- An error collector carrying the tool name used in messages.
 local function new_ctx(tool)
-  local ctx = strict.new_ctx()
+  local ctx = strict.new_ctx("tool.json")
   ctx.tool = tool
   return ctx
 end
@@ -86,12 +86,13 @@ function CHECK.accept(ctx, _, v, path)
     return bad(ctx, path, "a string or an array of strings", v)
   end
   local out = json.array()
-  for i = 1, #v do
-    if type(v[i]) ~= "string" then
-      bad(ctx, index(path, i), "a string", v[i])
+  for i = 1, rawlen(v) do
+    local x = rawget(v, i)
+    if type(x) ~= "string" then
+      bad(ctx, index(path, i), "a string", x)
       out[i] = false
     else
-      out[i] = v[i]
+      out[i] = x
     end
   end
   return out
@@ -99,16 +100,19 @@ end
 
 -- A map centre: [latitude, longitude].
 function CHECK.point(ctx, _, v, path)
-  local sh = type(v) == "table" and shape(v)
-  if sh ~= "array" or #v ~= 2 or type(v[1]) ~= "number" or type(v[2]) ~= "number"
-      or not finite(v[1]) or not finite(v[2]) then
+  if type(v) ~= "table" or shape(v) ~= "array" or rawlen(v) ~= 2 then
     return bad(ctx, path, "an array of two numbers [latitude, longitude]", v)
   end
-  if v[1] < -90 or v[1] > 90 or v[2] < -180 or v[2] > 180 then
+  local lat, lon = rawget(v, 1), rawget(v, 2)
+  if type(lat) ~= "number" or type(lon) ~= "number"
+      or not finite(lat) or not finite(lon) then
+    return bad(ctx, path, "an array of two numbers [latitude, longitude]", v)
+  end
+  if lat < -90 or lat > 90 or lon < -180 or lon > 180 then
     add(ctx, path, "latitude must be within [-90, 90] and longitude within [-180, 180]")
     return nil
   end
-  return json.array({ norm_number(v[1]), norm_number(v[2]) })
+  return json.array({ norm_number(lat), norm_number(lon) })
 end
 
 local function key_field()

@@ -68,7 +68,7 @@ local INPUT_CASES = {
                 { { default_center = { 1 } }, "default_center" } },
   map_bbox = { { default_zoom = 3 }, { { default_zoom = "3" }, "default_zoom" } },
   map_polygon = { { default_center = { 0, 0 } }, { { default_center = { 100, 0 } }, "default_center" } },
-  map_multipoint = { {}, { { default_center = "0,0" }, "default_center" } },
+  map_multipoint = { {}, { { default_center = 0 }, "default_center" } },
   hidden = { { default = { nested = { 1, 2 } } }, { { label = 5 }, "label" } },
 }
 
@@ -474,6 +474,18 @@ t.test("lua_tables_with_cycles_or_functions_are_errors", function()
   spec, errs = ts.validate(tool({ inputs = { { key = "a", label = "A", type = "hidden", default = deep } } }))
   t.eq(spec, nil)
   t.contains(errs[1], "nested deeper than")
+end)
+
+t.test("metatables_of_a_callers_tables_are_not_consulted", function()
+  local trap = { __index = function() error("index trap") end,
+                 __pairs = function() error("pairs trap") end,
+                 __len = function() error("len trap") end }
+  local value = setmetatable(tool({ inputs = setmetatable({
+    setmetatable({ key = "a", label = "A", type = "map_point", default_center = setmetatable({ 1, 2 }, trap) }, trap),
+  }, trap) }), trap)
+  local ok, spec = pcall(ts.validate, value, "demo")
+  t.ok(ok, spec)
+  t.eq(spec.inputs[1].default_center, { 1, 2 })
 end)
 
 t.test("odd_keys_are_quoted_and_truncated_in_paths", function()
