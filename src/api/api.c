@@ -14,6 +14,7 @@ static const luaL_Reg c_modules[] = {
     {"pixie.mask", luaopen_pixie_mask},
     {"pixie.proc", luaopen_pixie_proc},
     {"pixie.sys", luaopen_pixie_sys},
+    {"pixie.term", luaopen_pixie_term},
     {NULL, NULL},
 };
 
