@@ -2,10 +2,16 @@
  *
  * Registry: the distinct patterns live in one byte arena (offsets, so the
  * arena may grow) with an open-addressing hash index; a generation counter
- * changes with every addition. Snapshot: an automaton built for one
- * generation, reference counted. Readers take the current snapshot under a
- * read lock (held only to take a reference), and rebuild it under the
- * registry mutex when its generation is stale. */
+ * changes with every addition, an epoch with every reset.
+ *
+ * Snapshot: the automata for one generation, reference counted. Level 0
+ * covers the registry's first patterns, level 1 (when present) the ones
+ * added since level 0 was built. A change rebuilds only level 1 while it
+ * stays small next to level 0 (so registering values one by one between
+ * scrubs costs little), else everything; a snapshot with two levels folds
+ * them into one after it has served SNAP_FOLD_AFTER scrubs. Readers take
+ * the current snapshot under a read lock held only to take a reference,
+ * and rebuild it under the registry mutex when its generation is stale. */
 #include "mask.h"
 #include "mask_ac.h"
 #include "mask_forms.h"
@@ -32,12 +38,26 @@ static struct {
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong reg_gen = 1;
+static unsigned long reg_epoch; /* under reg_lock */
 static atomic_size_t reg_count;
+
+/* An automaton over registry patterns [base, npats) of one epoch, shared by
+ * the snapshots that use it. */
+struct acref {
+    atomic_size_t refs;
+    struct mask_ac *ac;
+    size_t base, npats;
+    unsigned long epoch;
+};
+
+#define SNAP_LEVELS 2
+#define SNAP_FOLD_AFTER 256u
 
 struct mask_snap {
     atomic_size_t refs;
     unsigned long gen;
-    struct mask_ac *ac;
+    struct acref *lvl[SNAP_LEVELS]; /* lvl[0] always; lvl[1] may be NULL */
+    atomic_uint uses;
 };
 
 static pthread_rwlock_t snap_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -161,42 +181,85 @@ void mask_reset(void)
     free(reg.pats);
     free(reg.index);
     memset(&reg, 0, sizeof reg);
+    reg_epoch++;
     atomic_store(&reg_count, 0);
     atomic_fetch_add(&reg_gen, 1);
     pthread_mutex_unlock(&reg_lock);
 }
 
+static void acref_release(struct acref *r)
+{
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+        mask_ac_free(r->ac);
+        free(r);
+    }
+}
+
 static void snap_release(struct mask_snap *s)
 {
     if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
-        mask_ac_free(s->ac);
+        for (int l = 0; l < SNAP_LEVELS; l++) {
+            acref_release(s->lvl[l]);
+        }
         free(s);
     }
 }
 
-/* Builds a snapshot of the registry for generation gen. Needs reg_lock. */
-static struct mask_snap *snap_build(unsigned long gen)
+/* Builds the automaton of registry patterns [base, npats). Needs reg_lock.
+ * Returns it with one reference, or NULL on ENOMEM. */
+static struct acref *acref_build(size_t base)
 {
-    struct mask_snap *s = calloc(1, sizeof *s);
-    size_t n = reg.npats;
+    struct acref *r = calloc(1, sizeof *r);
+    size_t n = reg.npats - base;
     const unsigned char **pats = malloc((n ? n : 1) * sizeof *pats);
     size_t *lens = malloc((n ? n : 1) * sizeof *lens);
-    if (s && pats && lens) {
+    if (r && pats && lens) {
         for (size_t k = 0; k < n; k++) {
-            pats[k] = reg.arena + reg.pats[k].off;
-            lens[k] = reg.pats[k].len;
+            pats[k] = reg.arena + reg.pats[base + k].off;
+            lens[k] = reg.pats[base + k].len;
         }
-        s->ac = mask_ac_build(pats, lens, n);
+        r->ac = mask_ac_build(pats, lens, n);
     }
     free(pats);
     free(lens);
-    if (s && !s->ac) {
-        free(s);
+    if (r && !r->ac) {
+        free(r);
         return NULL;
     }
-    if (s) {
-        atomic_init(&s->refs, 1);
-        s->gen = gen;
+    if (r) {
+        atomic_init(&r->refs, 1);
+        r->base = base;
+        r->npats = reg.npats;
+        r->epoch = reg_epoch;
+    }
+    return r;
+}
+
+/* Builds a snapshot of the registry for generation gen, reusing level 0 of
+ * `cur` unless `fold` is set or the patterns added since are too many.
+ * Needs reg_lock. Returns NULL on ENOMEM. */
+static struct mask_snap *snap_build(unsigned long gen, const struct mask_snap *cur, int fold)
+{
+    struct mask_snap *s = calloc(1, sizeof *s);
+    if (!s) {
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->gen = gen;
+    struct acref *big = cur ? cur->lvl[0] : NULL;
+    if (!fold && big && big->epoch == reg_epoch && big->npats <= reg.npats &&
+        reg.npats - big->npats <= (big->npats / 8 > 128 ? big->npats / 8 : 128)) {
+        atomic_fetch_add(&big->refs, 1);
+        s->lvl[0] = big;
+        if (reg.npats > big->npats && !(s->lvl[1] = acref_build(big->npats))) {
+            snap_release(s);
+            return NULL;
+        }
+        return s;
+    }
+    if (!(s->lvl[0] = acref_build(0))) {
+        snap_release(s);
+        return NULL;
     }
     return s;
 }
@@ -211,28 +274,67 @@ static struct mask_snap *snap_acquire(void)
         atomic_fetch_add(&s->refs, 1);
     }
     pthread_rwlock_unlock(&snap_lock);
+    int fold = 0;
     if (s && s->gen == atomic_load(&reg_gen)) {
-        return s;
+        if (!s->lvl[1] || atomic_fetch_add(&s->uses, 1) != SNAP_FOLD_AFTER) {
+            return s;
+        }
+        fold = 1; /* this caller folds the two levels into one */
     }
-    snap_release(s);
+    struct mask_snap *seen = s;
     pthread_mutex_lock(&reg_lock);
     unsigned long gen = atomic_load(&reg_gen);
-    s = snap_cur;
-    if (!s || s->gen != gen) {
-        s = snap_build(gen);
-        if (!s) {
+    struct mask_snap *cur = snap_cur;
+    if (!cur || cur->gen != gen || (fold && cur == seen)) {
+        struct mask_snap *ns = snap_build(gen, cur, fold);
+        if (!ns) {
             pthread_mutex_unlock(&reg_lock);
+            if (fold) {
+                return s; /* still valid, merely slower */
+            }
+            snap_release(s);
             return NULL;
         }
         pthread_rwlock_wrlock(&snap_lock);
-        struct mask_snap *old = snap_cur;
-        snap_cur = s;
+        snap_cur = ns;
         pthread_rwlock_unlock(&snap_lock);
-        snap_release(old);
+        snap_release(cur);
+        cur = ns;
     }
-    atomic_fetch_add(&s->refs, 1);
+    atomic_fetch_add(&cur->refs, 1);
     pthread_mutex_unlock(&reg_lock);
-    return s;
+    snap_release(s);
+    return cur;
+}
+
+/* Scans buf[from, n) with every level of snap (st[l]: level l's state, see
+ * mask_ac_scan), adding the matches to iv. Returns 0 or -ENOMEM. */
+static int snap_scan(const struct mask_snap *snap, const unsigned char *buf, size_t from,
+                     size_t n, uint32_t *st, struct mask_ivec *iv)
+{
+    int rc = mask_ac_scan(snap->lvl[0]->ac, buf, from, n, &st[0], iv);
+    if (rc == 0 && snap->lvl[1]) {
+        struct mask_ivec more = {0};
+        rc = mask_ac_scan(snap->lvl[1]->ac, buf, from, n, &st[1], &more);
+        if (rc == 0) {
+            rc = mask_ivec_merge(iv, &more);
+        }
+        mask_ivec_free(&more);
+    }
+    return rc;
+}
+
+/* Number of trailing bytes that could still begin a match, in states st. */
+static size_t snap_hold(const struct mask_snap *snap, const uint32_t *st)
+{
+    size_t hold = 0;
+    for (int l = 0; l < SNAP_LEVELS; l++) {
+        if (snap->lvl[l]) {
+            size_t d = mask_ac_depth(snap->lvl[l]->ac, st[l]);
+            hold = d > hold ? d : hold;
+        }
+    }
+    return hold;
 }
 
 /* Writes buf[0, p) with every covered range of iv (ranges starting before p,
@@ -293,10 +395,10 @@ char *mask_scrub(const char *in, size_t len, size_t *out_len)
         return NULL;
     }
     struct mask_ivec iv = {0};
-    uint32_t st = MASK_AC_ROOT;
+    uint32_t st[SNAP_LEVELS] = {MASK_AC_ROOT};
     char *out = NULL;
     int prev = 0;
-    if (mask_ac_scan(snap->ac, (const unsigned char *)in, 0, len, &st, &iv) == 0 &&
+    if (snap_scan(snap, (const unsigned char *)in, 0, len, st, &iv) == 0 &&
         emit_prefix((const unsigned char *)in, len, &iv, &prev, &out, out_len) < 0) {
         out = NULL;
     }
@@ -309,7 +411,7 @@ struct mask_stream {
     struct mask_snap *snap; /* the automaton `state` belongs to */
     unsigned char *buf;     /* held-back bytes, then the new data */
     size_t len, cap;
-    uint32_t state; /* automaton state after buf[0, len) */
+    uint32_t state[SNAP_LEVELS]; /* automaton states after buf[0, len) */
     int rescan;     /* state is stale: scan buf from the start again */
     int prev_covered;
     struct mask_ivec iv; /* matches in buf, relative to buf */
@@ -347,14 +449,14 @@ static int stream_advance(struct mask_stream *s, const char *data, size_t len, i
     }
     if (s->rescan) {
         from = 0;
-        s->state = MASK_AC_ROOT;
+        memset(s->state, 0, sizeof s->state);
     }
-    if (mask_ac_scan(s->snap->ac, s->buf, from, s->len, &s->state, &s->iv) < 0) {
+    if (snap_scan(s->snap, s->buf, from, s->len, s->state, &s->iv) < 0) {
         s->rescan = 1; /* merging again what was found is harmless */
         return -ENOMEM;
     }
     s->rescan = 0;
-    size_t keep = flush ? 0 : mask_ac_depth(s->snap->ac, s->state);
+    size_t keep = flush ? 0 : snap_hold(s->snap, s->state);
     size_t p = s->len - keep;
     if (p == 0) {
         return 0;
@@ -365,7 +467,7 @@ static int stream_advance(struct mask_stream *s, const char *data, size_t len, i
     memmove(s->buf, s->buf + p, keep);
     s->len = keep;
     if (flush) {
-        s->state = MASK_AC_ROOT; /* what follows is matched as a new stream */
+        memset(s->state, 0, sizeof s->state); /* what follows is a new stream */
         s->prev_covered = 0;
     }
     return 0;

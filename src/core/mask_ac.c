@@ -382,6 +382,36 @@ int mask_ivec_add(struct mask_ivec *iv, size_t s, size_t e)
     return 0;
 }
 
+int mask_ivec_merge(struct mask_ivec *iv, struct mask_ivec *other)
+{
+    if (other->n == 0) {
+        return 0;
+    }
+    size_t na = iv->n, nb = other->n;
+    struct mask_iv *out = malloc((na + nb) * sizeof *out);
+    if (!out) {
+        return -ENOMEM;
+    }
+    const struct mask_iv *a = ivec_data(iv), *b = ivec_data(other);
+    size_t i = 0, j = 0, w = 0;
+    while (i < na || j < nb) {
+        struct mask_iv x = (j >= nb || (i < na && a[i].s <= b[j].s)) ? a[i++] : b[j++];
+        if (w > 0 && out[w - 1].e >= x.s) {
+            if (x.e > out[w - 1].e) {
+                out[w - 1].e = x.e;
+            }
+        } else {
+            out[w++] = x;
+        }
+    }
+    free(iv->v);
+    iv->v = out;
+    iv->cap = na + nb;
+    iv->n = w;
+    other->n = 0;
+    return 0;
+}
+
 void mask_ivec_drop(struct mask_ivec *iv, size_t k)
 {
     struct mask_iv *v = ivec_data(iv);

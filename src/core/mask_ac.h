@@ -62,6 +62,10 @@ int mask_ac_scan(const struct mask_ac *a, const unsigned char *buf, size_t from,
  * touches. Returns 0 or -ENOMEM (list unchanged). */
 int mask_ivec_add(struct mask_ivec *iv, size_t s, size_t e);
 
+/* Merges every range of `other` into iv (both sorted lists, merged in
+ * linear time) and empties `other`. Returns 0 or -ENOMEM (iv unchanged). */
+int mask_ivec_merge(struct mask_ivec *iv, struct mask_ivec *other);
+
 /* Removes the first k ranges. */
 void mask_ivec_drop(struct mask_ivec *iv, size_t k);
 

@@ -227,6 +227,36 @@ static void test_engine_matches_naive_reference(void)
     }
 }
 
+/* Values registered one at a time between scrubs (the registry's second
+ * automaton level, then its folding into one) agree with the naive
+ * reference, one-shot and streamed. */
+static void test_incremental_registry_matches_naive(void)
+{
+    struct naive_set ns = {0};
+    mask_reset();
+    for (int k = 0; k < 400; k++) {
+        char v[24], in[300];
+        size_t vl = 4 + rnd_below(16), n = 50 + rnd_below(250);
+        rnd_fill(v, vl, k % 2 ? "abcdefgh" : "ab-");
+        CHECK(mask_add(v, vl) == 1);
+        naive_add(&ns, v, vl);
+        for (int rep = 0; rep < (k == 120 || k == 399 ? 300 : 1); rep++) { /* 300: the fold */
+            rnd_fill(in, n, k % 2 ? "abcdefgh" : "ab-");
+            memcpy(in + rnd_below((uint32_t)(n - vl)), v, vl);
+            size_t want_len, got_len, sl, cut = rnd_below((uint32_t)n);
+            char *want = naive_scrub(&ns, in, n, &want_len);
+            char *got = mask_scrub(in, n, &got_len);
+            char *streamed = stream_chunks(in, n, &cut, 1, &sl);
+            CHECK(got && got_len == want_len && memcmp(got, want, want_len) == 0);
+            CHECK(sl == want_len && memcmp(streamed, want, want_len) == 0);
+            free(streamed);
+            free(got);
+            free(want);
+        }
+    }
+    naive_free(&ns);
+}
+
 static void test_every_split_point_is_masked(void)
 {
     static const char *const secrets[] = {"CANARY-SPLIT-SECRET-0001", "ssecret-CANARY",
@@ -381,6 +411,7 @@ int main(void)
     test_derived_forms_are_masked();
     test_multiline_value_masks_each_line();
     test_engine_matches_naive_reference();
+    test_incremental_registry_matches_naive();
     test_every_split_point_is_masked();
     test_stream_holds_back_only_a_possible_prefix();
     test_stream_sees_values_added_mid_stream();
