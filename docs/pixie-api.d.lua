@@ -11,9 +11,12 @@
 
 ---@class pixie.API
 ---@field args pixie.args
+---@field env pixie.env
 ---@field fs pixie.fs
 ---@field json pixie.json
 ---@field log pixie.log
+---@field mask pixie.mask
+---@field term pixie.term
 ---@field tools pixie.tools
 pixie = {}
 
@@ -45,6 +48,55 @@ function args.parse(argv, spec) end
 ---@param usage? string
 ---@return integer
 function args.usage_error(message, usage) end
+
+-- pixie.env -----------------------------------------------------------------
+
+---@class pixie.env.Opts
+---@field tools_root? string            the .env's folder must lie inside it
+---@field interpolate? boolean          read: expand ${NAME} (default false)
+---@field environ? table<string,string> read: outside values for expansion
+---@field override? boolean             read: .env wins over environ (default true)
+
+---The tools' .env files. Values read or set are registered for masking.
+---@class pixie.env
+local env = {}
+
+---@param path string
+---@param opts? pixie.env.Opts
+---@return table<string,string>|nil values
+---@return string[]|string warnings_or_message
+---@return integer? errno
+function env.read(path, opts) end
+
+---@param path string
+---@param opts? pixie.env.Opts
+---@return string[]|nil keys
+---@return string? message
+---@return integer? errno
+function env.keys(path, opts) end
+
+---Atomic 0600 write of one key; other lines kept byte for byte.
+---@param path string
+---@param key string
+---@param value string
+---@param opts? pixie.env.Opts
+---@return true|nil ok
+---@return string[]|string warnings_or_message
+---@return integer? errno
+function env.set(path, key, value, opts) end
+
+---@param path string
+---@param key string
+---@param opts? pixie.env.Opts
+---@return true|nil ok
+---@return integer|string removed_or_message
+---@return integer? errno
+function env.unset(path, key, opts) end
+
+---@param value string
+---@return string|nil text
+---@return boolean|string expands_or_message
+function env.quote(value) end
 
 -- pixie.fs ------------------------------------------------------------------
 
@@ -207,6 +259,36 @@ function Stream:close() end
 ---@return pixie.mask.Stream
 function mask.stream() end
 
+-- pixie.term ----------------------------------------------------------------
+
+---Terminal questions and hidden secret input.
+---@class pixie.term
+local term = {}
+
+---@param fd integer|"stdin"|"stdout"|"stderr"
+---@return boolean
+function term.isatty(fd) end
+
+---Prompts on the terminal and reads one line with echo off; the terminal
+---is restored on Ctrl-C, SIGTERM, SIGHUP, SIGQUIT and Ctrl-Z.
+---@param prompt string
+---@param opts? {max?: integer}         default 65536 bytes
+---@return string|nil value
+---@return string? message             "no terminal" | "interrupted" | "too long"
+function term.read_secret(prompt, opts) end
+
+---All of stdin; nil, "input longer than N bytes" beyond max (never truncated).
+---@param max? integer                  default 65536
+---@return string|nil data
+---@return string? message
+function term.read_stdin(max) end
+
+---Asks on the terminal; true for y / yes.
+---@param prompt string
+---@return boolean|nil yes
+---@return string? message             "no terminal"
+function term.confirm(prompt) end
+
 -- pixie.tools ---------------------------------------------------------------
 
 ---@class pixie.tools.Entry
@@ -240,8 +322,10 @@ function tools.validate_spec(value, name) end
 ---Pixie's version string, e.g. "0.1.0".
 pixie.version = "0.1.0"
 pixie.args = args
+pixie.env = env
 pixie.fs = fs
 pixie.json = json
 pixie.log = log
 pixie.mask = mask
+pixie.term = term
 pixie.tools = tools

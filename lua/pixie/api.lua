@@ -68,6 +68,7 @@ local MODULES = {
       local argparse = require("pixie.argparse")
       return { parse = argparse.parse, usage_error = require("pixie.cli").usage_error }
     end },
+  { "env", "pixie.env" },
   { "fs", "pixie.fs" },
   { "home", function() return require("pixie.config").home end },
   { "json", "pixie.json" },
@@ -79,6 +80,7 @@ local MODULES = {
       local m = require("pixie.mask")
       return { add = m.add, scrub = m.scrub, count = m.count, stream = m.stream }
     end },
+  { "term", "pixie.term" },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },
 }
