@@ -10,7 +10,7 @@
  *   bench_mask --write DIR       writes DIR/log.txt and DIR/secrets-<N>.txt
  *                                (one raw value per line) for original.py */
 #include "mask.h"
-#include "mask_forms.h"
+#include "mask_naive.h" /* tests/c: the naive baseline */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -150,58 +150,6 @@ static char *make_log(size_t want, const char secrets[][128], size_t nsecrets, s
     return buf;
 }
 
-/* Naive baseline: every registered pattern searched with memmem over the
- * whole input, covered bytes marked, runs replaced by "***". */
-struct pats {
-    char **p;
-    size_t *len, n, cap;
-};
-
-static int collect(void *ctx, const char *form, size_t len)
-{
-    struct pats *ps = ctx;
-    for (size_t i = 0; i < ps->n; i++) {
-        if (ps->len[i] == len && memcmp(ps->p[i], form, len) == 0) {
-            return 0;
-        }
-    }
-    if (ps->n == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 64;
-        ps->p = realloc(ps->p, ps->cap * sizeof *ps->p);
-        ps->len = realloc(ps->len, ps->cap * sizeof *ps->len);
-    }
-    ps->p[ps->n] = malloc(len);
-    memcpy(ps->p[ps->n], form, len);
-    ps->len[ps->n++] = len;
-    return 0;
-}
-
-static char *naive_scrub(const struct pats *ps, const char *in, size_t n, size_t *out_len)
-{
-    unsigned char *cov = calloc(n + 1, 1);
-    for (size_t k = 0; k < ps->n; k++) {
-        const char *pos = in, *end = in + n;
-        const char *hit;
-        while ((hit = memmem(pos, (size_t)(end - pos), ps->p[k], ps->len[k])) != NULL) {
-            memset(cov + (hit - in), 1, ps->len[k]);
-            pos = hit + 1;
-        }
-    }
-    char *out = malloc(n + 1);
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!cov[i]) {
-            out[w++] = in[i];
-        } else if (i == 0 || !cov[i - 1]) {
-            memcpy(out + w, "***", 3);
-            w += 3;
-        }
-    }
-    free(cov);
-    *out_len = w;
-    return out;
-}
-
 /* Best of 3 runs of a stream fed `chunk` bytes at a time (chunk = n: one
  * feed), or of one-shot scrubs of `chunk`-byte blocks when oneshot is set. */
 static double engine_run(const char *log, size_t n, size_t chunk, int oneshot, size_t *out_len)
@@ -308,11 +256,11 @@ int main(int argc, char **argv)
     for (int c = 0; c < 3; c++) {
         size_t N = counts[c];
         mask_reset();
-        struct pats ps = {0};
+        struct naive_set ps = {0};
         double tb = now();
         for (size_t k = 0; k < N; k++) {
             mask_add(secrets[k], strlen(secrets[k]));
-            mask_forms(secrets[k], strlen(secrets[k]), collect, &ps);
+            naive_add(&ps, secrets[k], strlen(secrets[k]));
         }
         size_t ol1, ol2, ol3;
         free(mask_scrub("warm", 4, &ol1)); /* builds the automaton */
@@ -339,11 +287,7 @@ int main(int argc, char **argv)
                "same_as_naive=%d stream_len_equals_oneshot=%d\n",
                N, mb_all / t_stream, mb_all / t_block, mb_all / t_lines, mb_slice / t_naive,
                build * 1000, agree, ol1 == ol2);
-        for (size_t k = 0; k < ps.n; k++) {
-            free(ps.p[k]);
-        }
-        free(ps.p);
-        free(ps.len);
+        naive_free(&ps);
     }
     free(log);
     return 0;

@@ -54,6 +54,19 @@ enum log_level log_threshold(void)
     return threshold;
 }
 
+/* Closes the file and sets the folder to dir (taking it; NULL: none). */
+static void log_set_dir(char *dir)
+{
+    pthread_mutex_lock(&log_lock);
+    if (log_fd >= 0) {
+        close(log_fd);
+        log_fd = -1;
+    }
+    free(log_dir);
+    log_dir = dir;
+    pthread_mutex_unlock(&log_lock);
+}
+
 int log_open(const char *logs_dir)
 {
     if (!logs_dir || !*logs_dir) {
@@ -63,27 +76,13 @@ int log_open(const char *logs_dir)
     if (!dir) {
         return -ENOMEM;
     }
-    pthread_mutex_lock(&log_lock);
-    if (log_fd >= 0) {
-        close(log_fd);
-        log_fd = -1;
-    }
-    free(log_dir);
-    log_dir = dir;
-    pthread_mutex_unlock(&log_lock);
+    log_set_dir(dir);
     return 0;
 }
 
 void log_close(void)
 {
-    pthread_mutex_lock(&log_lock);
-    if (log_fd >= 0) {
-        close(log_fd);
-        log_fd = -1;
-    }
-    free(log_dir);
-    log_dir = NULL;
-    pthread_mutex_unlock(&log_lock);
+    log_set_dir(NULL);
 }
 
 /* Opens the log file on first use. Needs log_lock. Returns the fd or -1. */
