@@ -66,6 +66,18 @@ static int sys_uuid4(lua_State *L)
     return 1;
 }
 
+/* sleep_ms(ms) -> true: sleeps the calling thread (EINTR resumes the rest) */
+static int sys_sleep_ms(lua_State *L)
+{
+    lua_Integer ms = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, ms >= 0 && ms <= 86400000, 1, "milliseconds out of range");
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* isatty(fd) -> boolean */
 static int sys_isatty(lua_State *L)
 {
@@ -80,6 +92,7 @@ static const luaL_Reg sys_functions[] = {
     {"random_hex", sys_random_hex},
     {"uuid4", sys_uuid4},
     {"isatty", sys_isatty},
+    {"sleep_ms", sys_sleep_ms},
     {NULL, NULL},
 };
 

@@ -1,0 +1,110 @@
+-- pixie run ID [key=value...] [--inputs FILE|-] [--json]
+local argparse = require("pixie.argparse")
+local json = require("pixie.json")
+local out = require("pixie.out")
+local tools = require("pixie.tools")
+local inputs = require("pixie.inputs")
+
+local command = {
+  summary = "run a tool once with the given inputs and print its outputs",
+  usage = "pixie run ID [key=value...] [--inputs FILE|-] [--json]",
+  help = [[
+  key=value      one input; converted to the input's type (numbers, true/false,
+                 comma lists or JSON arrays for multiselect/tags, JSON for json)
+  --inputs FILE  read a JSON object of inputs from FILE ('-' for stdin);
+                 key=value arguments override it
+  --json         print the run record as JSON
+The tool is started, run once, and stopped. Exit 1 when the run fails.
+]],
+  order = 20,
+}
+
+-- Reads the --inputs source: a JSON object. Returns table | nil, message.
+local function read_inputs_file(source)
+  local text, err
+  if source == "-" then
+    text = io.stdin:read("a")
+  else
+    text, err = require("pixie.fs").read(source, { limit = 1024 * 1024 })
+  end
+  if not text then return nil, err end
+  local value, derr = json.decode(text)
+  if value == nil then return nil, "--inputs " .. source .. ": " .. derr end
+  if type(value) ~= "table" then return nil, "--inputs " .. source .. ": not a JSON object" end
+  return value
+end
+
+-- Formats one output value for the terminal.
+local function show(value)
+  if type(value) == "table" then
+    if value.value ~= nil and next(value, next(value)) == nil then return show(value.value) end
+    return json.encode(value, { indent = true }) or tostring(value)
+  end
+  if value == json.null then return "null" end
+  return tostring(value)
+end
+
+local function print_record(record, spec)
+  if record.status ~= "ok" then
+    out.error(("run %s %s: %s"):format(record.id, record.status, record.error_text or ""))
+    return
+  end
+  local shown = {}
+  for _, o in ipairs(spec.outputs) do
+    local v = record.outputs[o.key]
+    if v ~= nil then
+      out.print(("%s: %s"):format(o.label, show(v)))
+      shown[o.key] = true
+    end
+  end
+  for k, v in pairs(record.outputs) do
+    if not shown[k] then out.print(("%s: %s"):format(k, show(v))) end
+  end
+end
+
+function command.run(args)
+  local cli = require("pixie.cli")
+  local opts, rest = argparse.parse(args, { flags = { json = "boolean", inputs = "string" }, min = 1 })
+  if not opts then return cli.usage_error(rest, command.usage) end
+  local entry, err = tools.get(rest[1])
+  if not entry then
+    out.error(err)
+    return 1
+  end
+  if entry.status ~= "ok" then
+    out.error(("tool '%s' is broken: %s"):format(entry.id, entry.errors[1]))
+    return 1
+  end
+  local given = {}
+  if opts.inputs then
+    local value, ierr = read_inputs_file(opts.inputs)
+    if not value then out.error(ierr); return 1 end
+    given = value
+  end
+  for i = 2, #rest do
+    local key, text = rest[i]:match("^([^=]+)=(.*)$")
+    if not key then return cli.usage_error("expected key=value, got '" .. rest[i] .. "'", command.usage) end
+    local value, cerr = inputs.coerce(entry.spec, key, text)
+    if value == nil then out.error(cerr); return 1 end
+    given[key] = value
+  end
+  local runs = require("pixie.runs")
+  local record, problem = runs.execute(entry, given, { source = "cli" })
+  require("pixie.launcher").stop(entry.spec.id)
+  if not record then
+    out.error(problem.message)
+    return 1
+  end
+  if opts.json then
+    out.print((json.encode({
+      run_id = record.id, tool_id = record.tool_id, status = record.status,
+      outputs = record.outputs or json.null, error = record.error_text or json.null,
+      duration_ms = record.duration_ms, started_at = record.started_at,
+    })))
+  else
+    print_record(record, entry.spec)
+  end
+  return record.status == "ok" and 0 or 1
+end
+
+return command

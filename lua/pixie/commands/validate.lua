@@ -1,0 +1,42 @@
+-- pixie validate ID [--json]
+local argparse = require("pixie.argparse")
+local json = require("pixie.json")
+local out = require("pixie.out")
+local tools = require("pixie.tools")
+
+local command = {
+  summary = "check a tool end to end (spawn, schema, sample run, outputs) and store the report",
+  usage = "pixie validate ID [--json]",
+  help = "  --json   print the report as JSON\nExit 1 when any check fails.\n",
+  order = 21,
+}
+
+local MARK = { pass = "PASS", warn = "WARN", fail = "FAIL", skip = "SKIP" }
+
+function command.run(args)
+  local cli = require("pixie.cli")
+  local opts, rest = argparse.parse(args, { flags = { json = "boolean" }, min = 1, max = 1 })
+  if not opts then return cli.usage_error(rest, command.usage) end
+  local entry, err = tools.get(rest[1])
+  if not entry then
+    out.error(err)
+    return 1
+  end
+  local validator = require("pixie.validator")
+  local report, _, serr = validator.validate_and_store(entry)
+  if serr then out.warn("report not stored: " .. serr) end
+  if opts.json then
+    out.print((json.encode(report)))
+  else
+    out.print(("%s: %s"):format(report.tool_id, report.overall))
+    for _, c in ipairs(report.checks) do
+      local lines = {}
+      for line in (c.message or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
+      out.print(("  %s  %-20s %s"):format(MARK[c.status], c.name, lines[1] or ""))
+      for i = 2, #lines do out.print(("        %-20s %s"):format("", lines[i])) end
+    end
+  end
+  return report.overall == "fail" and 1 or 0
+end
+
+return command

@@ -1,0 +1,138 @@
+-- Running a tool once, the way every entry point does it (SPEC §4.1–§4.3):
+-- the dashboard, `pixie run` and the validator's sample run all come here.
+--
+-- execute(entry, given, opts) -> record | nil, problem
+--   entry: a discovered tool (lua/pixie/tools.lua); given: inputs table;
+--   opts.source: "cli" | "dashboard" | "validator" (default "cli").
+--   record: the stored runs row (status ok|error|timeout, outputs, error_text).
+--   problem: { kind = "broken"|"inputs"|"store", message, errors = {...} } for
+--   failures that happen before a run exists (nothing is spawned).
+-- A missing required secret fails fast, before anything is spawned, and is
+-- recorded as an error run so the history shows it.
+local json = require("pixie.json")
+local config = require("pixie.config")
+local fs = require("pixie.fs")
+local inputs = require("pixie.inputs")
+local secrets = require("pixie.secrets")
+local store = require("pixie.store")
+local childenv = require("pixie.childenv")
+local launcher = require("pixie.launcher")
+
+local M = {}
+
+local DETAIL_LIMIT = 2000
+
+-- The store for the current home, with the launcher's spawn_log wired to it.
+function M.store()
+  local st, err = store.open(config.home())
+  if not st then return nil, err end
+  launcher.set_store(st:handle())
+  return st
+end
+
+-- Text of a failed answer: the JSON `detail` when there is one, else the
+-- start of the body.
+local function failure_text(status_code, body)
+  local decoded = body and json.decode(body)
+  local detail = type(decoded) == "table" and decoded.detail
+  if detail ~= nil and detail ~= json.null then
+    if type(detail) ~= "string" then detail = json.encode(detail) or tostring(detail) end
+    return ("tool answered %d: %s"):format(status_code, detail)
+  end
+  local text = (body or ""):sub(1, DETAIL_LIMIT)
+  return ("tool answered %d%s"):format(status_code, text ~= "" and (": " .. text) or "")
+end
+
+-- The request body of SPEC §4.1: envelope plus a flat copy of every input.
+local function request_body(run_id, values, artefacts_dir)
+  local body = {}
+  for k, v in pairs(values) do body[k] = v end
+  body.run_id = run_id
+  body.inputs = values
+  body._pixie = { run_id = run_id, artefacts_dir = artefacts_dir }
+  return assert(json.encode(body))
+end
+
+-- Turns the launcher's answer into {status, outputs, error}.
+local function outcome(answer, err, spec)
+  if not answer then
+    return { status = "error", error = err }
+  end
+  if answer.timed_out then
+    return {
+      status = "timeout",
+      error = answer.error or ("no answer within %d s; the tool was stopped"):format(
+        spec.max_runtime_seconds + 5),
+    }
+  end
+  if answer.status_code < 200 or answer.status_code > 299 then
+    return { status = "error", error = failure_text(answer.status_code, answer.body) }
+  end
+  local outputs, derr = json.decode(answer.body or "")
+  if outputs == nil then
+    return { status = "error", error = "tool answered with invalid JSON: " .. derr }
+  end
+  if type(outputs) ~= "table" or (#outputs > 0) then
+    return { status = "error", error = "tool answered with JSON that is not an object" }
+  end
+  return { status = "ok", outputs = outputs }
+end
+
+-- Appends the masked tail of the tool's output to an error text.
+local function with_output_tail(text, tool_id)
+  local tail = launcher.output(tool_id)
+  if tail and tail ~= "" then
+    return text .. "\n--- tool output (last lines) ---\n" .. tail:sub(-DETAIL_LIMIT)
+  end
+  return text
+end
+
+function M.execute(entry, given, opts)
+  opts = opts or {}
+  local source = opts.source or "cli"
+  if entry.status ~= "ok" then
+    return nil, { kind = "broken", message = ("tool '%s' is broken: %s"):format(entry.id, entry.errors[1]),
+                  errors = entry.errors }
+  end
+  local spec = entry.spec
+  local values, errors = inputs.check(spec, given or {})
+  if not values then
+    return nil, { kind = "inputs", message = "invalid inputs: " .. table.concat(errors, "; "), errors = errors }
+  end
+  local st, serr = M.store()
+  if not st then return nil, { kind = "store", message = serr, errors = { serr } } end
+  st:tool_state_set(spec.id, { last_inputs = values })
+  local run_id, rerr = st:run_start(spec.id, values, source)
+  if not run_id then return nil, { kind = "store", message = rerr, errors = { rerr } } end
+
+  local result
+  local missing = secrets.missing_required(entry)
+  if #missing > 0 then
+    result = {
+      status = "error",
+      error = ("missing required secret %s — set it in Settings or with set-secret"):format(missing[1]),
+    }
+  else
+    local artefacts_dir = ("%s/artefacts/%s/%s"):format(config.home(), spec.id, run_id)
+    local tool, terr = childenv.tool_table(entry, { artefacts_dir = nil })
+    local ok, merr = fs.mkdirs(artefacts_dir, 0700)
+    if not tool or not ok then
+      result = { status = "error", error = terr or merr }
+    else
+      local answer, aerr = launcher.run(tool, request_body(run_id, values, artefacts_dir), {
+        run_id = run_id,
+        artefacts_dir = artefacts_dir,
+        deadline_ms = (spec.max_runtime_seconds + 5) * 1000,
+      })
+      result = outcome(answer, aerr, spec)
+      if result.status ~= "ok" then result.error = with_output_tail(result.error, spec.id) end
+    end
+  end
+  local finished, ferr = st:run_finish(run_id, result)
+  if not finished then return nil, { kind = "store", message = ferr, errors = { ferr } } end
+  st:prune(spec.id, spec.retain_runs)
+  return st:run_get(run_id)
+end
+
+
+return M
