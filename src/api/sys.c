@@ -1,6 +1,7 @@
 /* pixie.sys: small process facts the Lua side needs (clocks, pid, ids). */
 #include "api.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -72,7 +73,7 @@ static int sys_sleep_ms(lua_State *L)
     lua_Integer ms = luaL_checkinteger(L, 1);
     luaL_argcheck(L, ms >= 0 && ms <= 86400000, 1, "milliseconds out of range");
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
     lua_pushboolean(L, 1);
     return 1;
