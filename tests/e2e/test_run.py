@@ -1,0 +1,169 @@
+"""pixie run / validate / logs on real tools: the examples and misbehaving
+fixtures, with every byte of output masked (SPEC §3.4, §4)."""
+import glob
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import sqlite3
+import unittest
+
+from pixie_testlib import SOURCE_DIR, make_home, pixie, write
+
+FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
+CANARY = "CANARY-leak-7f3a9c-SECRET"
+SIGNING_CANARY = "CANARY-sign-5d21-SECRET"
+
+
+def home_with(*fixtures, examples=False):
+    home = make_home("run", with_examples=examples)
+    for name in fixtures:
+        shutil.copytree(os.path.join(FIXTURES, name), os.path.join(home, "tools", name))
+    lib = os.path.join(FIXTURES, "fixturelib.py")
+    if fixtures and os.path.exists(lib):
+        shutil.copy(lib, os.path.join(home, "tools", "fixturelib.py"))
+    return home
+
+
+def set_env(home, tool, key, value):
+    write(os.path.join(home, "tools", tool, ".env"), f'{key}="{value}"\n', mode=0o600)
+
+
+def every_byte_pixie_wrote(home):
+    """Raw bytes of pixie.db (+ -wal, -shm) and every file under logs/."""
+    blobs = []
+    for path in glob.glob(os.path.join(home, "pixie.db*")) + glob.glob(os.path.join(home, "logs", "**"), recursive=True):
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                blobs.append((path, f.read()))
+    return blobs
+
+
+class ExampleRuns(unittest.TestCase):
+    def test_word_count_runs_and_is_recorded(self):
+        home = home_with(examples=True)
+        r = pixie("run", "word-count", "text=the cat and the hat", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Words: 5", r.stdout)
+        self.assertIn("Most frequent word: the", r.stdout)
+        db = sqlite3.connect(os.path.join(home, "pixie.db"))
+        rows = db.execute("SELECT tool_id, status, inputs_json, outputs_json, source FROM runs").fetchall()
+        self.assertEqual(len(rows), 1)
+        tool_id, status, inputs_json, outputs_json, source = rows[0]
+        self.assertEqual((tool_id, status, source), ("word-count", "ok", "cli"))
+        self.assertEqual(json.loads(inputs_json)["text"], "the cat and the hat")
+        self.assertEqual(json.loads(outputs_json)["words"], 5)
+
+    def test_run_json_and_inputs_file(self):
+        home = home_with(examples=True)
+        write(os.path.join(home, "in.json"), json.dumps({"text": "a\nb", "ignore_case": False}))
+        r = pixie("run", "word-count", "--inputs", os.path.join(home, "in.json"), "--json", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        record = json.loads(r.stdout)
+        self.assertEqual(record["status"], "ok")
+        self.assertEqual(record["outputs"]["lines"], 2)
+
+    def test_bad_inputs_are_all_reported_and_nothing_runs(self):
+        home = home_with(examples=True)
+        r = pixie("run", "word-count", "bogus=1", home=home)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bogus: unknown input", r.stderr)
+        r = pixie("run", "word-count", "ignore_case=perhaps", home=home)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not true or false", r.stderr)
+        r = pixie("run", "no-such-tool", home=home)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("unknown tool", r.stderr)
+
+    def test_missing_required_secret_fails_fast(self):
+        home = home_with(examples=True)
+        r = pixie("run", "hmac-sign", home=home)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("missing required secret SIGNING_KEY — set it in Settings or with set-secret", r.stderr)
+        self.assertEqual(pixie("logs", "hmac-sign", home=home).stdout.strip(), "",
+                         "nothing was spawned, so nothing was captured")
+
+    def test_secret_reaches_the_tool_and_never_the_output(self):
+        home = home_with(examples=True)
+        set_env(home, "hmac-sign", "SIGNING_KEY", SIGNING_CANARY)
+        r = pixie("run", "hmac-sign", "message=hello", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        want = hmac.new(SIGNING_CANARY.encode(), b"hello", hashlib.sha256).hexdigest()
+        self.assertIn(want, r.stdout)
+        self.assertNotIn(SIGNING_CANARY, r.stdout + r.stderr)
+
+
+class Canary(unittest.TestCase):
+    def test_leaked_secret_is_masked_everywhere(self):
+        home = home_with("leaky")
+        set_env(home, "leaky", "LEAK_TOKEN", CANARY)
+        outputs = []
+        for mode in ("return", "raise"):
+            r = pixie("run", "leaky", f"mode={mode}", home=home)
+            outputs.append(r.stdout + r.stderr)
+        r = pixie("validate", "leaky", "--json", home=home)
+        outputs.append(r.stdout + r.stderr)
+        outputs.append(pixie("logs", "leaky", "-n", "500", home=home).stdout)
+        joined = "\n".join(outputs)
+        self.assertNotIn(CANARY, joined)
+        self.assertIn("***", joined)
+        for path, blob in every_byte_pixie_wrote(home):
+            self.assertNotIn(CANARY.encode(), blob, path)
+        db = sqlite3.connect(os.path.join(home, "pixie.db"))
+        texts = [row[0] or "" for row in db.execute(
+            "SELECT text FROM spawn_log UNION ALL SELECT outputs_json FROM runs "
+            "UNION ALL SELECT error_text FROM runs UNION ALL SELECT report_json FROM validation_reports")]
+        self.assertTrue(any("***" in t for t in texts))
+
+
+class Validate(unittest.TestCase):
+    def report(self, home, tool):
+        r = pixie("validate", tool, "--json", home=home, timeout=120)
+        report = json.loads(r.stdout)
+        return r.returncode, report, {c["name"]: c for c in report["checks"]}
+
+    def test_examples_pass_with_venv_warning_only(self):
+        home = home_with(examples=True)
+        code, report, checks = self.report(home, "word-count")
+        self.assertEqual(code, 0, report)
+        self.assertEqual(checks["sample_run_succeeds"]["status"], "pass")
+        self.assertEqual(checks["output_conforms"]["status"], "pass")
+        self.assertEqual(checks["clean_shutdown"]["status"], "pass")
+        self.assertEqual(checks["interpreter_found"]["status"], "warn")
+        self.assertEqual(report["overall"], "warn")
+        db = sqlite3.connect(os.path.join(home, "pixie.db"))
+        self.assertEqual(db.execute("SELECT overall FROM validation_reports").fetchall(), [("warn",)])
+
+    def test_missing_secret_skips_process_checks(self):
+        home = home_with(examples=True)
+        code, report, checks = self.report(home, "hmac-sign")
+        self.assertEqual(code, 0)
+        self.assertEqual(checks["required_secrets"]["status"], "warn")
+        self.assertEqual(checks["tool_spawns"]["status"], "skip")
+        self.assertIn("SIGNING_KEY", checks["tool_spawns"]["message"])
+
+    def test_misbehaving_tools_fail_on_the_right_check(self):
+        cases = {
+            "dies-early": "tool_spawns",
+            "drifter": "schema_matches_disk",
+            "badoutput": "sample_run_succeeds",
+            "slow": "sample_run_succeeds",
+        }
+        home = home_with(*cases)
+        for tool, check in cases.items():
+            code, report, checks = self.report(home, tool)
+            self.assertEqual(code, 1, tool)
+            self.assertEqual(report["overall"], "fail", tool)
+            failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+            self.assertEqual(failed, [check], (tool, report["checks"]))
+
+    def test_plain_report_names_checks(self):
+        home = home_with(examples=True)
+        r = pixie("validate", "word-count", home=home, timeout=120)
+        self.assertIn("PASS  sample_run_succeeds", r.stdout)
+        self.assertIn("word-count: warn", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
