@@ -3,6 +3,7 @@
 -- cjson in Debian 12 (2.1.0) cannot tell an empty array from an empty object.
 --
 -- decode(text) -> value | nil, "line L, column C: reason"
+--   integral numbers come back as Lua integers, `[]` as json.array().
 -- encode(value [, {indent = true}]) -> text | nil, reason
 --   tables marked with json.array() are arrays; other tables are arrays when
 --   they are non-empty sequences, else objects with keys sorted (or in the
@@ -44,12 +45,73 @@ local function line_column(text, offset)
   return line, offset - last_nl
 end
 
+-- A string no JSON document contains: it stands in for the element of an
+-- empty array while cjson decodes, so `[]` can come back as json.array().
+local EMPTY_MARK_ID = "pixie-empty-array-" .. tostring({}):match("0x(%x+)")
+local EMPTY_MARK = "\0" .. EMPTY_MARK_ID .. "\0"
+local EMPTY_MARK_JSON = '"\\u0000' .. EMPTY_MARK_ID .. '\\u0000"'
+
+-- Rewrites every `[ ]` outside strings as `[EMPTY_MARK]`. Returns the new
+-- text, or nil when the document has no empty array.
+local function mark_empty_arrays(text)
+  if not text:find("%[%s*%]") then return nil end
+  local out, copied, pos = {}, 1, 1
+  while true do
+    local s = text:find('["%[]', pos)
+    if not s then break end
+    if text:byte(s) == 34 then -- a string: skip to its closing quote
+      local j = s + 1
+      while true do
+        local q = text:find('["\\]', j)
+        if not q then j = #text + 1; break end
+        if text:byte(q) == 92 then j = q + 2 else j = q + 1; break end
+      end
+      pos = j
+    else
+      local close = text:match("^%[%s*()%]", s)
+      if close then
+        out[#out + 1] = text:sub(copied, s) .. EMPTY_MARK_JSON
+        copied = close
+        pos = close + 1
+      else
+        pos = s + 1
+      end
+    end
+  end
+  out[#out + 1] = text:sub(copied)
+  return table.concat(out)
+end
+
+-- After cjson: integral floats become integers (cjson 2.1.0 decodes every
+-- number as a float) and marked empty arrays become json.array().
+local function fix_decoded(v, depth)
+  local tv = type(v)
+  if tv == "number" then
+    if v == math.floor(v) and v > -2^53 and v < 2^53 then return math.tointeger(v) end
+    return v
+  end
+  if tv ~= "table" then return v end
+  if v[1] == EMPTY_MARK and v[2] == nil then
+    v[1] = nil
+    return setmetatable(v, ARRAY_MT)
+  end
+  for k, x in pairs(v) do
+    if type(x) == "number" or type(x) == "table" then v[k] = fix_decoded(x, depth + 1) end
+  end
+  return v
+end
+
 function M.decode(text)
   if type(text) ~= "string" then
     error("json.decode: expected a string, got " .. type(text), 2)
   end
-  local ok, value = pcall(cjson.decode, text)
-  if ok then return value end
+  local marked = mark_empty_arrays(text)
+  local ok, value = pcall(cjson.decode, marked or text)
+  if ok then return fix_decoded(value, 0) end
+  if marked then -- report positions of the original text
+    ok, value = pcall(cjson.decode, text)
+    if ok then return fix_decoded(value, 0) end
+  end
   local msg = tostring(value)
   local reason, char = msg:match("^(.-) at character (%d+)$")
   if reason then

@@ -38,4 +38,26 @@ t.test("numbers_round_trip", function()
   t.contains(err, "nan")
 end)
 
+t.test("integers_stay_integers", function()
+  local v = assert(json.decode('{"n": 5, "f": 2.5, "big": 1e300, "neg": -7}'))
+  t.eq(math.type(v.n), "integer")
+  t.eq(math.type(v.neg), "integer")
+  t.eq(math.type(v.f), "float")
+  t.eq(json.encode(v.n), "5")
+end)
+
+t.test("empty_arrays_survive_a_round_trip", function()
+  local text = '{"a": [], "b": {}, "c": [[ ], {"d": []}], "s": "[] in a \\" string []"}'
+  local v = assert(json.decode(text))
+  t.eq(json.encode(v.a), "[]")
+  t.eq(json.encode(v.b), "{}")
+  t.eq(json.encode(v.c), '[[],{"d":[]}]')
+  t.eq(v.s, '[] in a " string []')
+end)
+
+t.test("error_position_unaffected_by_empty_arrays", function()
+  local _, err = json.decode('{"a": [],\n "b": oops}')
+  t.contains(err, "line 2, column")
+end)
+
 return t.run()
