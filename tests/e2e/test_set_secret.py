@@ -9,6 +9,7 @@ import select
 import signal
 import stat
 import subprocess
+import sys
 import termios
 import time
 import unittest
@@ -48,26 +49,77 @@ def set_secret(home, *args, input=None):
     return r
 
 
+# A tiny "shell" for job control: it takes the pty as its controlling
+# terminal, runs argv as a foreground job in its own process group (so a
+# Ctrl-Z really stops it: stops of orphaned groups are discarded), writes
+# the job's pid and then "S" for each stop to fd REPORT_FD, and exits with
+# the job's code (128 + N when signal N ended it).
+JOB_SHELL = r"""
+import os, signal, sys
+report = int(os.environ.pop("REPORT_FD"))
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTTOU])
+    os.tcsetpgrp(0, os.getpgrp())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTTOU])
+    os.execv(sys.argv[1], sys.argv[1:])
+try:
+    os.setpgid(pid, pid)
+except OSError:
+    pass
+os.write(report, b"%d\n" % pid)
+while True:
+    _, st = os.waitpid(pid, os.WUNTRACED)
+    if os.WIFSTOPPED(st):
+        os.write(report, b"S")
+        continue
+    code = os.waitstatus_to_exitcode(st)
+    os._exit(code if code >= 0 else 128 - code)
+"""
+
+
 class PtyRun:
     """pixie run-skill set-secret ... on a fresh pseudo-terminal that is the
-    process's controlling terminal (stdin, stdout and stderr all on it)."""
+    process's controlling terminal (stdin, stdout and stderr all on it).
+    With job_control, JOB_SHELL sits in between (self.job_pid, self.report)."""
 
-    def __init__(self, home, *args):
+    def __init__(self, home, *args, job_control=False):
         self.master, self.slave = os.openpty()
         env = dict(os.environ)
         env.pop("PIXIE_HOME", None)
         env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
         env["TERM"] = "dumb"
+        argv = [PIXIE_BIN, "--home", home, "run-skill", "set-secret", *args]
+        pass_fds = ()
+        if job_control:
+            self.report, report_w = os.pipe()
+            env["REPORT_FD"] = str(report_w)
+            argv = [sys.executable, "-c", JOB_SHELL, *argv]
+            pass_fds = (report_w,)
 
         def controlling_tty():
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [PIXIE_BIN, "--home", home, "run-skill", "set-secret", *args],
-            stdin=self.slave, stdout=self.slave, stderr=self.slave, env=env,
-            preexec_fn=controlling_tty, close_fds=True)
+            argv, stdin=self.slave, stdout=self.slave, stderr=self.slave, env=env,
+            preexec_fn=controlling_tty, close_fds=True, pass_fds=pass_fds)
         self.out = b""
+        if job_control:
+            os.close(report_w)
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = os.read(self.report, 1)
+                if not chunk:
+                    raise AssertionError("the job shell did not start the job")
+                line += chunk
+            self.job_pid = int(line)
+
+    def next_report(self, timeout=30):
+        """The job shell's next report byte ("S": the job stopped)."""
+        r, _, _ = select.select([self.report], [], [], timeout)
+        return os.read(self.report, 1) if r else b""
 
     def _read(self, timeout):
         r, _, _ = select.select([self.master], [], [], timeout)
@@ -105,7 +157,7 @@ class PtyRun:
         return code
 
     def close(self):
-        for fd in (self.master, self.slave):
+        for fd in (self.master, self.slave, getattr(self, "report", -1)):
             try:
                 os.close(fd)
             except OSError:
@@ -155,6 +207,37 @@ class TerminalInput(unittest.TestCase):
 
     def test_sighup_restores_echo_and_writes_nothing(self):
         self.check_interrupted(lambda run: run.proc.send_signal(signal.SIGHUP), signal.SIGHUP)
+
+    def test_ctrl_z_restores_echo_and_fg_prompts_again(self):
+        run = PtyRun(self.home, TOOL, KEY, job_control=True)
+        self.addCleanup(run.close)
+        self.addCleanup(lambda: run.proc.poll() is None and run.proc.kill())
+        run.expect(PROMPT)
+        self.assertFalse(run.echo_on())
+        run.send(b"CANARY-typed-before-ctrl-z")
+        run.send(b"\x1a")
+        self.assertEqual(run.next_report(), b"S", run.out)
+        self.assertTrue(run.echo_on(), "a stopped job must leave echo on")
+        os.killpg(run.job_pid, signal.SIGCONT)
+        run.expect(PROMPT, count=2)
+        self.assertFalse(run.echo_on(), "echo goes off again when the job continues")
+        run.send(CANARY.encode() + b"\r")
+        self.assertEqual(run.finish(), 0, run.out)
+        self.assertNotIn(b"CANARY", run.out)
+        self.assertTrue(run.echo_on())
+        self.assertEqual(env_values(self.home), {KEY: CANARY})
+
+    def test_terminal_line_limit_is_refused_not_cut(self):
+        # the tty keeps at most 4095 bytes of a line and drops the rest, so a
+        # line that long may have been cut: refused, nothing written
+        run = self.run_pty(TOOL, KEY)
+        run.expect(PROMPT)
+        run.send(b"C" * 5000 + b"\r")
+        self.assertEqual(run.finish(), 1, run.out)
+        self.assertIn(b"too long for terminal input", run.out)
+        self.assertNotIn(b"CCCC", run.out)
+        self.assertTrue(run.echo_on())
+        self.assertEqual(env_values(self.home), {})
 
     def test_undeclared_key_asks_and_no_writes_nothing(self):
         run = self.run_pty(TOOL, "EXTRA_KEY")
