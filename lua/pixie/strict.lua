@@ -37,9 +37,23 @@ local function quote(s)
   return "'" .. s .. (cut and "...'" or "'")
 end
 
+-- Memo of "is this key a plain name" (bounded: user keys can be many).
+local plain_names, plain_count = {}, 0
+
+local function is_plain(key)
+  local known = plain_names[key]
+  if known ~= nil then return known end
+  local plain = #key <= 64 and key:match("^[A-Za-z_][A-Za-z0-9_]*$") ~= nil
+  if plain_count < 4096 then
+    plain_names[key] = plain
+    plain_count = plain_count + 1
+  end
+  return plain
+end
+
 -- path + object key: `a.b` for plain names, `a["odd key"]` otherwise.
 local function join(path, key)
-  if type(key) == "string" and #key <= 64 and key:match("^[A-Za-z_][A-Za-z0-9_]*$") then
+  if type(key) == "string" and is_plain(key) then
     return path == "" and key or (path .. "." .. key)
   end
   local shown = quote(key):sub(2, -2):gsub('"', '\\"')
@@ -288,17 +302,17 @@ local function check_object(ctx, s, v, path)
   if sh ~= "object" and sh ~= "empty" then return bad(ctx, path, "an object", v) end
   local out = {}
   for _, f in ipairs(s.fields) do
-    local x, fpath = rawget(v, f.name), join(path, f.name)
+    local x = rawget(v, f.name)
     if x == nil or (x == NULL and f.nullable) then
       if f.required then
-        add(ctx, fpath, "is required")
+        add(ctx, join(path, f.name), "is required")
       elseif f.default_array then
         out[f.name] = json.array()
       else
         out[f.name] = f.default
       end
     else
-      out[f.name] = check_value(ctx, f, x, fpath)
+      out[f.name] = check_value(ctx, f, x, join(path, f.name))
     end
   end
   local unknown = {}
