@@ -93,21 +93,26 @@ static size_t log_line(char *p, const char secrets[][128], size_t nsecrets)
 {
     static const char *const methods[] = {"GET", "GET", "GET", "POST", "PUT", "DELETE"};
     static const char *const paths[] = {"/api/v1/users", "/api/v1/orders", "/static/app.js",
-                                        "/healthz", "/api/v1/search", "/login", "/metrics"};
+                                        "/healthz",      "/api/v1/search", "/login",
+                                        "/metrics"};
     static const char *const agents[] = {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0",
         "curl/8.5.0", "python-requests/2.31.0", "Go-http-client/1.1"};
     static const char *const modules[] = {"db", "cache", "auth", "worker", "mailer", "scheduler"};
-    static const char *const msgs[] = {
-        "query finished", "cache miss, fetching from origin", "user logged in",
-        "job completed successfully", "retrying request after timeout", "connection pool resized"};
+    static const char *const msgs[] = {"query finished",
+                                       "cache miss, fetching from origin",
+                                       "user logged in",
+                                       "job completed successfully",
+                                       "retrying request after timeout",
+                                       "connection pool resized"};
     static const char *const levels[] = {"INFO ", "INFO ", "DEBUG", "WARN ", "ERROR"};
     unsigned r = rnd() % 100;
     unsigned sec = rnd() % 60, ms = rnd() % 1000, id = rnd() % 100000;
     if (nsecrets && rnd() % 5000 == 0) {
         const char *s = secrets[rnd() % nsecrets];
-        return (size_t)sprintf(p, "2026-11-28T17:41:%02u.%03uZ DEBUG http.client: headers "
-                                  "{'Authorization': 'Bearer %s', 'Accept': '*/*'}\n",
+        return (size_t)sprintf(p,
+                               "2026-11-28T17:41:%02u.%03uZ DEBUG http.client: headers "
+                               "{'Authorization': 'Bearer %s', 'Accept': '*/*'}\n",
                                sec, ms, s);
     }
     if (r < 40) {
@@ -119,19 +124,21 @@ static size_t log_line(char *p, const char secrets[][128], size_t nsecrets)
                                PICK(agents), rnd() % 300, rnd() % 10);
     }
     if (r < 75) {
-        return (size_t)sprintf(p, "2026-11-28T17:41:%02u.%03uZ %s app.%s: %s user_id=%u "
-                                  "duration=%ums rows=%u\n",
-                               sec, ms, PICK(levels), PICK(modules), PICK(msgs), id,
-                               rnd() % 2000, rnd() % 500);
+        return (size_t)sprintf(p,
+                               "2026-11-28T17:41:%02u.%03uZ %s app.%s: %s user_id=%u "
+                               "duration=%ums rows=%u\n",
+                               sec, ms, PICK(levels), PICK(modules), PICK(msgs), id, rnd() % 2000,
+                               rnd() % 500);
     }
     if (r < 90) {
         char uuid[40];
         rnd_chars(uuid, 32, HEX);
-        return (size_t)sprintf(p, "{\"ts\":\"2026-11-28T17:41:%02u.%03uZ\",\"level\":\"info\","
-                                  "\"msg\":\"%s\",\"request_id\":\"%.8s-%.4s-%.4s-%.4s-%.12s\","
-                                  "\"user\":\"user%u\",\"duration_ms\":%u}\n",
-                               sec, ms, PICK(msgs), uuid, uuid + 8, uuid + 12, uuid + 16,
-                               uuid + 20, id, rnd() % 900);
+        return (size_t)sprintf(p,
+                               "{\"ts\":\"2026-11-28T17:41:%02u.%03uZ\",\"level\":\"info\","
+                               "\"msg\":\"%s\",\"request_id\":\"%.8s-%.4s-%.4s-%.4s-%.12s\","
+                               "\"user\":\"user%u\",\"duration_ms\":%u}\n",
+                               sec, ms, PICK(msgs), uuid, uuid + 8, uuid + 12, uuid + 16, uuid + 20,
+                               id, rnd() % 900);
     }
     char key[40];
     rnd_chars(key, 32, HEX);

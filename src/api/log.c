@@ -86,8 +86,8 @@ static int l_threshold(lua_State *L)
 }
 
 static const luaL_Reg log_functions[] = {
-    {"debug", l_debug}, {"info", l_info},   {"warn", l_warn},
-    {"error", l_error}, {"write", l_write}, {"open", l_open},
+    {"debug", l_debug}, {"info", l_info},           {"warn", l_warn},
+    {"error", l_error}, {"write", l_write},         {"open", l_open},
     {"close", l_close}, {"threshold", l_threshold}, {NULL, NULL},
 };
 

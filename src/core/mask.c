@@ -309,8 +309,8 @@ static struct mask_snap *snap_acquire(void)
 
 /* Scans buf[from, n) with every level of snap (st[l]: level l's state, see
  * mask_ac_scan), adding the matches to iv. Returns 0 or -ENOMEM. */
-static int snap_scan(const struct mask_snap *snap, const unsigned char *buf, size_t from,
-                     size_t n, uint32_t *st, struct mask_ivec *iv)
+static int snap_scan(const struct mask_snap *snap, const unsigned char *buf, size_t from, size_t n,
+                     uint32_t *st, struct mask_ivec *iv)
 {
     int rc = mask_ac_scan(snap->lvl[0]->ac, buf, from, n, &st[0], iv);
     if (rc == 0 && snap->lvl[1]) {
@@ -412,7 +412,7 @@ struct mask_stream {
     unsigned char *buf;     /* held-back bytes, then the new data */
     size_t len, cap;
     uint32_t state[SNAP_LEVELS]; /* automaton states after buf[0, len) */
-    int rescan;     /* state is stale: scan buf from the start again */
+    int rescan;                  /* state is stale: scan buf from the start again */
     int prev_covered;
     struct mask_ivec iv; /* matches in buf, relative to buf */
 };

@@ -252,6 +252,13 @@ uint32_t mask_ac_depth(const struct mask_ac *a, uint32_t st)
     return a->st[st].depth;
 }
 
+/* 1 when the 4 bytes x (as loaded from memory) may begin a pattern. */
+static inline unsigned bloom_bit(const uint64_t *bloom, unsigned shift, uint32_t x)
+{
+    uint32_t h = (x * 0x9E3779B1u) >> shift;
+    return (unsigned)(bloom[h >> 6] >> (h & 63)) & 1u;
+}
+
 /* First position i >= from where a pattern could begin according to the
  * prefilter, or the first position with fewer than 4 bytes left (then every
  * remaining position is a candidate); n when there is none. */
@@ -259,24 +266,24 @@ static size_t prefilter_next(const struct mask_ac *a, const unsigned char *buf, 
 {
     const uint64_t *bloom = a->bloom;
     const unsigned sh = a->bloom_shift;
-#define BLOOM_BIT(x) ((unsigned)(bloom[(((uint32_t)(x)*0x9E3779B1u) >> sh) >> 6] >> \
-                                 ((((uint32_t)(x)*0x9E3779B1u) >> sh) & 63)) & 1u)
     while (i + 12 <= n) { /* 8 positions per round, branch-free */
         uint64_t x0, x1;
         memcpy(&x0, buf + i, 8);
         memcpy(&x1, buf + i + 4, 8);
-        unsigned m = BLOOM_BIT(x0) | BLOOM_BIT(x0 >> 8) << 1 | BLOOM_BIT(x0 >> 16) << 2 |
-                     BLOOM_BIT(x0 >> 24) << 3 | BLOOM_BIT(x1) << 4 | BLOOM_BIT(x1 >> 8) << 5 |
-                     BLOOM_BIT(x1 >> 16) << 6 | BLOOM_BIT(x1 >> 24) << 7;
+        unsigned m = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            m |= bloom_bit(bloom, sh, (uint32_t)(x0 >> (8 * k))) << k;
+            m |= bloom_bit(bloom, sh, (uint32_t)(x1 >> (8 * k))) << (k + 4);
+        }
         if (m) {
             return i + (size_t)__builtin_ctz(m);
         }
         i += 8;
     }
-#undef BLOOM_BIT
     while (i + 4 <= n) {
-        uint32_t h = hash4(buf + i, sh);
-        if (bloom[h >> 6] >> (h & 63) & 1) {
+        uint32_t x;
+        memcpy(&x, buf + i, 4);
+        if (bloom_bit(bloom, sh, x)) {
             return i;
         }
         i++;

@@ -77,8 +77,12 @@ static void url_quote(struct sbuf *b, const unsigned char *v, size_t n, int keep
 
 static void json_u(struct sbuf *b, unsigned cp)
 {
-    char e[6] = {'\\', 'u', hex_lower[(cp >> 12) & 15], hex_lower[(cp >> 8) & 15],
-                 hex_lower[(cp >> 4) & 15], hex_lower[cp & 15]};
+    char e[6] = {'\\',
+                 'u',
+                 hex_lower[(cp >> 12) & 15],
+                 hex_lower[(cp >> 8) & 15],
+                 hex_lower[(cp >> 4) & 15],
+                 hex_lower[cp & 15]};
     sb_put(b, e, 6);
 }
 
@@ -126,14 +130,29 @@ static int json_escape(struct sbuf *b, const unsigned char *v, size_t n, int asc
         unsigned char c = v[i];
         const char *short_esc = NULL;
         switch (c) {
-        case '"': short_esc = "\\\""; break;
-        case '\\': short_esc = "\\\\"; break;
-        case '\n': short_esc = "\\n"; break;
-        case '\r': short_esc = "\\r"; break;
-        case '\t': short_esc = "\\t"; break;
-        case '\b': short_esc = "\\b"; break;
-        case '\f': short_esc = "\\f"; break;
-        default: break;
+        case '"':
+            short_esc = "\\\"";
+            break;
+        case '\\':
+            short_esc = "\\\\";
+            break;
+        case '\n':
+            short_esc = "\\n";
+            break;
+        case '\r':
+            short_esc = "\\r";
+            break;
+        case '\t':
+            short_esc = "\\t";
+            break;
+        case '\b':
+            short_esc = "\\b";
+            break;
+        case '\f':
+            short_esc = "\\f";
+            break;
+        default:
+            break;
         }
         if (short_esc) {
             sb_put(b, short_esc, 2);

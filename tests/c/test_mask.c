@@ -106,7 +106,7 @@ static void test_short_values_are_ignored(void)
     CHECK(mask_add("abcd", 4) == 1);
     CHECK(scrubs_to("abc abcd", "abc ***"));
     CHECK(mask_add("abcd", 4) == 1); /* known: still registered, count unchanged */
-    CHECK(mask_count() == 1);         /* 4 bytes: every derived form is < 8 */
+    CHECK(mask_count() == 1);        /* 4 bytes: every derived form is < 8 */
 }
 
 static void test_overlaps_collapse_to_one_token(void)
@@ -120,7 +120,7 @@ static void test_overlaps_collapse_to_one_token(void)
     CHECK(scrubs_to("a CANARY-PREFIX b", "a *** b"));
     CHECK(scrubs_to("a CANARY-PREFIX-SECRET b", "a *** b"));
     CHECK(scrubs_to("a CANARY-PREFIX-SECRET-TAIL b", "a *** b"));
-    CHECK(scrubs_to("CANARY-PREFIXCANARY-PREFIX", "***"));       /* adjacent */
+    CHECK(scrubs_to("CANARY-PREFIXCANARY-PREFIX", "***"));         /* adjacent */
     CHECK(scrubs_to("CANARY-PREFIXNESTEDFIX-SECRET-TAIL", "***")); /* chain */
     CHECK(scrubs_to("CANARY-PREFIX NESTED", "*** ***"));
     CHECK(scrubs_to("yxNESTEDx-CANARY-PREFIXz", "y***z"));
