@@ -12,11 +12,12 @@
  *   memunset PATH KEY             -> rc, removed
  *   flush  PATH                   -> rc            (writes the copy to PATH)
  *   set    PATH KEY VALUE         -> rc, expands   (envfile_set, real file)
+ *   rootset PATH ROOT KEY VALUE   -> rc, expands   (envfile_set with tools_root)
  *   unset  PATH KEY               -> rc, removed   (envfile_unset)
  *   quote  VALUE                  -> rc, text
- * `dotenv_tool --loop PATH KEY V1 V2` sets KEY to V1, V2, V1, ... with
- * envfile_set forever (for kill -9 tests); it prints "ready\n" after the
- * first set. */
+ * `dotenv_tool --loop PATH KEY FILE1 FILE2` sets KEY to the contents of
+ * FILE1, FILE2, FILE1, ... with envfile_set forever (for kill -9 tests); it
+ * prints "ready\n" after the first set. */
 #include "dotenv.h"
 #include "envfile.h"
 
@@ -158,12 +159,35 @@ static int do_interp(void)
     return 0;
 }
 
+/* Handles the rootset request (its arguments follow on stdin). */
+static int do_rootset(void)
+{
+    size_t l[4] = {0, 0, 0, 0};
+    char *a[4] = {NULL, NULL, NULL, NULL};
+    int ok = 1;
+    for (int i = 0; i < 4 && ok; i++) {
+        ok = (a[i] = read_ns(&l[i])) != NULL;
+    }
+    int flag = 0;
+    if (ok) {
+        write_int(envfile_set(a[0], a[1], a[2], a[3], l[3], &flag));
+        write_int(flag);
+    }
+    for (int i = 0; i < 4; i++) {
+        free(a[i]);
+    }
+    return ok ? 0 : -1;
+}
+
 /* Handles one request whose op is `op`. Returns 0, or -1 on bad input. */
 static int handle(const char *op)
 {
     size_t l1 = 0, l2 = 0, l3 = 0;
     if (strcmp(op, "interp") == 0) {
         return do_interp();
+    }
+    if (strcmp(op, "rootset") == 0) {
+        return do_rootset();
     }
     char *a = read_ns(&l1);
     if (!a) {
@@ -230,12 +254,19 @@ static int handle(const char *op)
     return rc == -2 ? -1 : 0;
 }
 
-/* --loop PATH KEY V1 V2: alternate two values forever. */
+/* --loop PATH KEY FILE1 FILE2: alternate two values forever. */
 static int loop(char **argv)
 {
+    char *v[2];
+    size_t n[2];
+    for (int k = 0; k < 2; k++) {
+        if (envfile_read(argv[3 + k], NULL, &v[k], &n[k]) != 0) {
+            fputs("dotenv_tool: cannot read a value file\n", stderr);
+            return 1;
+        }
+    }
     for (unsigned long i = 0;; i++) {
-        const char *v = argv[3 + (i & 1)];
-        int rc = envfile_set(argv[1], NULL, argv[2], v, strlen(v), NULL);
+        int rc = envfile_set(argv[1], NULL, argv[2], v[i & 1], n[i & 1], NULL);
         if (rc != 0) {
             fprintf(stderr, "dotenv_tool: set failed: %s\n", strerror(-rc));
             return 1;
