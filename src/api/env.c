@@ -109,6 +109,9 @@ static const char *describe(lua_State *L, int rc, const char *path)
         return lua_pushfstring(L, "%s: the tool folder lies outside the tools folder", path);
     case -EILSEQ:
         return lua_pushfstring(L, "%s is not valid UTF-8", path);
+    case -EBADMSG:
+        return lua_pushfstring(L, "%s has an unterminated quote that would swallow the change; fix that line first",
+                               path);
     case -EFBIG:
         return lua_pushfstring(L, "%s is larger than %d bytes", path, (int)ENVFILE_MAX_BYTES);
     case -EINVAL:

@@ -814,46 +814,108 @@ int dotenv_quote(const char *value, size_t len, char **out, size_t *out_len, int
     return buf_finish(&b, out, out_len);
 }
 
-/* Rewrites text: every binding of key is removed, except that the last one
- * is replaced by `line` when line is non-NULL; when there is none and line
- * is non-NULL, line is appended. *matches gets the number of bindings of
- * key. Returns 0, -EILSEQ or -ENOMEM. */
-static int rewrite(const char *text, size_t len, const char *key, const char *line, size_t line_len,
-                   char **out, size_t *out_len, int *matches)
+/* 1 when binding b has key k of length klen. */
+static int has_key(const dotenv_binding *b, const char *k, size_t klen)
 {
-    dotenv_doc doc;
-    int rc = dotenv_parse(text, len, &doc);
-    if (rc != 0) {
-        return rc;
-    }
-    size_t klen = strlen(key), last = SIZE_MAX, pos = doc.bom_len;
-    *matches = 0;
-    for (size_t i = 0; i < doc.count; i++) {
-        if (doc.bindings[i].key_len == klen && memcmp(doc.bindings[i].key, key, klen) == 0) {
-            last = i;
-            (*matches)++;
+    return b->key_len == klen && memcmp(b->key, k, klen) == 0;
+}
+
+/* 1 when the bindings of `after` other than key are those of `before`
+ * other than key, in order, with the same values, and key is bound
+ * exactly once to value (value non-NULL) or not at all (value NULL). */
+static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const char *key, size_t klen,
+                        const char *value, size_t value_len)
+{
+    size_t i = 0, j = 0, seen = 0;
+    for (;;) {
+        while (i < before->count && has_key(&before->bindings[i], key, klen)) {
+            i++;
+        }
+        while (j < after->count && has_key(&after->bindings[j], key, klen)) {
+            const dotenv_binding *k = &after->bindings[j++];
+            seen++;
+            if (!value || !k->value || k->value_len != value_len || memcmp(k->value, value, value_len) != 0) {
+                return 0;
+            }
+        }
+        if (i == before->count || j == after->count) {
+            break;
+        }
+        const dotenv_binding *x = &before->bindings[i++], *y = &after->bindings[j++];
+        if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) != 0 || !x->value != !y->value ||
+            (x->value && (x->value_len != y->value_len || memcmp(x->value, y->value, x->value_len) != 0))) {
+            return 0;
         }
     }
-    buf b = {0};
-    for (size_t i = 0; i < doc.count && last != SIZE_MAX; i++) {
-        const dotenv_binding *d = &doc.bindings[i];
-        if (d->key_len == klen && memcmp(d->key, key, klen) == 0) {
-            buf_add(&b, text + pos, d->start - pos);
+    return i == before->count && j == after->count && seen == (value ? 1u : 0u);
+}
+
+/* Builds into b the text with every binding of key removed, except that
+ * the last one is replaced by `line` when line is non-NULL; when there is
+ * none and line is non-NULL, line is appended. */
+static void splice(const char *text, size_t len, const dotenv_doc *doc, const char *key, size_t klen,
+                   const char *line, size_t line_len, buf *b)
+{
+    size_t last = SIZE_MAX, pos = doc->bom_len;
+    for (size_t i = 0; i < doc->count; i++) {
+        if (has_key(&doc->bindings[i], key, klen)) {
+            last = i;
+        }
+    }
+    for (size_t i = 0; i < doc->count && last != SIZE_MAX; i++) {
+        const dotenv_binding *d = &doc->bindings[i];
+        if (has_key(d, key, klen)) {
+            buf_add(b, text + pos, d->start - pos);
             if (i == last && line) {
-                buf_add(&b, line, line_len);
+                buf_add(b, line, line_len);
             }
             pos = d->end;
         }
     }
-    buf_add(&b, text + pos, len - pos);
+    buf_add(b, text + pos, len - pos);
     if (last == SIZE_MAX && line) {
-        if (len > doc.bom_len && text[len - 1] != '\n' && text[len - 1] != '\r') {
-            buf_add(&b, "\n", 1);
+        if (len > doc->bom_len && text[len - 1] != '\n' && text[len - 1] != '\r') {
+            buf_add(b, "\n", 1);
         }
-        buf_add(&b, line, line_len);
+        buf_add(b, line, line_len);
     }
-    dotenv_doc_free(&doc);
-    return buf_finish(&b, out, out_len);
+}
+
+/* Rewrites text as splice() does, then parses the result to prove that
+ * every other binding reads back unchanged and key reads back as value
+ * (or is gone when value is NULL). *matches gets the number of bindings of
+ * key in text. Returns 0, -EILSEQ, -EBADMSG (the new text would read
+ * differently: an unterminated quote earlier in text swallows the new
+ * line) or -ENOMEM. */
+static int rewrite(const char *text, size_t len, const char *key, const char *line, size_t line_len,
+                   const char *value, size_t value_len, char **out, size_t *out_len, int *matches)
+{
+    dotenv_doc before, after;
+    int rc = dotenv_parse(text, len, &before);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t klen = strlen(key);
+    *matches = 0;
+    for (size_t i = 0; i < before.count; i++) {
+        *matches += has_key(&before.bindings[i], key, klen);
+    }
+    buf b = {0};
+    splice(text, len, &before, key, klen, line, line_len, &b);
+    rc = buf_finish(&b, out, out_len);
+    if (rc == 0) {
+        rc = dotenv_parse(*out, *out_len, &after);
+        if (rc == 0 && !same_but_key(&before, &after, key, klen, value, value_len)) {
+            rc = -EBADMSG;
+        }
+        dotenv_doc_free(&after);
+        if (rc != 0) {
+            free(*out);
+            *out = NULL;
+        }
+    }
+    dotenv_doc_free(&before);
+    return rc;
 }
 
 int dotenv_set(const char *text, size_t len, const char *key, const char *value, size_t value_len,
@@ -880,7 +942,7 @@ int dotenv_set(const char *text, size_t len, const char *key, const char *value,
         return -ENOMEM;
     }
     int matches;
-    rc = rewrite(text, len, key, line.data, line.len, out, out_len, &matches);
+    rc = rewrite(text, len, key, line.data, line.len, value, value_len, out, out_len, &matches);
     free(line.data);
     return rc;
 }
@@ -892,7 +954,7 @@ int dotenv_unset(const char *text, size_t len, const char *key, char **out, size
         return -EINVAL;
     }
     int matches = 0;
-    int rc = rewrite(text, len, key, NULL, 0, out, out_len, &matches);
+    int rc = rewrite(text, len, key, NULL, 0, NULL, 0, out, out_len, &matches);
     if (removed) {
         *removed = rc == 0 ? matches : 0;
     }

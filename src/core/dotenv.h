@@ -11,6 +11,9 @@
  *            and cannot be written unquoted either (it holds CR or LF, has
  *            leading or trailing whitespace, whitespace before '#', or
  *            starts with a quote)
+ *   -EBADMSG a rewrite would change how python-dotenv reads the file
+ *            beyond the one key (an unterminated quote earlier in the file
+ *            would swallow the new line); nothing is produced
  *   -ENOMEM  out of memory
  * Differences from python-dotenv 1.2.2, on purpose: a leading UTF-8 BOM is
  * stripped (python-dotenv main does so, 1.2.2 makes it part of the first
@@ -107,8 +110,9 @@ int dotenv_quote(const char *value, size_t len, char **out, size_t *out_len, int
  * leading BOM is dropped; every other byte is kept. Returns 0 with *out
  * malloc'd (caller frees, NUL-terminated) of *out_len bytes; -EINVAL for an
  * invalid key or a NUL in value, -EILSEQ when value or text is not valid
- * UTF-8, -EDOM (see dotenv_quote), -ENOMEM. *interp_warning (may be
- * NULL) as for dotenv_quote. */
+ * UTF-8, -EDOM (see dotenv_quote), -EBADMSG (the result would not read
+ * back as every other binding unchanged plus key = value), -ENOMEM.
+ * *interp_warning (may be NULL) as for dotenv_quote. */
 int dotenv_set(const char *text, size_t len, const char *key, const char *value, size_t value_len,
                char **out, size_t *out_len, int *interp_warning);
 
@@ -116,7 +120,7 @@ int dotenv_set(const char *text, size_t len, const char *key, const char *value,
  * whole lines); a leading BOM is dropped. *removed (may be NULL) is the
  * number of bindings removed. Returns 0 with *out malloc'd (caller frees)
  * of *out_len bytes, -EINVAL for an invalid key, -EILSEQ for text that is
- * not valid UTF-8, -ENOMEM. */
+ * not valid UTF-8, -EBADMSG (as for dotenv_set), -ENOMEM. */
 int dotenv_unset(const char *text, size_t len, const char *key, char **out, size_t *out_len,
                  int *removed);
 

@@ -188,6 +188,9 @@ static void test_set_keeps_other_bytes(void)
     size_t n;
     CHECK(dotenv_set("A=1\n", 4, "bad-key", "v", 1, &out, &n, NULL) == -EINVAL);
     CHECK(dotenv_set("A=\xff\n", 4, "A", "v", 1, &out, &n, NULL) == -EILSEQ);
+    /* an unterminated quote would swallow the new line (and B): refused */
+    CHECK(dotenv_set("A=\"abc\nB=1\n", 11, "K", "v", 1, &out, &n, NULL) == -EBADMSG && out == NULL);
+    CHECK(set_gives("A=\"abc\nB=1\n", "K", "v\\", "A=\"abc\nB=1\nK=v\\\n"));
 }
 
 static void test_unset(void)
