@@ -98,6 +98,30 @@ function env.unset(path, key, opts) end
 ---@return boolean|string expands_or_message
 function env.quote(value) end
 
+---@class pixie.env.Status
+---@field key string
+---@field description string
+---@field required boolean
+---@field status "set"|"not_set"
+
+---The .env of a pixie.tools entry.
+---@param entry pixie.tools.Entry
+---@return string
+function env.path(entry) end
+
+---Declared secrets with "set"/"not_set" (never a value), and the keys in
+---.env that tool.json does not declare.
+---@param entry pixie.tools.Entry
+---@return pixie.env.Status[] rows
+---@return string[] undeclared
+---@return string? error
+function env.status(entry) end
+
+---Required secrets that are not set.
+---@param entry pixie.tools.Entry
+---@return string[]
+function env.missing_required(entry) end
+
 -- pixie.fs ------------------------------------------------------------------
 
 ---@class pixie.fs.Stat

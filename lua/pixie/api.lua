@@ -68,7 +68,13 @@ local MODULES = {
       local argparse = require("pixie.argparse")
       return { parse = argparse.parse, usage_error = require("pixie.cli").usage_error }
     end },
-  { "env", "pixie.env" },
+  { "env", function() -- the tools' .env files and secret status (no values in status)
+      local e, secrets = require("pixie.env"), require("pixie.secrets")
+      return {
+        read = e.read, keys = e.keys, set = e.set, unset = e.unset, quote = e.quote,
+        path = secrets.env_path, status = secrets.status, missing_required = secrets.missing_required,
+      }
+    end },
   { "fs", "pixie.fs" },
   { "home", function() return require("pixie.config").home end },
   { "json", "pixie.json" },
