@@ -925,18 +925,18 @@ int dotenv_set(const char *text, size_t len, const char *key, const char *value,
     if (!dotenv_key_valid(key, klen)) {
         return -EINVAL;
     }
-    int rc = dotenv_check_value(value, value_len);
+    char *quoted;
+    size_t qlen;
+    int rc = dotenv_quote(value, value_len, &quoted, &qlen, interp_warning);
     if (rc != 0) {
         return rc;
-    }
-    if (interp_warning) {
-        *interp_warning = memmem(value, value_len, "${", 2) != NULL;
     }
     buf line = {0};
     buf_add(&line, key, klen);
     buf_add(&line, "=", 1);
-    add_quoted(&line, value, value_len);
+    buf_add(&line, quoted, qlen);
     buf_add(&line, "\n", 1);
+    free(quoted);
     if (line.failed) {
         free(line.data);
         return -ENOMEM;

@@ -78,33 +78,20 @@ int envfile_read(const char *path, const char *tools_root, char **data, size_t *
     return rc;
 }
 
-/* Takes the folder lock, removes stray temps and reads the current text
- * (empty when the file is missing) into *data. Returns 0 or a negative
- * errno. */
-static int begin_update(int dirfd, const char *base, char **data, size_t *len)
+/* The read-modify-write of envfile_set (value non-NULL) and envfile_unset
+ * (value NULL): under the folder lock, stray temps removed, the current
+ * text rewritten by dotenv_set / dotenv_unset and written atomically with
+ * mode 0600 (unset writes only when it removed something). *flag gets the
+ * interpolation warning (set) or the number of bindings removed (unset).
+ * Returns 0 or a negative errno. */
+static int update(const char *path, const char *tools_root, const char *key, const char *value,
+                  size_t value_len, int *flag)
 {
-    while (flock(dirfd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            return -errno;
-        }
-    }
-    fsutil_clean_temps_at(dirfd, base);
-    int rc = read_at(dirfd, base, data, len);
-    if (rc == -ENOENT) {
-        *data = calloc(1, 1);
-        *len = 0;
-        rc = *data ? 0 : -ENOMEM;
-    }
-    return rc;
-}
-
-int envfile_set(const char *path, const char *tools_root, const char *key, const char *value,
-                size_t value_len, int *interp_warning)
-{
+    *flag = 0;
     if (!dotenv_key_valid(key, strlen(key))) {
         return -EINVAL;
     }
-    int rc = dotenv_check_value(value, value_len);
+    int rc = value ? dotenv_check_value(value, value_len) : 0;
     if (rc != 0) {
         return rc;
     }
@@ -113,14 +100,29 @@ int envfile_set(const char *path, const char *tools_root, const char *key, const
     if (dirfd < 0) {
         return dirfd;
     }
+    while (flock(dirfd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            rc = -errno;
+            close(dirfd);
+            return rc;
+        }
+    }
+    fsutil_clean_temps_at(dirfd, base);
     char *old = NULL, *text = NULL;
     size_t old_len = 0, text_len = 0;
-    rc = begin_update(dirfd, base, &old, &old_len);
-    if (rc == 0) {
-        rc = dotenv_set(old, old_len, key, value, value_len, &text, &text_len, interp_warning);
+    rc = read_at(dirfd, base, &old, &old_len);
+    if (rc == -ENOENT) {
+        rc = 0; /* a missing file reads as empty */
     }
     if (rc == 0) {
+        rc = value ? dotenv_set(old ? old : "", old_len, key, value, value_len, &text, &text_len, flag)
+                   : dotenv_unset(old ? old : "", old_len, key, &text, &text_len, flag);
+    }
+    if (rc == 0 && (value || *flag > 0)) {
         rc = fsutil_write_atomic_at(dirfd, base, text, text_len, 0600);
+    }
+    if (rc != 0) {
+        *flag = 0;
     }
     free(old);
     free(text);
@@ -128,34 +130,23 @@ int envfile_set(const char *path, const char *tools_root, const char *key, const
     return rc;
 }
 
+int envfile_set(const char *path, const char *tools_root, const char *key, const char *value,
+                size_t value_len, int *interp_warning)
+{
+    int flag;
+    int rc = update(path, tools_root, key, value, value_len, &flag);
+    if (interp_warning) {
+        *interp_warning = flag;
+    }
+    return rc;
+}
+
 int envfile_unset(const char *path, const char *tools_root, const char *key, int *removed)
 {
-    int count = 0;
+    int count;
+    int rc = update(path, tools_root, key, NULL, 0, &count);
     if (removed) {
-        *removed = 0;
-    }
-    if (!dotenv_key_valid(key, strlen(key))) {
-        return -EINVAL;
-    }
-    const char *base;
-    int dirfd = open_folder(path, tools_root, &base);
-    if (dirfd < 0) {
-        return dirfd;
-    }
-    char *old = NULL, *text = NULL;
-    size_t old_len = 0, text_len = 0;
-    int rc = begin_update(dirfd, base, &old, &old_len);
-    if (rc == 0) {
-        rc = dotenv_unset(old, old_len, key, &text, &text_len, &count);
-    }
-    if (rc == 0 && count > 0) {
-        rc = fsutil_write_atomic_at(dirfd, base, text, text_len, 0600);
-    }
-    if (removed && rc == 0) {
         *removed = count;
     }
-    free(old);
-    free(text);
-    close(dirfd);
     return rc;
 }
