@@ -17,7 +17,7 @@
  *   quote  VALUE                  -> rc, text
  * `dotenv_tool --loop PATH KEY FILE1 FILE2` sets KEY to the contents of
  * FILE1, FILE2, FILE1, ... with envfile_set forever (for kill -9 tests); it
- * prints "ready\n" after the first set. */
+ * prints "set N\n" after each completed set. */
 #include "dotenv.h"
 #include "envfile.h"
 
@@ -271,10 +271,8 @@ static int loop(char **argv)
             fprintf(stderr, "dotenv_tool: set failed: %s\n", strerror(-rc));
             return 1;
         }
-        if (i == 0) {
-            fputs("ready\n", stdout);
-            fflush(stdout);
-        }
+        printf("set %lu\n", i + 1);
+        fflush(stdout);
     }
 }
 
