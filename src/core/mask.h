@@ -44,8 +44,10 @@ struct mask_stream *mask_stream_new(void);
  * nothing is ready. Only the bytes that could still begin a match (the
  * longest suffix that is a prefix of some pattern) are held back, so a
  * secret split across feeds is still masked. The concatenated outputs of a
- * stream equal mask_scrub of the whole input. Returns -ENOMEM (nothing
- * emitted, *out NULL) when out of memory. */
+ * stream (feeds, then a flush) equal mask_scrub of the whole input when the
+ * registry did not change meanwhile. Returns -ENOMEM when out of memory:
+ * nothing is emitted (*out NULL); the data may have been kept, and is then
+ * emitted, masked, by a later call. */
 int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
                      size_t *out_len);
 
