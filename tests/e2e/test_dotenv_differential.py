@@ -28,6 +28,7 @@ from pixie_testlib import SOURCE_DIR, TMP_BASE
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "dotenv")
 SHOW = os.environ.get("PIXIE_TEST_SHOW_VALUES") == "1"
+VALUE = "v'\"#\n${X}"  # set into every fixture
 
 PEM = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
        "k3+/=\n-----END PRIVATE KEY-----\n")
@@ -171,6 +172,68 @@ class TestDotenvDifferential(unittest.TestCase):
             self.assertEqual(warnings, want_warnings, name)
             if not name.startswith("bom"):
                 self.assertEqual(dict(bindings), d.python_values(path), name)
+
+    def test_fixture_corpus_interpolates_identically(self):
+        environ = {"HOME": "/home/x", "A": "env-a", "X": "env-x", "B": ""}
+        paths = sorted(glob.glob(os.path.join(FIXTURES, "*.env")))
+        replies, _ = d.run([d.interp_req(p, override, environ) for p in paths for override in (True, False)])
+        for path in paths:
+            raw, _ = d.python_bindings(path)
+            for override in (True, False):
+                rc, bindings, _ = replies.parse_result()
+                self.assertEqual(rc, 0)
+                with mock.patch.dict(os.environ, environ, clear=True):
+                    want = dict(dotenv.main.resolve_variables(raw, override=override))
+                    if override and not os.path.basename(path).startswith("bom"):
+                        self.assertEqual(want, dict(dotenv.dotenv_values(path)))
+                self.assertEqual(dict(bindings), want, "%s override=%s" % (os.path.basename(path), override))
+
+    def test_set_and_unset_on_fixtures_read_back_in_python_dotenv(self):
+        """Pixie's rewrite of every fixture, read by python-dotenv: every
+        other binding unchanged, the key set (or gone). When Pixie refuses
+        (-EBADMSG) the file is untouched, and appending the new line would
+        indeed have changed what python-dotenv reads."""
+        paths = sorted(glob.glob(os.path.join(FIXTURES, "*.env")))
+        cases = []
+        for n, path in enumerate(paths):
+            raw, _ = d.python_bindings(path)
+            keys = [k for k, _ in raw if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)]
+            for op, key in [("set", "NEW_KEY"), ("set", keys[-1] if keys else "K"),
+                            ("set", keys[0] if keys else "K"), ("unset", keys[0] if keys else "K")]:
+                copy = os.path.join(self.tmp, "fx-%d-%s-%s.env" % (n, op, key))
+                with open(path, "rb") as src, open(copy, "wb") as dst:
+                    dst.write(src.read())
+                cases.append((path, copy, op, key))
+        reqs = []
+        for _, copy, op, key in cases:
+            if op == "set":
+                reqs += [d.req("memset", copy, key, VALUE), d.req("flush", copy)]
+            else:
+                reqs += [d.req("memunset", copy, key), d.req("flush", copy)]
+        replies, _ = d.run(reqs)
+        refused = 0
+        for path, copy, op, key in cases:
+            name = "%s %s %s" % (os.path.basename(path), op, key)
+            rc, _flag = replies.int(), replies.int()
+            replies.int()
+            before, _ = d.python_bindings(path)
+            if rc == -74:  # -EBADMSG: refused, file untouched
+                refused += 1
+                with open(path, "rb") as a, open(copy, "rb") as b:
+                    self.assertEqual(a.read(), b.read(), name)
+                if key == "NEW_KEY":  # appending the line would have broken the file
+                    with open(copy, "a", encoding="utf-8") as f:
+                        f.write('\nNEW_KEY="v\'\\"#\\n${X}"\n')  # what Pixie would append
+                    after, _ = d.python_bindings(copy)
+                    broken = [b for b in after if b[0] != key] != before or (key, VALUE) not in after
+                    self.assertTrue(broken, name)
+                continue
+            self.assertEqual(rc, 0, name)
+            after, _ = d.python_bindings(copy)
+            self.assertEqual([b for b in after if b[0] != key], [b for b in before if b[0] != key], name)
+            mine = [v for k, v in after if k == key]
+            self.assertEqual(mine, [VALUE] if op == "set" else [], name)
+        self.assertGreater(refused, 0)
 
     def test_fixture_corpus_has_dropped_bindings_and_none(self):
         """The corpus exercises what matters: None values and dropped lines."""
