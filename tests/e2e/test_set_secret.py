@@ -320,6 +320,23 @@ class PipedInput(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(env_values(self.home), {KEY: "abc=CANARY-def"})
 
+    def test_nul_or_invalid_utf8_refused(self):
+        for given in (b"CANARY-nul\x00tail", b"CANARY-bad\xff"):
+            with self.subTest(given=given):
+                r = set_secret(self.home, TOOL, KEY, input=given)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("refused", r.stderr)
+                self.assert_clean(r, "CANARY-")
+                self.assertFalse(os.path.exists(env_path(self.home)))
+
+    def test_interpolation_is_warned_about_and_written_literally(self):
+        r = set_secret(self.home, TOOL, KEY, input=b"CANARY-${HOME}-x")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, SUCCESS)
+        self.assertIn("expands it", r.stderr)
+        self.assertNotIn("CANARY-", r.stderr)
+        self.assertEqual(dotenv_values(env_path(self.home), interpolate=False), {KEY: "CANARY-${HOME}-x"})
+
     def test_undeclared_key_needs_force_without_terminal(self):
         r = set_secret(self.home, TOOL, "EXTRA_KEY", input=CANARY.encode())
         self.assertEqual(r.returncode, 1)
