@@ -348,7 +348,9 @@ static int reap_leader(struct spawn_child *c, int flags)
  * Returns the number of live members (excluding zombies), or -errno. */
 static int signal_tree(struct spawn_child *c, int sig, struct known *k)
 {
-    if (sig) {
+    /* once the leader is reaped its pid may be recycled: signal the group
+     * only while a member still holds the group id */
+    if (sig && !c->reaped) {
         kill(-c->pid, sig);
     }
     struct pinfo *v;
@@ -358,10 +360,14 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
     }
     mark_tree(v, n, c->pid, c->marker, k);
     pid_t self = getpid();
-    int alive = 0;
+    int alive = 0, group_kill = sig && c->reaped;
     for (int i = 0; i < n; i++) {
         if (v[i].mark != 1) {
             continue;
+        }
+        if (group_kill && v[i].pgid == c->pid) {
+            kill(-c->pid, sig);
+            group_kill = 0;
         }
         if (is_dead(&v[i])) {
             if (v[i].pid == c->pid) {

@@ -1,0 +1,112 @@
+/* The warm pool of tool processes (SPEC §4.1-§4.2). Process-wide, thread-
+ * safe: any thread may call these functions; a wait for one tool never
+ * blocks calls for another.
+ *
+ * Threads inside: the I/O thread creates every tool process (so the
+ * parent-death signal is tied to a thread that lives as long as Pixie),
+ * reads all tool output, masks it per stream and passes it to the output
+ * callback; the reaper thread evicts idle tools (warm_keep_seconds, LRU cap)
+ * and cleans up tools that died, and sweeps escaped descendants.
+ *
+ * A tool is started as `<python> <entrypoint> --port N` in its folder with
+ * exactly the environment given (built by the caller, see childenv.lua),
+ * its own process group, RLIMIT_AS from max_memory_mb. Errors come back as
+ * a negative errno plus a malloc'd message (*err, the caller frees) that may
+ * quote the tool's masked output, never unmasked. */
+#ifndef PIXIE_LAUNCHER_H
+#define PIXIE_LAUNCHER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct launcher_tool {
+    const char *id;          /* tool id */
+    const char *dir;         /* tool folder: the child's cwd */
+    const char *python;      /* interpreter path */
+    const char *entrypoint;  /* e.g. "main.py", relative to dir */
+    const char *const *env;  /* NULL-terminated "KEY=VALUE": the whole environment */
+    unsigned max_memory_mb;  /* RLIMIT_AS, 0 = none */
+    unsigned max_runtime_seconds;
+    unsigned warm_keep_seconds;
+    int concurrent;          /* 0 = one run at a time */
+};
+
+/* Output callback: called from the I/O thread with masked text of one
+ * stream ("stdout" / "stderr") of the tool's process. Must not call back
+ * into the launcher. */
+typedef void (*launcher_output_fn)(void *ctx, const char *tool_id, const char *stream,
+                                   const char *text, size_t len);
+
+/* Starts the launcher's threads (once; later calls only succeed). Returns 0
+ * or -errno. Every other function calls it. */
+int launcher_init(void);
+
+/* Sets the output callback (NULL = drop; output is still masked into the
+ * tail kept for error messages). */
+void launcher_set_output(launcher_output_fn fn, void *ctx);
+
+/* At most `n` (>= 1) warm tools; least recently used idle ones are evicted. */
+void launcher_set_warm_max(int n);
+
+/* Ensures a warm, healthy process for t. *port / *pid describe it;
+ * *started is 1 when this call spawned it (the caller may then compare
+ * /schema). Returns 0 or -errno with *err: -ENOENT/-EACCES (interpreter),
+ * -ECHILD (the process exited before it was healthy: its exit status and
+ * masked output tail are in *err), -ETIMEDOUT (no healthy /healthz in 30 s),
+ * -ECANCELED (stopped while starting). */
+int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started, char **err);
+
+struct launcher_result {
+    long status;       /* HTTP status of /run */
+    char *body;        /* malloc'd response body (the caller frees) */
+    size_t body_len;
+    int timed_out;     /* deadline passed: the tool's whole tree was killed */
+    int started;       /* this run spawned the process */
+    int port;
+    pid_t pid;
+};
+
+/* POST /run with `body` (JSON) and extra headers ("Name: value", NULL-
+ * terminated, may be NULL) to a warm process of t, starting it when needed.
+ * deadline_ms bounds the request (<= 0: (max_runtime_seconds + 5) s); when
+ * it passes the tool's process tree is killed and the call returns -ETIMEDOUT
+ * with res->timed_out = 1. Tools with concurrent = 0 run one at a time.
+ * Returns 0 when the tool answered (any status), else -errno with *err. */
+int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
+                 const char *const *headers, long deadline_ms, struct launcher_result *res,
+                 char **err);
+
+/* GET `path` (e.g. "/schema") from the warm process of tool_id. On 0 the
+ * caller owns *body (malloc'd) and *status is set; -ESRCH when not warm. */
+int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
+                 char **body, size_t *len, char **err);
+
+/* Stops the warm process of tool_id: SIGTERM to its tree, grace_ms, then
+ * SIGKILL; returns when nothing of it is left. Returns 1 when a process was
+ * stopped, 0 when it was not running. */
+int launcher_stop(const char *tool_id, int grace_ms);
+
+/* Stops every warm tool (in parallel) and waits for all of them. */
+void launcher_stop_all(int grace_ms);
+
+struct launcher_state_row {
+    char tool_id[128];
+    pid_t pid;
+    int port;
+    double started_at;  /* seconds since the epoch */
+    double last_used;   /* seconds since the epoch */
+    int busy;           /* runs in flight */
+};
+
+/* Snapshot of the warm pool. *rows is malloc'd (the caller frees), *n rows.
+ * Returns 0 or -ENOMEM. */
+int launcher_state(struct launcher_state_row **rows, size_t *n);
+
+/* Masked tail (last few KiB) of the output of tool_id's current or most
+ * recent process. *out malloc'd (the caller frees). -ESRCH when unknown. */
+int launcher_tail(const char *tool_id, char **out, size_t *len);
+
+/* stop_all with a 5 s grace and ends the threads; for process exit. */
+void launcher_shutdown(void);
+
+#endif
