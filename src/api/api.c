@@ -10,6 +10,7 @@ static const luaL_Reg c_modules[] = {
     {"pixie.embedded", luaopen_pixie_embedded},
     {"pixie.env", luaopen_pixie_env},
     {"pixie.fs", luaopen_pixie_fs},
+    {"pixie.launcher", luaopen_pixie_launcher},
     {"pixie.log", luaopen_pixie_log},
     {"pixie.mask", luaopen_pixie_mask},
     {"pixie.proc", luaopen_pixie_proc},

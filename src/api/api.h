@@ -12,6 +12,7 @@ int luaopen_pixie_db(lua_State *L);
 int luaopen_pixie_embedded(lua_State *L);
 int luaopen_pixie_env(lua_State *L);
 int luaopen_pixie_fs(lua_State *L);
+int luaopen_pixie_launcher(lua_State *L);
 int luaopen_pixie_log(lua_State *L);
 int luaopen_pixie_mask(lua_State *L);
 int luaopen_pixie_proc(lua_State *L);
@@ -24,6 +25,12 @@ struct store;
  * that must outlive the handle (the launcher thread) takes its own
  * reference with store_retain and drops it with store_release. */
 struct store *db_check_store(lua_State *L, int idx);
+
+/* Builds a NULL-terminated "KEY=VALUE" array from the {KEY = VALUE} table at
+ * idx (0 = an empty environment). Pushes two values (the strings' anchor
+ * table and the array userdata) that keep it alive; raises, naming `what`,
+ * on non-string entries, '=' in a name, or NUL. */
+const char **api_push_envp(lua_State *L, int idx, const char *what);
 
 
 

@@ -13,10 +13,7 @@
 #include "api.h"
 #include "spawn.h"
 
-#if __has_include("mask.h")
 #include "mask.h"
-#define PROC_HAVE_MASK 1
-#endif
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -33,9 +30,7 @@
 struct capture {
     char *data;
     size_t len, cap;
-#ifdef PROC_HAVE_MASK
     struct mask_stream *mask;
-#endif
 };
 
 /* A run in progress: userdata so that every allocation is freed (and the
@@ -79,7 +74,6 @@ static void on_chunk(void *ctx, int stream, const char *data, size_t len)
 {
     struct proc_run *r = ctx;
     struct capture *c = &r->out[stream == 2];
-#ifdef PROC_HAVE_MASK
     char *masked = NULL;
     size_t mlen = 0;
     if (mask_stream_feed(c->mask, data, len, &masked, &mlen) == 0) {
@@ -88,24 +82,16 @@ static void on_chunk(void *ctx, int stream, const char *data, size_t len)
         capture_append(r, c, "***", 3);
     }
     free(masked);
-#else
-    capture_append(r, c, data, len);
-#endif
 }
 
 static void capture_finish(struct proc_run *r, struct capture *c)
 {
-#ifdef PROC_HAVE_MASK
     char *masked = NULL;
     size_t mlen = 0;
     if (c->mask && mask_stream_flush(c->mask, &masked, &mlen) == 0) {
         capture_append(r, c, masked, mlen);
     }
     free(masked);
-#else
-    (void)r;
-    (void)c;
-#endif
 }
 
 /* Kills what is still running and frees everything; idempotent. */
@@ -119,12 +105,10 @@ static void proc_run_release(struct proc_run *r)
     for (int i = 0; i < 2; i++) {
         free(r->out[i].data);
         r->out[i].data = NULL;
-#ifdef PROC_HAVE_MASK
         if (r->out[i].mask) {
             mask_stream_free(r->out[i].mask);
             r->out[i].mask = NULL;
         }
-#endif
     }
 }
 
@@ -163,41 +147,6 @@ static const char *opt_str(lua_State *L, int idx, const char *name, size_t *len)
     }
     lua_pop(L, 1);
     return s;
-}
-
-/* Builds a NULL-terminated array of "KEY=VALUE" from the table at `idx`;
- * the strings are kept alive in a table pushed below the array userdata.
- * Pushes 2 values; returns the array. */
-static const char **push_envp(lua_State *L, int idx)
-{
-    lua_newtable(L); /* anchor for the strings */
-    int anchor = lua_gettop(L);
-    int n = 0;
-    if (idx) {
-        lua_pushnil(L);
-        while (lua_next(L, idx) != 0) {
-            size_t klen, vlen;
-            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-                luaL_error(L, "bad option 'env' (string keys and string values expected)");
-            }
-            const char *k = lua_tolstring(L, -2, &klen);
-            const char *v = lua_tolstring(L, -1, &vlen);
-            if (klen == 0 || strchr(k, '=') || strlen(k) != klen || strlen(v) != vlen) {
-                luaL_error(L, "bad option 'env' (invalid variable name or NUL in a value)");
-            }
-            lua_pushfstring(L, "%s=%s", k, v);
-            lua_rawseti(L, anchor, ++n);
-            lua_pop(L, 1);
-        }
-    }
-    const char **envp = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, anchor, i + 1);
-        envp[i] = lua_tostring(L, -1);
-        lua_pop(L, 1);
-    }
-    envp[n] = NULL;
-    return envp;
 }
 
 /* Pushes a NULL-terminated array of the strings of the array at idx. */
@@ -250,20 +199,18 @@ static int proc_run(lua_State *L)
     } else if (!lua_istable(L, env_idx)) {
         return luaL_error(L, "bad option 'env' (table expected)");
     }
-    const char **envp = push_envp(L, env_idx);
+    const char **envp = api_push_envp(L, env_idx, "option 'env'");
 
     struct proc_run *r = lua_newuserdatauv(L, sizeof *r, 0);
     memset(r, 0, sizeof *r);
     luaL_setmetatable(L, PROC_RUN_MT);
     r->max_output = (size_t)max_output;
-#ifdef PROC_HAVE_MASK
     for (int i = 0; i < 2; i++) {
         if (!(r->out[i].mask = mask_stream_new())) {
             proc_run_release(r);
             return api_fail(L, "out of memory");
         }
     }
-#endif
     spawn_sweep(); /* reap zombies left by earlier escapees */
     struct spawn_opts o = {
         .argv = argv,

@@ -15,12 +15,10 @@
 #include "httpc.h"
 #include "spawn.h"
 
-#if __has_include("mask.h")
 #include "mask.h"
-#define LAUNCHER_HAVE_MASK 1
-#endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -71,9 +69,7 @@ struct inst {
     int io_fd[2], io_pidfd;
     int64_t io_last[2];
     int io_dirty[2];
-#ifdef LAUNCHER_HAVE_MASK
     struct mask_stream *mask[2];
-#endif
     struct ring tail;
     /* spawn request */
     const char *const *argv, *const *envp;
@@ -185,13 +181,11 @@ static void inst_unref_locked(struct inst *in)
     if (--in->refs > 0) {
         return;
     }
-#ifdef LAUNCHER_HAVE_MASK
     for (int i = 0; i < 2; i++) {
         if (in->mask[i]) {
             mask_stream_free(in->mask[i]);
         }
     }
-#endif
     free(in);
 }
 
@@ -310,16 +304,12 @@ static void emit(struct inst *in, int stream, const char *text, size_t len)
 /* Masks raw output of one stream and emits it. */
 static void io_feed(struct inst *in, int stream, const char *data, size_t len)
 {
-#ifdef LAUNCHER_HAVE_MASK
     char *out = NULL;
     size_t olen = 0;
     if (mask_stream_feed(in->mask[stream], data, len, &out, &olen) == 0) {
         emit(in, stream, out, olen);
     }
     free(out);
-#else
-    emit(in, stream, data, len);
-#endif
     in->io_dirty[stream] = 1;
     in->io_last[stream] = spawn_now_ms();
 }
@@ -328,16 +318,12 @@ static void io_feed(struct inst *in, int stream, const char *data, size_t len)
 static void io_flush(struct inst *in, int stream)
 {
     in->io_dirty[stream] = 0;
-#ifdef LAUNCHER_HAVE_MASK
     char *out = NULL;
     size_t olen = 0;
     if (mask_stream_flush(in->mask[stream], &out, &olen) == 0) {
         emit(in, stream, out, olen);
     }
     free(out);
-#else
-    (void)in;
-#endif
 }
 
 static void io_read(struct inst *in, int stream)
@@ -745,14 +731,12 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
     if (!has_marker) {
         in->marker[0] = '\0';
     }
-#ifdef LAUNCHER_HAVE_MASK
     if (!(in->mask[0] = mask_stream_new()) || !(in->mask[1] = mask_stream_new())) {
         inst_unref(in);
         *rc = -ENOMEM;
         set_err(err, fmt("out of memory"));
         return NULL;
     }
-#endif
     int64_t t0 = spawn_now_ms();
     pthread_mutex_lock(&pool_lock);
     in->next_job = jobs;

@@ -426,14 +426,11 @@ static uint64_t guard_starttime(pid_t pid)
     }
     int field = 2; /* r points at the end of field 2 */
     uint64_t v = 0;
-    for (char *s = r + 1; *s; s++) {
+    for (char *s = r + 1; *s && field <= 22; s++) {
         if (*s == ' ') {
             field++;
-            v = 0;
         } else if (field == 22 && *s >= '0' && *s <= '9') {
             v = v * 10 + (uint64_t)(*s - '0');
-        } else if (field > 22) {
-            break;
         }
     }
     return v;

@@ -245,12 +245,13 @@ static void test_capture_deadline_then_kill(void)
 static int child_spawn_and_wait(int fd)
 {
     struct spawn_child c;
-    const char *const argv[] = {"/bin/sh", "-c", "sleep 1000 & sleep 1001 & wait", NULL};
+    const char *const argv[] = {"/bin/sh", "-c", "sleep 1000 & setsid sleep 1001 & wait", NULL};
     struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
     int ok = spawn_start(&o, &c) == 0;
     for (int i = 0; ok && i < 500 && count_marked(0) < 3; i++) {
         usleep(10000);
     }
+    spawn_sweep(); /* tells the watchdog about the setsid child */
     if (write(fd, "x", 1) != 1) {
         return 1;
     }
@@ -259,7 +260,7 @@ static int child_spawn_and_wait(int fd)
 }
 
 /* A Pixie that dies by SIGKILL takes its spawned tree with it: the leader by
- * PDEATHSIG, the group members by the watchdog. */
+ * PDEATHSIG, the group members and the setsid child by the watchdog. */
 static void test_parent_death_kills_tree(void)
 {
     int sync[2];

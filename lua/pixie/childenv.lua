@@ -1,0 +1,121 @@
+-- A tool process's environment and interpreter (SPEC §3.5, §4.1), and the
+-- tool table pixie.launcher takes.
+--
+-- The environment is built, never inherited: an allow-list of Pixie's own
+-- variables, then the tool's .env values (interpolated as python-dotenv's
+-- load_dotenv does, so the tool sees the same values whether or not it
+-- calls load_dotenv), then Pixie's: PYTHONUNBUFFERED=1, PIXIE_TOOL_ID,
+-- PIXIE_RUN_ID (one-shot processes only: a warm process serves many runs,
+-- and any change of its environment restarts it), PIXIE_ARTEFACTS_DIR.
+local env = require("pixie.env")
+local fs = require("pixie.fs")
+
+local M = {}
+
+-- Parent variables a tool may see (SPEC §3.5).
+M.ALLOW = { "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM" }
+
+-- The allow-listed variables of the parent. getenv defaults to os.getenv.
+function M.allowed(getenv)
+  getenv = getenv or os.getenv
+  local out = {}
+  for _, name in ipairs(M.ALLOW) do
+    local v = getenv(name)
+    if v ~= nil then out[name] = v end
+  end
+  return out
+end
+
+-- Builds the environment table {NAME = value}.
+-- opts: tool_id (required), dotenv = values of the tool's .env (already
+-- interpolated; default {}), run_id, artefacts_dir, getenv (default os.getenv).
+function M.build(opts)
+  assert(type(opts) == "table" and type(opts.tool_id) == "string", "build: tool_id required")
+  local out = M.allowed(opts.getenv)
+  for k, v in pairs(opts.dotenv or {}) do
+    if v ~= nil then out[k] = v end
+  end
+  out.PYTHONUNBUFFERED = "1"
+  out.PIXIE_TOOL_ID = opts.tool_id
+  out.PIXIE_RUN_ID = opts.run_id
+  out.PIXIE_ARTEFACTS_DIR = opts.artefacts_dir
+  return out
+end
+
+-- Reads dir/.env interpolated (registering every value for masking).
+-- Returns values (a missing file gives {}) | nil, message.
+function M.read_dotenv(dir, getenv)
+  local root = dir:match("^(.*)/[^/]+/?$") or "."
+  local values, err, code = env.read(dir .. "/.env", {
+    tools_root = root, interpolate = true, override = false, environ = M.allowed(getenv),
+  })
+  if values then return values end
+  if code == 2 then return {} end -- ENOENT: no .env
+  return nil, err
+end
+
+local function executable(path)
+  local st = fs.stat(path)
+  return st ~= nil and st.type == "file" and (st.mode & 0x49) ~= 0 -- any x bit (0111)
+end
+
+-- Finds `name` on the ':'-separated path. Returns the full path or nil.
+local function on_path(name, path)
+  for dir in (path or ""):gmatch("[^:]+") do
+    local candidate = dir .. "/" .. name
+    if executable(candidate) then return candidate end
+  end
+  return nil
+end
+
+-- The interpreter for the tool in `dir`: dir/.venv/bin/python, else
+-- PIXIE_PYTHON, else python3 on PATH. Returns path, source ("venv",
+-- "PIXIE_PYTHON" or "PATH") | nil, message.
+function M.python(dir, getenv)
+  getenv = getenv or os.getenv
+  local venv = dir .. "/.venv/bin/python"
+  if executable(venv) then return venv, "venv" end
+  local configured = getenv("PIXIE_PYTHON")
+  if configured and configured ~= "" then
+    if configured:find("/", 1, true) then return configured, "PIXIE_PYTHON" end
+    local found = on_path(configured, getenv("PATH"))
+    if found then return found, "PIXIE_PYTHON" end
+    return nil, "PIXIE_PYTHON=" .. configured .. " is not on PATH"
+  end
+  local found = on_path("python3", getenv("PATH"))
+  if found then return found, "PATH" end
+  return nil, "no Python interpreter: no .venv in " .. dir .. ", PIXIE_PYTHON unset, no python3 on PATH"
+end
+
+-- The table pixie.launcher.start/run take, for a discovered tool entry
+-- ({id, dir, spec}). opts: run_id, artefacts_dir, getenv, dotenv (values
+-- to use instead of reading dir/.env). Returns tool, python_source | nil, message.
+function M.tool_table(entry, opts)
+  opts = opts or {}
+  local spec = entry.spec
+  if not spec then return nil, "tool '" .. tostring(entry.id) .. "' is broken" end
+  local python, source = M.python(entry.dir, opts.getenv)
+  if not python then return nil, source end
+  local dotenv = opts.dotenv
+  if not dotenv then
+    local err
+    dotenv, err = M.read_dotenv(entry.dir, opts.getenv)
+    if not dotenv then return nil, err end
+  end
+  return {
+    id = spec.id,
+    dir = entry.dir,
+    python = python,
+    entrypoint = spec.entrypoint or "main.py",
+    env = M.build({
+      tool_id = spec.id, dotenv = dotenv, run_id = opts.run_id,
+      artefacts_dir = opts.artefacts_dir, getenv = opts.getenv,
+    }),
+    max_memory_mb = spec.max_memory_mb,
+    max_runtime_seconds = spec.max_runtime_seconds,
+    warm_keep_seconds = spec.warm_keep_seconds,
+    concurrent = spec.concurrent,
+  }, source
+end
+
+return M

@@ -1,0 +1,413 @@
+/* pixie.launcher: the warm pool of tool processes (src/core/launcher.c).
+ *
+ *   start(tool) -> {port=, pid=, started=bool} | nil, msg, errno
+ *   run(tool, body_json [, {run_id=, artefacts_dir=, deadline_ms=, headers={Name=value}}])
+ *     -> {status_code=, body=, timed_out=false, started=, pid=, port=}
+ *      | {timed_out=true, error=msg, started=, pid=, port=}
+ *      | nil, msg, errno
+ *   get(tool_id, path [, timeout_ms=5000]) -> {status_code=, body=} | nil, msg, errno
+ *   stop(tool_id [, grace_ms=5000]) -> true, was_running
+ *   stop_all([grace_ms=5000]) -> true
+ *   state() -> array of {tool_id, pid, port, started_at, last_used, busy}
+ *   output(tool_id) -> masked tail of the tool's recent output | nil
+ *   configure{warm_keep_max=N}
+ *   set_store(db_handle | nil): tool output (masked) is appended to the
+ *     store's spawn_log; without a store only output() keeps it.
+ *
+ * `tool` is prepared by Lua (see lua/pixie/childenv.lua): {id, dir, python,
+ * entrypoint="main.py", env={KEY=VALUE} (the whole environment),
+ * max_memory_mb=512, max_runtime_seconds=60, warm_keep_seconds=300,
+ * concurrent=true}. Every tool still running when Pixie exits is stopped
+ * (atexit); if Pixie dies, the tools die with it. */
+#include "api.h"
+#include "launcher.h"
+#include "store.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BOX_MT "pixie.launcher.box"
+#define DEFAULT_GRACE_MS 5000
+
+/* ---- output sink: the store's spawn_log ---------------------------------- */
+
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store *sink_store;
+
+static void on_output(void *ctx, const char *tool_id, const char *stream, const char *text,
+                      size_t len)
+{
+    (void)ctx;
+    pthread_mutex_lock(&sink_lock);
+    if (sink_store) {
+        store_spawn_log_append(sink_store, tool_id, stream, text, len); /* best effort */
+    }
+    pthread_mutex_unlock(&sink_lock);
+}
+
+static void set_sink(struct store *s)
+{
+    if (s) {
+        store_retain(s);
+    }
+    pthread_mutex_lock(&sink_lock);
+    struct store *old = sink_store;
+    sink_store = s;
+    pthread_mutex_unlock(&sink_lock);
+    if (old) {
+        store_release(old);
+    }
+}
+
+static void at_exit(void)
+{
+    launcher_shutdown();
+    set_sink(NULL);
+}
+
+/* ---- C allocations owned by Lua while a call is in progress -------------- */
+
+struct box {
+    char *body, *err;
+    struct launcher_state_row *rows;
+};
+
+static int box_gc(lua_State *L)
+{
+    struct box *b = luaL_checkudata(L, 1, BOX_MT);
+    free(b->body);
+    free(b->err);
+    free(b->rows);
+    b->body = b->err = NULL;
+    b->rows = NULL;
+    return 0;
+}
+
+static struct box *push_box(lua_State *L)
+{
+    struct box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    memset(b, 0, sizeof *b);
+    luaL_setmetatable(L, BOX_MT);
+    return b;
+}
+
+/* nil, message, errno from a core failure; the message is the core's own. */
+static int fail(lua_State *L, int rc, const char *msg)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, msg ? msg : strerror(-rc));
+    lua_pushinteger(L, rc < 0 ? -rc : rc);
+    return 3;
+}
+
+/* ---- the tool table ------------------------------------------------------ */
+
+static const char *field_str(lua_State *L, int idx, const char *name, const char *def)
+{
+    lua_getfield(L, idx, name);
+    const char *s = def;
+    if (!lua_isnil(L, -1)) {
+        size_t len;
+        s = lua_tolstring(L, -1, &len);
+        if (lua_type(L, -1) != LUA_TSTRING || strlen(s) != len || len == 0) {
+            luaL_error(L, "bad tool field '%s' (non-empty string expected)", name);
+        }
+    } else if (!def) {
+        luaL_error(L, "bad tool field '%s' (missing)", name);
+    }
+    lua_pop(L, 1); /* the string stays alive in the tool table */
+    return s;
+}
+
+static unsigned field_uint(lua_State *L, int idx, const char *name, unsigned def)
+{
+    lua_getfield(L, idx, name);
+    lua_Integer v = def;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        v = lua_tointegerx(L, -1, &ok);
+        if (!ok || v < 0 || v > 10000000) {
+            luaL_error(L, "bad tool field '%s' (non-negative integer expected)", name);
+        }
+    }
+    lua_pop(L, 1);
+    return (unsigned)v;
+}
+
+/* Reads the tool table at idx into *t; pushes two values that keep the
+ * environment alive. Raises on misuse. */
+static void check_tool(lua_State *L, int idx, struct launcher_tool *t)
+{
+    luaL_checktype(L, idx, LUA_TTABLE);
+    memset(t, 0, sizeof *t);
+    t->id = field_str(L, idx, "id", NULL);
+    t->dir = field_str(L, idx, "dir", NULL);
+    t->python = field_str(L, idx, "python", NULL);
+    t->entrypoint = field_str(L, idx, "entrypoint", "main.py");
+    t->max_memory_mb = field_uint(L, idx, "max_memory_mb", 512);
+    t->max_runtime_seconds = field_uint(L, idx, "max_runtime_seconds", 60);
+    t->warm_keep_seconds = field_uint(L, idx, "warm_keep_seconds", 300);
+    lua_getfield(L, idx, "concurrent");
+    t->concurrent = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "env");
+    int env_idx = lua_gettop(L);
+    if (lua_isnil(L, env_idx)) {
+        env_idx = 0;
+    } else if (!lua_istable(L, env_idx)) {
+        luaL_error(L, "bad tool field 'env' (table expected)");
+    }
+    t->env = api_push_envp(L, env_idx, "tool field 'env'");
+    lua_remove(L, -3); /* the env table itself stays in the tool table */
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_bool(lua_State *L, const char *k, int v)
+{
+    lua_pushboolean(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* ---- functions ----------------------------------------------------------- */
+
+static int l_start(lua_State *L)
+{
+    lua_settop(L, 1);
+    struct launcher_tool t;
+    check_tool(L, 1, &t);
+    struct box *b = push_box(L);
+    int port = 0, started = 0;
+    pid_t pid = 0;
+    int rc = launcher_start(&t, &port, &pid, &started, &b->err);
+    if (rc != 0) {
+        return fail(L, rc, b->err);
+    }
+    lua_createtable(L, 0, 3);
+    set_int(L, "port", port);
+    set_int(L, "pid", pid);
+    set_bool(L, "started", started);
+    return 1;
+}
+
+/* Adds "Name: value" to the header anchor table; raises on CR/LF/NUL. */
+static void add_header(lua_State *L, int anchor, int *n, const char *name, const char *value,
+                       size_t vlen)
+{
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") || strlen(value) != vlen) {
+        luaL_error(L, "bad header '%s' (CR, LF, NUL or ':' in it)", name);
+    }
+    lua_pushfstring(L, "%s: %s", name, value);
+    lua_rawseti(L, anchor, ++*n);
+}
+
+static int l_run(lua_State *L)
+{
+    lua_settop(L, 3);
+    struct launcher_tool t;
+    check_tool(L, 1, &t); /* stack: tool, body, opts, anchor, envp */
+    size_t body_len;
+    const char *body = luaL_checklstring(L, 2, &body_len);
+    long deadline = 0;
+    lua_newtable(L);
+    int anchor = lua_gettop(L), nh = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        static const struct {
+            const char *opt, *header;
+        } fixed[] = {{"run_id", "X-Pixie-Run-Id"}, {"artefacts_dir", "X-Pixie-Artefacts-Dir"}};
+        for (size_t i = 0; i < 2; i++) {
+            if (lua_getfield(L, 3, fixed[i].opt) != LUA_TNIL) {
+                size_t vlen;
+                const char *v = luaL_checklstring(L, -1, &vlen);
+                add_header(L, anchor, &nh, fixed[i].header, v, vlen);
+            }
+            lua_pop(L, 1);
+        }
+        if (lua_getfield(L, 3, "deadline_ms") != LUA_TNIL) {
+            int ok;
+            lua_Integer v = lua_tointegerx(L, -1, &ok);
+            if (!ok || v <= 0) {
+                return luaL_error(L, "bad option 'deadline_ms' (positive integer expected)");
+            }
+            deadline = (long)v;
+        }
+        lua_pop(L, 1);
+        if (lua_getfield(L, 3, "headers") != LUA_TNIL) {
+            luaL_checktype(L, -1, LUA_TTABLE);
+            lua_pushnil(L);
+            while (lua_next(L, -2) != 0) {
+                if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+                    return luaL_error(L, "bad option 'headers' (strings expected)");
+                }
+                size_t vlen;
+                const char *v = lua_tolstring(L, -1, &vlen);
+                add_header(L, anchor, &nh, lua_tostring(L, -2), v, vlen);
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    const char **headers = lua_newuserdatauv(L, sizeof(char *) * (size_t)(nh + 1), 0);
+    for (int i = 0; i < nh; i++) {
+        lua_rawgeti(L, anchor, i + 1);
+        headers[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    headers[nh] = NULL;
+    struct box *b = push_box(L);
+    struct launcher_result res;
+    int rc = launcher_run(&t, body, body_len, headers, deadline, &res, &b->err);
+    b->body = res.body;
+    if (rc != 0 && !res.timed_out) {
+        return fail(L, rc, b->err);
+    }
+    lua_createtable(L, 0, 6);
+    if (res.timed_out) {
+        lua_pushstring(L, b->err ? b->err : "timed out");
+        lua_setfield(L, -2, "error");
+    } else {
+        set_int(L, "status_code", res.status);
+        lua_pushlstring(L, res.body ? res.body : "", res.body_len);
+        lua_setfield(L, -2, "body");
+    }
+    set_bool(L, "timed_out", res.timed_out);
+    set_bool(L, "started", res.started);
+    set_int(L, "pid", res.pid);
+    set_int(L, "port", res.port);
+    return 1;
+}
+
+static int l_get(lua_State *L)
+{
+    const char *id = luaL_checkstring(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    lua_Integer timeout = luaL_optinteger(L, 3, 5000);
+    luaL_argcheck(L, path[0] == '/', 2, "path must start with '/'");
+    luaL_argcheck(L, timeout > 0, 3, "timeout must be positive");
+    struct box *b = push_box(L);
+    long status = 0;
+    size_t len = 0;
+    int rc = launcher_get(id, path, (long)timeout, &status, &b->body, &len, &b->err);
+    if (rc != 0) {
+        return fail(L, rc, b->err);
+    }
+    lua_createtable(L, 0, 2);
+    set_int(L, "status_code", status);
+    lua_pushlstring(L, b->body ? b->body : "", len);
+    lua_setfield(L, -2, "body");
+    return 1;
+}
+
+static int l_stop(lua_State *L)
+{
+    const char *id = luaL_checkstring(L, 1);
+    lua_Integer grace = luaL_optinteger(L, 2, DEFAULT_GRACE_MS);
+    luaL_argcheck(L, grace >= 0 && grace <= 600000, 2, "grace_ms out of range");
+    int was = launcher_stop(id, (int)grace);
+    lua_pushboolean(L, 1);
+    lua_pushboolean(L, was > 0);
+    return 2;
+}
+
+static int l_stop_all(lua_State *L)
+{
+    lua_Integer grace = luaL_optinteger(L, 1, DEFAULT_GRACE_MS);
+    luaL_argcheck(L, grace >= 0 && grace <= 600000, 1, "grace_ms out of range");
+    launcher_stop_all((int)grace);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_state(lua_State *L)
+{
+    struct box *b = push_box(L);
+    size_t n = 0;
+    if (launcher_state(&b->rows, &n) != 0) {
+        return fail(L, -ENOMEM, NULL);
+    }
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        struct launcher_state_row *r = &b->rows[i];
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, r->tool_id);
+        lua_setfield(L, -2, "tool_id");
+        set_int(L, "pid", r->pid);
+        set_int(L, "port", r->port);
+        lua_pushnumber(L, r->started_at);
+        lua_setfield(L, -2, "started_at");
+        lua_pushnumber(L, r->last_used);
+        lua_setfield(L, -2, "last_used");
+        set_int(L, "busy", r->busy);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int l_output(lua_State *L)
+{
+    const char *id = luaL_checkstring(L, 1);
+    struct box *b = push_box(L);
+    size_t len = 0;
+    if (launcher_tail(id, &b->body, &len) != 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushlstring(L, b->body, len);
+    return 1;
+}
+
+static int l_configure(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "warm_keep_max") != LUA_TNIL) {
+        int ok;
+        lua_Integer n = lua_tointegerx(L, -1, &ok);
+        luaL_argcheck(L, ok && n >= 1 && n <= 1024, 1, "warm_keep_max must be 1..1024");
+        launcher_set_warm_max((int)n);
+    }
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_set_store(lua_State *L)
+{
+    set_sink(lua_isnoneornil(L, 1) ? NULL : db_check_store(L, 1));
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const luaL_Reg launcher_functions[] = {
+    {"start", l_start},         {"run", l_run},         {"get", l_get},
+    {"stop", l_stop},           {"stop_all", l_stop_all}, {"state", l_state},
+    {"output", l_output},       {"configure", l_configure}, {"set_store", l_set_store},
+    {NULL, NULL},
+};
+
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void install_hooks(void)
+{
+    launcher_set_output(on_output, NULL);
+    atexit(at_exit);
+}
+
+int luaopen_pixie_launcher(lua_State *L)
+{
+    pthread_once(&hooks_once, install_hooks);
+    if (luaL_newmetatable(L, BOX_MT)) {
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, launcher_functions);
+    return 1;
+}
