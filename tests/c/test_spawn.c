@@ -16,7 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MARK "PIXIE_TEST_MARK=spawn-test-tree"
+/* Marks every process of this test run (unique per run, set in main). */
+static char mark[64];
+#define MARK mark
 
 struct buf {
     char data[65536];
@@ -35,7 +37,7 @@ static void collect(void *ctx, int stream, const char *data, size_t len)
     b->data[b->len] = '\0';
 }
 
-static const char *const base_env[] = {"PATH=/usr/bin:/bin", MARK, NULL};
+static const char *const base_env[] = {"PATH=/usr/bin:/bin", mark, NULL};
 
 /* Runs argv to completion; out[0] is stdout, out[1] stderr. Returns the wait status. */
 static int run(const char *const *argv, const char *const *envp, unsigned long mem_mb,
@@ -56,9 +58,12 @@ static int run(const char *const *argv, const char *const *envp, unsigned long m
     return c.status;
 }
 
+enum { LIVE, OUR_ZOMBIES, SESSION_LEADERS };
+
 /* Number of live processes (zombies excluded) whose environment holds MARK;
- * when zombies is set, counts our zombie children instead. */
-static int count_marked(int zombies)
+ * OUR_ZOMBIES counts our zombie children instead; SESSION_LEADERS the live
+ * marked processes that called setsid(). */
+static int count_marked(int what)
 {
     DIR *d = opendir("/proc");
     int n = 0;
@@ -81,9 +86,13 @@ static int count_marked(int zombies)
             continue;
         }
         char state = rp[2];
-        int ppid = atoi(rp + 4);
-        if (zombies) {
+        int ppid = 0, pgid = 0, sid = 0;
+        sscanf(rp + 4, "%d %d %d", &ppid, &pgid, &sid);
+        if (what == OUR_ZOMBIES) {
             n += state == 'Z' && ppid == getpid();
+            continue;
+        }
+        if (what == SESSION_LEADERS && sid != pid) {
             continue;
         }
         if (state == 'Z') {
@@ -102,6 +111,30 @@ static int count_marked(int zombies)
                 break;
             }
         }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* Number of our children (zombies included) named pixie-watchdog. */
+static int count_watchdogs(void)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[300], stat[512] = "";
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        int fd = atoi(e->d_name) > 0 ? open(path, O_RDONLY) : -1;
+        if (fd < 0) {
+            continue;
+        }
+        ssize_t r = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        const char *rp = r > 0 ? strrchr(stat, ')') : NULL;
+        n += rp && strstr(stat, "(pixie-watchdog)") && atoi(rp + 4) == getpid();
     }
     if (d) {
         closedir(d);
@@ -179,7 +212,7 @@ static void test_exec_failure_is_reported(void)
     const char *const argv3[] = {"no-such-program-anywhere", NULL};
     o.argv = argv3;
     CHECK(spawn_start(&o, &c) == -ENOENT);
-    CHECK(count_marked(1) == 0);
+    CHECK(count_marked(OUR_ZOMBIES) == 0);
 }
 
 /* Starts a tree: group members, a SIGTERM-ignorer, a setsid child and a
@@ -195,10 +228,11 @@ static void start_tree(struct spawn_child *c)
     CHECK(spawn_start(&o, c) == 0);
     struct buf out[2] = {0};
     /* wait for "started" and for all five processes to exist */
-    for (int i = 0; i < 500 && (strstr(out[0].data, "started") == NULL || count_marked(0) < 5); i++) {
+    for (int i = 0; i < 1000 && (strstr(out[0].data, "started") == NULL || count_marked(LIVE) < 5);
+         i++) {
         spawn_capture(c, NULL, 0, spawn_now_ms() + 10, collect, out);
     }
-    CHECK(count_marked(0) >= 5);
+    CHECK(count_marked(LIVE) >= 5);
 }
 
 static void test_kill_tree_reaches_everything(void)
@@ -207,8 +241,8 @@ static void test_kill_tree_reaches_everything(void)
     start_tree(&c);
     CHECK(spawn_kill_tree(&c, 300) == 0);
     CHECK(c.reaped);
-    CHECK(count_marked(0) == 0);
-    CHECK(count_marked(1) == 0);
+    CHECK(count_marked(LIVE) == 0);
+    CHECK(count_marked(OUR_ZOMBIES) == 0);
     spawn_close(&c);
 }
 
@@ -224,7 +258,7 @@ static void test_sigterm_ignorer_gets_sigkill(void)
     }
     CHECK(spawn_kill_tree(&c, 200) == 0);
     CHECK(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
-    CHECK(count_marked(0) == 0);
+    CHECK(count_marked(LIVE) == 0);
     spawn_close(&c);
 }
 
@@ -248,7 +282,8 @@ static int child_spawn_and_wait(int fd)
     const char *const argv[] = {"/bin/sh", "-c", "sleep 1000 & setsid sleep 1001 & wait", NULL};
     struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
     int ok = spawn_start(&o, &c) == 0;
-    for (int i = 0; ok && i < 500 && count_marked(0) < 3; i++) {
+    for (int i = 0; ok && i < 1000 && (count_marked(LIVE) < 3 || count_marked(SESSION_LEADERS) < 1);
+         i++) {
         usleep(10000);
     }
     spawn_sweep(); /* tells the watchdog about the setsid child */
@@ -270,31 +305,52 @@ static void test_parent_death_kills_tree(void)
         close(sync[0]);
         char arg[16];
         snprintf(arg, sizeof arg, "%d", sync[1]);
-        execl("/proc/self/exe", "test_spawn", "--spawn-and-wait", arg, (char *)NULL);
+        execl("/proc/self/exe", "test_spawn", "--spawn-and-wait", arg, mark, (char *)NULL);
         _exit(127);
     }
     close(sync[1]);
     char x;
     CHECK(read(sync[0], &x, 1) == 1);
     close(sync[0]);
-    CHECK(count_marked(0) == 3);
+    CHECK(count_marked(LIVE) == 3);
     kill(mid, SIGKILL);
     waitpid(mid, NULL, 0);
     int left = -1;
-    for (int i = 0; i < 200 && (left = count_marked(0)) != 0; i++) {
+    for (int i = 0; i < 200 && (left = count_marked(LIVE)) != 0; i++) {
         usleep(10000);
     }
     CHECK(left == 0);
-    /* they were re-parented to us (a subreaper): reap them */
+    /* they, and the dead process's watchdog, were re-parented to us (a
+     * subreaper): reap them until only our own watchdog is left */
+    for (int i = 0; i < 500 && count_watchdogs() > 1; i++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        usleep(10000);
+    }
+    CHECK(count_watchdogs() == 1);
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
 }
 
 static void test_sweep_reaps_escaped_zombies(void)
 {
-    /* a double-forked orphan (no marker to find it by) that exits by itself
-     * becomes our zombie; the sweep reaps it */
-    const char *const argv[] = {"/bin/sh", "-c", "(setsid sh -c 'sleep 0.1' &); echo x", NULL};
+    /* an orphan in its own session (no marker to find it by; its parent
+     * exits only after its setsid) that exits by itself becomes our zombie;
+     * the sweep reaps it */
+    const char *const argv[] = {
+        "python3", "-c",
+        "import os, time\n"
+        "r, w = os.pipe()\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    null = os.open('/dev/null', os.O_WRONLY)\n"
+        "    os.dup2(null, 1)\n"
+        "    os.dup2(null, 2)\n"
+        "    os.write(w, b'x')\n"
+        "    time.sleep(0.3)\n"
+        "    os._exit(0)\n"
+        "os.read(r, 1)\n",
+        NULL};
     struct spawn_opts o = {.argv = argv, .envp = base_env};
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
@@ -303,12 +359,12 @@ static void test_sweep_reaps_escaped_zombies(void)
     CHECK(spawn_capture(&c, NULL, 0, spawn_now_ms() + 5000, collect, out) == 0);
     CHECK(spawn_kill_tree(&c, 100) == 0);
     spawn_close(&c);
-    for (int i = 0; i < 300 && count_marked(1) == 0; i++) {
+    for (int i = 0; i < 300 && count_marked(OUR_ZOMBIES) == 0; i++) {
         usleep(10000);
     }
-    CHECK(count_marked(1) == 1);
+    CHECK(count_marked(OUR_ZOMBIES) == 1);
     CHECK(spawn_sweep() == 1);
-    CHECK(count_marked(1) == 0);
+    CHECK(count_marked(OUR_ZOMBIES) == 0);
 }
 
 static void test_describe_status(void)
@@ -322,9 +378,11 @@ static void test_describe_status(void)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--spawn-and-wait") == 0) {
+    if (argc == 4 && strcmp(argv[1], "--spawn-and-wait") == 0) {
+        snprintf(mark, sizeof mark, "%s", argv[3]);
         return child_spawn_and_wait(atoi(argv[2]));
     }
+    snprintf(mark, sizeof mark, "PIXIE_TEST_MARK=spawn-%d", (int)getpid());
     CHECK(spawn_init() == 0);
     test_env_is_exactly_given();
     test_only_stdio_fds_and_stdin_is_devnull();
@@ -337,7 +395,7 @@ int main(int argc, char **argv)
     test_parent_death_kills_tree();
     test_sweep_reaps_escaped_zombies();
     test_describe_status();
-    CHECK(count_marked(0) == 0);
-    CHECK(count_marked(1) == 0);
+    CHECK(count_marked(LIVE) == 0);
+    CHECK(count_marked(OUR_ZOMBIES) == 0);
     return check_exit();
 }
