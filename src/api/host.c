@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "embedded.h"
+#include "mask.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -104,8 +105,16 @@ int host_pcall(lua_State *L, int nargs, int nresults)
 
 void host_report(lua_State *L)
 {
-    const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "pixie: %s\n", msg ? msg : "unknown error");
+    size_t len = 0;
+    const char *msg = lua_tolstring(L, -1, &len);
+    if (!msg) {
+        msg = "unknown error";
+        len = strlen(msg);
+    }
+    size_t masked_len;
+    char *masked = mask_scrub(msg, len, &masked_len);
+    fprintf(stderr, "pixie: %s\n", masked ? masked : "error (message withheld: out of memory)");
+    free(masked);
     fflush(stderr);
     lua_pop(L, 1);
 }

@@ -16,7 +16,7 @@ lua_State *host_new(void);
 int host_pcall(lua_State *L, int nargs, int nresults);
 
 /* Prints the error message on top of the stack to stderr as
- * "pixie: <message>" and pops it. */
+ * "pixie: <message>", masked (mask.h), and pops it. */
 void host_report(lua_State *L);
 
 /* require(module).main(args) where args is argv[1..argc-1] as a Lua array.

@@ -4,6 +4,7 @@ registered with pixie.mask.add or read from a tool's .env with pixie.env;
 pixie.log lines land masked in <home>/logs/pixie.log, mode 0600."""
 import os
 import stat
+import subprocess
 import unittest
 
 from pixie_testlib import make_home, pixie, write
@@ -64,6 +65,17 @@ class MaskedOutput(unittest.TestCase):
             log = f.read()
         self.assertIn("INFO  lua: quiet line", log)
         self.assertIn("ERROR lua: loud line", log)
+
+    def test_uncaught_error_reported_by_the_host_is_masked(self):
+        home = make_home("mask-host")
+        script = os.path.join(home, "boom.lua")
+        write(script, f'require("pixie.mask").add("{CANARY}")\n'
+                      f'error("uncaught: {CANARY}")\n')
+        lua_test = os.path.join(os.environ.get("PIXIE_BUILD_DIR", ""), "tests", "pixie_lua_test")
+        r = subprocess.run([lua_test, script], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("uncaught: ***", r.stderr)
+        self.assertNotIn(CANARY, r.stderr)
 
     def test_commands_that_log_nothing_create_no_log(self):
         home = make_home("mask-nolog")
