@@ -1,0 +1,486 @@
+/* The launcher's pool: instances, the I/O thread that creates every tool
+ * process and reads, masks and passes on its output, and the reaper thread
+ * that evicts idle tools and cleans up dead ones. See launcher_pool.h. */
+#include "launcher_pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+pthread_cond_t pool_reaper_cond = PTHREAD_COND_INITIALIZER;
+struct slot *pool_slots;
+struct inst *pool_jobs;
+int pool_warm_max = DEFAULT_WARM_MAX;
+launcher_output_fn pool_out_fn;
+void *pool_out_ctx;
+int pool_shutting_down;
+static int pool_wake_fd = -1;
+static pthread_t io_thread, reaper_thread;
+static int started;
+
+double pool_wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(int ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    return t;
+}
+
+static void ring_add(struct ring *r, const char *data, size_t len)
+{
+    if (len >= TAIL_SIZE) {
+        data += len - TAIL_SIZE;
+        len = TAIL_SIZE;
+    }
+    for (size_t i = 0; i < len; i++) {
+        size_t pos = (r->start + r->len) % TAIL_SIZE;
+        r->data[pos] = data[i];
+        if (r->len < TAIL_SIZE) {
+            r->len++;
+        } else {
+            r->start = (r->start + 1) % TAIL_SIZE;
+        }
+    }
+}
+
+/* Copies the ring's content into a malloc'd NUL-terminated string. */
+char *pool_ring_copy(const struct ring *r, size_t *len)
+{
+    char *s = malloc(r->len + 1);
+    if (!s) {
+        return NULL;
+    }
+    for (size_t i = 0; i < r->len; i++) {
+        s[i] = r->data[(r->start + i) % TAIL_SIZE];
+    }
+    s[r->len] = '\0';
+    if (len) {
+        *len = r->len;
+    }
+    return s;
+}
+
+void pool_wake_io(void)
+{
+    uint64_t one = 1;
+    if (write(pool_wake_fd, &one, sizeof one) < 0) {
+        /* the counter is saturated: the thread is awake anyway */
+    }
+}
+/* ---- instances (pool_lock held unless said otherwise) ---------------------- */
+
+void pool_inst_unref_locked(struct inst *in)
+{
+    if (--in->refs > 0) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (in->mask[i]) {
+            mask_stream_free(in->mask[i]);
+        }
+    }
+    free(in);
+}
+
+void pool_inst_unref(struct inst *in)
+{
+    pthread_mutex_lock(&pool_lock);
+    pool_inst_unref_locked(in);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Takes the instance out of its slot (the caller becomes its remover and
+ * inherits the pool's reference). Returns 1 when it was in the pool. */
+int pool_inst_remove_locked(struct inst *in)
+{
+    if (!in->in_pool) {
+        return 0;
+    }
+    in->in_pool = 0;
+    if (in->slot->inst == in) {
+        in->slot->inst = NULL;
+    }
+    return 1;
+}
+
+/* Kills the instance's tree, waits (briefly) for the I/O thread to drain its
+ * output, then drops the caller's reference. Call without the lock. */
+void pool_inst_kill(struct inst *in, int grace_ms)
+{
+    spawn_kill_tree(&in->child, grace_ms);
+    spawn_close(&in->child);
+    pthread_mutex_lock(&pool_lock);
+    pool_wait_flag_locked(&in->io_done, 1000);
+    pool_inst_unref_locked(in);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Waits on pool_cond until *flag is set or ms pass. Lock held. */
+void pool_wait_flag_locked(const int *flag, int ms)
+{
+    struct timespec until = deadline_in(ms);
+    while (!*flag) {
+        if (pthread_cond_timedwait(&pool_cond, &pool_lock, &until) == ETIMEDOUT) {
+            break;
+        }
+    }
+}
+
+/* ---- the I/O thread ---------------------------------------------------------- */
+
+static struct inst *io_list; /* instances whose pipes the thread reads (its own) */
+
+static void emit(struct inst *in, int stream, const char *text, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    pthread_mutex_lock(&pool_lock);
+    ring_add(&in->tail, text, len);
+    ring_add(&in->slot->tail, text, len);
+    launcher_output_fn fn = pool_out_fn;
+    void *ctx = pool_out_ctx;
+    pthread_mutex_unlock(&pool_lock);
+    if (fn) {
+        fn(ctx, in->slot->id, stream == 0 ? "stdout" : "stderr", text, len);
+    }
+}
+
+/* Masks raw output of one stream and emits it. */
+static void io_feed(struct inst *in, int stream, const char *data, size_t len)
+{
+    char *out = NULL;
+    size_t olen = 0;
+    if (mask_stream_feed(in->mask[stream], data, len, &out, &olen) == 0) {
+        emit(in, stream, out, olen);
+    }
+    free(out);
+    in->io_dirty[stream] = 1;
+    in->io_last[stream] = spawn_now_ms();
+}
+
+/* Emits what the masker still holds back for one stream. */
+static void io_flush(struct inst *in, int stream)
+{
+    in->io_dirty[stream] = 0;
+    char *out = NULL;
+    size_t olen = 0;
+    if (mask_stream_flush(in->mask[stream], &out, &olen) == 0) {
+        emit(in, stream, out, olen);
+    }
+    free(out);
+}
+
+static void io_read(struct inst *in, int stream)
+{
+    char buf[65536];
+    ssize_t r = read(in->io_fd[stream], buf, sizeof buf);
+    if (r > 0) {
+        io_feed(in, stream, buf, (size_t)r);
+    } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        io_flush(in, stream);
+        close(in->io_fd[stream]);
+        in->io_fd[stream] = -1;
+    }
+}
+
+/* Starts the processes requested in `pool_jobs` and registers their pipes. */
+static void io_spawn_jobs(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct inst *list = pool_jobs;
+    pool_jobs = NULL;
+    pthread_mutex_unlock(&pool_lock);
+    while (list) {
+        struct inst *in = list;
+        list = in->next_job;
+        struct spawn_opts o = {
+            .argv = in->argv,
+            .envp = in->envp,
+            .cwd = in->cwd,
+            .max_memory_mb = in->max_memory_mb,
+            .marker = in->marker,
+        };
+        int rc = spawn_start(&o, &in->child);
+        if (rc == 0) {
+            /* the I/O thread owns the pipes and a pidfd of its own */
+            in->io_fd[0] = in->child.out_fd;
+            in->io_fd[1] = in->child.err_fd;
+            in->child.out_fd = in->child.err_fd = -1;
+            in->io_pidfd = in->child.pidfd >= 0 ? fcntl(in->child.pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+        }
+        pthread_mutex_lock(&pool_lock);
+        in->spawn_rc = rc;
+        if (rc == 0) {
+            in->refs++; /* the I/O thread's */
+            in->next_io = io_list;
+            io_list = in;
+        } else {
+            in->io_done = 1;
+        }
+        pthread_cond_broadcast(&pool_cond);
+        pthread_mutex_unlock(&pool_lock);
+    }
+}
+
+/* The leader has exited (seen through the pidfd, or by waitid without
+ * reaping when there is no pidfd). */
+static int io_leader_gone(struct inst *in)
+{
+    if (in->io_pidfd >= 0) {
+        struct pollfd p = {in->io_pidfd, POLLIN, 0};
+        return poll(&p, 1, 0) == 1;
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    return waitid(P_PID, (id_t)in->child.pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+           si.si_pid != 0;
+}
+
+static void *io_main(void *arg)
+{
+    (void)arg;
+    struct pollfd *p = NULL;
+    struct inst **who = NULL;
+    int *what = NULL;
+    size_t cap = 0;
+    for (;;) {
+        size_t n = 0, need = 1;
+        for (struct inst *in = io_list; in; in = in->next_io) {
+            need += 3;
+        }
+        if (need > cap) {
+            cap = need * 2;
+            p = realloc(p, cap * sizeof *p);
+            who = realloc(who, cap * sizeof *who);
+            what = realloc(what, cap * sizeof *what);
+            if (!p || !who || !what) {
+                abort(); /* cannot keep reading tool output */
+            }
+        }
+        p[n] = (struct pollfd){pool_wake_fd, POLLIN, 0};
+        who[n] = NULL;
+        what[n++] = -1;
+        int64_t now = spawn_now_ms(), next = -1;
+        int no_pidfd = 0;
+        for (struct inst *in = io_list; in; in = in->next_io) {
+            for (int s = 0; s < 2; s++) {
+                if (in->io_fd[s] >= 0) {
+                    p[n] = (struct pollfd){in->io_fd[s], POLLIN, 0};
+                    who[n] = in;
+                    what[n++] = s;
+                }
+                if (in->io_dirty[s]) {
+                    int64_t due = in->io_last[s] + IDLE_FLUSH_MS;
+                    next = next < 0 || due < next ? due : next;
+                }
+            }
+            if (!in->exited && in->io_pidfd >= 0) {
+                p[n] = (struct pollfd){in->io_pidfd, POLLIN, 0};
+                who[n] = in;
+                what[n++] = 2;
+            } else if (!in->exited) {
+                no_pidfd = 1;
+            }
+        }
+        int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
+        if (no_pidfd && (timeout < 0 || timeout > 100)) {
+            timeout = 100;
+        }
+        if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+            sleep(1);
+            continue;
+        }
+        if (p[0].revents) {
+            uint64_t v;
+            if (read(pool_wake_fd, &v, sizeof v) < 0) {
+                /* nothing to drain */
+            }
+            io_spawn_jobs();
+        }
+        for (size_t i = 1; i < n; i++) {
+            if (!p[i].revents) {
+                continue;
+            }
+            if (what[i] < 2) {
+                io_read(who[i], what[i]);
+            }
+        }
+        now = spawn_now_ms();
+        struct inst **link = &io_list;
+        while (*link) {
+            struct inst *in = *link;
+            for (int s = 0; s < 2; s++) {
+                if (in->io_dirty[s] && now - in->io_last[s] >= IDLE_FLUSH_MS) {
+                    io_flush(in, s);
+                }
+            }
+            if (!in->exited && io_leader_gone(in)) {
+                pthread_mutex_lock(&pool_lock);
+                in->exited = 1;
+                pthread_cond_broadcast(&pool_cond);
+                pthread_cond_signal(&pool_reaper_cond);
+                pthread_mutex_unlock(&pool_lock);
+            }
+            if (in->exited && in->io_fd[0] < 0 && in->io_fd[1] < 0) {
+                if (in->io_pidfd >= 0) {
+                    close(in->io_pidfd);
+                    in->io_pidfd = -1;
+                }
+                *link = in->next_io;
+                pthread_mutex_lock(&pool_lock);
+                in->io_done = 1;
+                pthread_cond_broadcast(&pool_cond);
+                pool_inst_unref_locked(in);
+                pthread_mutex_unlock(&pool_lock);
+            } else {
+                link = &in->next_io;
+            }
+        }
+        pthread_mutex_lock(&pool_lock);
+        int done = pool_shutting_down && !io_list && !pool_jobs;
+        pthread_mutex_unlock(&pool_lock);
+        if (done) {
+            break;
+        }
+    }
+    free(p);
+    free(who);
+    free(what);
+    return NULL;
+}
+
+/* ---- the reaper ---------------------------------------------------------------- */
+
+int pool_warm_count_locked(void)
+{
+    int n = 0;
+    for (struct slot *s = pool_slots; s; s = s->next) {
+        n += s->inst != NULL;
+    }
+    return n;
+}
+
+/* Removes instances that died, are idle past their warm_keep_seconds, or
+ * exceed the LRU cap, into victims[] (with the grace each gets). */
+static int collect_victims_locked(struct inst **victims, int *grace, int max)
+{
+    int n = 0;
+    int64_t now = spawn_now_ms();
+    for (struct slot *s = pool_slots; s && n < max; s = s->next) {
+        struct inst *in = s->inst;
+        if (!in) {
+            continue;
+        }
+        int idle = in->busy == 0 &&
+                   now - in->last_used_ms >= (int64_t)in->warm_keep_seconds * 1000;
+        if (in->exited || idle) {
+            pool_inst_remove_locked(in);
+            victims[n] = in;
+            grace[n++] = in->exited ? 0 : EVICT_GRACE_MS;
+        }
+    }
+    while (n < max && pool_warm_count_locked() > pool_warm_max) {
+        struct inst *lru = NULL;
+        for (struct slot *s = pool_slots; s; s = s->next) {
+            if (s->inst && s->inst->busy == 0 &&
+                (!lru || s->inst->last_used_ms < lru->last_used_ms)) {
+                lru = s->inst;
+            }
+        }
+        if (!lru) {
+            break; /* all busy: evicted when one becomes idle */
+        }
+        pool_inst_remove_locked(lru);
+        victims[n] = lru;
+        grace[n++] = EVICT_GRACE_MS;
+    }
+    return n;
+}
+
+static void *reaper_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct inst *victims[64];
+        int grace[64];
+        pthread_mutex_lock(&pool_lock);
+        int n = collect_victims_locked(victims, grace, 64);
+        if (n == 0 && !pool_shutting_down) {
+            struct timespec until = deadline_in(REAPER_TICK_MS);
+            pthread_cond_timedwait(&pool_reaper_cond, &pool_lock, &until);
+        }
+        int stop = pool_shutting_down && n == 0;
+        pthread_mutex_unlock(&pool_lock);
+        for (int i = 0; i < n; i++) {
+            pool_inst_kill(victims[i], grace[i]);
+        }
+        spawn_sweep();
+        if (stop) {
+            return NULL;
+        }
+    }
+}
+/* ---- threads ------------------------------------------------------------------- */
+
+int pool_start(void)
+{
+    const char *max = getenv("PIXIE_WARM_KEEP_MAX");
+    if (max && atoi(max) >= 1) {
+        pool_warm_max = atoi(max);
+    }
+    if ((pool_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        return -errno;
+    }
+    /* the threads must not take signals meant for the main program */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&io_thread, NULL, io_main, NULL);
+    if (rc == 0 && (rc = pthread_create(&reaper_thread, NULL, reaper_main, NULL)) != 0) {
+        pthread_mutex_lock(&pool_lock);
+        pool_shutting_down = 1;
+        pthread_mutex_unlock(&pool_lock);
+        pool_wake_io();
+        pthread_join(io_thread, NULL);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    started = rc == 0;
+    return -rc;
+}
+
+int pool_running(void)
+{
+    return started;
+}
+
+void pool_stop_threads(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    pool_shutting_down = 1;
+    pthread_cond_signal(&pool_reaper_cond);
+    pthread_mutex_unlock(&pool_lock);
+    pool_wake_io();
+    pthread_join(reaper_thread, NULL);
+    pthread_join(io_thread, NULL);
+}
