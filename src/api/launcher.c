@@ -6,7 +6,7 @@
  *      | {timed_out=true, error=msg, started=, pid=, port=}
  *      | nil, msg, errno
  *   get(tool_id, path [, timeout_ms=5000]) -> {status_code=, body=} | nil, msg, errno
- *   stop(tool_id [, grace_ms=5000]) -> true, was_running
+ *   stop(tool_id [, grace_ms=5000]) -> true, was_running, forced (SIGKILL needed)
  *   stop_all([grace_ms=5000]) -> true
  *   state() -> array of {tool_id, pid, port, started_at, last_used, busy}
  *   output(tool_id) -> masked tail of the tool's recent output | nil
@@ -314,7 +314,8 @@ static int l_stop(lua_State *L)
     int was = launcher_stop(id, (int)grace);
     lua_pushboolean(L, 1);
     lua_pushboolean(L, was > 0);
-    return 2;
+    lua_pushboolean(L, was == 2);
+    return 3;
 }
 
 static int l_stop_all(lua_State *L)

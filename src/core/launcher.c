@@ -333,29 +333,33 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
     return in;
 }
 
-static int check_tool(const struct launcher_tool *t, char **err)
+/* Checks t, starts the launcher when needed and returns t's slot, or NULL
+ * with *rc and *err. */
+static struct slot *tool_slot(const struct launcher_tool *t, int *rc, char **err)
 {
     if (!t || !t->id || !t->id[0] || !t->dir || !t->python || !t->entrypoint) {
+        *rc = -EINVAL;
         set_err(err, fmt("incomplete tool description"));
-        return -EINVAL;
+        return NULL;
     }
-    int rc = launcher_init();
-    if (rc != 0) {
-        set_err(err, fmt("launcher cannot start: %s", strerror(-rc)));
+    if ((*rc = launcher_init()) != 0) {
+        set_err(err, fmt("launcher cannot start: %s", strerror(-*rc)));
+        return NULL;
     }
-    return rc;
+    struct slot *slot = slot_get(t->id);
+    if (!slot) {
+        *rc = -ENOMEM;
+        set_err(err, fmt("out of memory"));
+    }
+    return slot;
 }
 
 int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started, char **err)
 {
-    int rc = check_tool(t, err);
-    if (rc != 0) {
-        return rc;
-    }
-    struct slot *slot = slot_get(t->id);
+    int rc;
+    struct slot *slot = tool_slot(t, &rc, err);
     if (!slot) {
-        set_err(err, fmt("out of memory"));
-        return -ENOMEM;
+        return rc;
     }
     struct inst *in = ensure(slot, t, 0, started, &rc, err);
     if (!in) {
@@ -372,14 +376,10 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
                  char **err)
 {
     memset(res, 0, sizeof *res);
-    int rc = check_tool(t, err);
-    if (rc != 0) {
-        return rc;
-    }
-    struct slot *slot = slot_get(t->id);
+    int rc;
+    struct slot *slot = tool_slot(t, &rc, err);
     if (!slot) {
-        set_err(err, fmt("out of memory"));
-        return -ENOMEM;
+        return rc;
     }
     if (!t->concurrent) {
         pthread_mutex_lock(&slot->run_lock);
@@ -481,8 +481,10 @@ int launcher_stop(const char *tool_id, int grace_ms)
     if (!in) {
         return 0;
     }
-    pool_inst_kill(in, grace_ms);
-    return 1;
+    spawn_kill_tree(&in->child, grace_ms);
+    int forced = in->child.forced;
+    pool_inst_kill(in, 0); /* drains the output and drops the pool's reference */
+    return forced ? 2 : 1;
 }
 
 struct stop_job {

@@ -82,8 +82,8 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
                  char **body, size_t *len, char **err);
 
 /* Stops the warm process of tool_id: SIGTERM to its tree, grace_ms, then
- * SIGKILL; returns when nothing of it is left. Returns 1 when a process was
- * stopped, 0 when it was not running. */
+ * SIGKILL; returns when nothing of it is left. Returns 0 when it was not
+ * running, 1 when it was stopped by SIGTERM, 2 when SIGKILL was needed. */
 int launcher_stop(const char *tool_id, int grace_ms);
 
 /* Stops every warm tool (in parallel) and waits for all of them. */

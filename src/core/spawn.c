@@ -878,6 +878,7 @@ int spawn_kill_tree(struct spawn_child *c, int grace_ms)
         alive = signal_tree(c, 0, &k);
     }
     int64_t settle = spawn_now_ms() + KILL_SETTLE_MS;
+    c->forced = alive > 0;
     while (alive != 0 && spawn_now_ms() < settle) {
         alive = signal_tree(c, SIGKILL, &k);
         if (alive != 0) {

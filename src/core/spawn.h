@@ -34,6 +34,7 @@ struct spawn_child {
     int in_fd;      /* parent end of stdin when stdin_pipe, else -1 */
     int reaped;     /* 1 once the leader was waited for */
     int status;     /* its wait status once reaped */
+    int forced;     /* 1 when spawn_kill_tree had to SIGKILL something */
     char marker[256];
 };
 
@@ -55,8 +56,9 @@ int spawn_poll_exit(struct spawn_child *c);
 /* Stops the whole tree: SIGTERM to the group and to every descendant
  * outside it (setsid children, re-parented orphans carrying the marker),
  * waits up to grace_ms for all of them to go, then SIGKILL to what is left,
- * and reaps the leader and every re-parented member. On return no process
- * of the tree is alive and none is our zombie. Returns 0 or -errno. */
+ * and reaps the leader and every re-parented member (c->forced tells
+ * whether SIGKILL was needed). On return no process of the tree is alive
+ * and none is our zombie. Returns 0 or -errno. */
 int spawn_kill_tree(struct spawn_child *c, int grace_ms);
 
 /* Closes the parent's fds of c (idempotent). Does not signal or reap. */

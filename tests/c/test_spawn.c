@@ -258,6 +258,7 @@ static void test_sigterm_ignorer_gets_sigkill(void)
     }
     CHECK(spawn_kill_tree(&c, 200) == 0);
     CHECK(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
+    CHECK(c.forced == 1);
     CHECK(count_marked(LIVE) == 0);
     spawn_close(&c);
 }
@@ -272,6 +273,7 @@ static void test_capture_deadline_then_kill(void)
     CHECK(spawn_wait(&c, 10) == -ETIMEDOUT);
     CHECK(spawn_kill_tree(&c, 1000) == 0);
     CHECK(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGTERM);
+    CHECK(c.forced == 0);
     spawn_close(&c);
 }
 

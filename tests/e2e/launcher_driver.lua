@@ -8,7 +8,7 @@
 --   {"op":"start", "tool":T}                        -> launcher.start
 --   {"op":"run", "tool":T, "body":S, "opts":O}      -> launcher.run
 --   {"op":"get", "id":I, "path":P}                  -> launcher.get
---   {"op":"stop", "id":I, "grace_ms":G}             -> {stopped=bool}
+--   {"op":"stop", "id":I, "grace_ms":G}             -> {stopped=bool, forced=bool}
 --   {"op":"stop_all"} / {"op":"state"} / {"op":"output", "id":I}
 --   {"op":"configure", "opts":O} / {"op":"mask_add", "value":V}
 --   {"op":"set_store", "home":H} / {"op":"spawn_log", "home":H, "id":I}
@@ -46,8 +46,8 @@ function ops.start(c) return launcher.start(c.tool) end
 function ops.run(c) return launcher.run(c.tool, c.body or "{}", c.opts) end
 function ops.get(c) return launcher.get(c.id, c.path) end
 function ops.stop(c)
-  local _, was = launcher.stop(c.id, c.grace_ms)
-  return { stopped = was }
+  local _, was, forced = launcher.stop(c.id, c.grace_ms)
+  return { stopped = was, forced = forced }
 end
 function ops.stop_all() return launcher.stop_all(0) end
 function ops.state() return launcher.state() end

@@ -220,10 +220,18 @@ class Lifecycle(LauncherTestCase):
         pids = [int(p) for p in json.loads(reply["body"])["pids"].split()]
         self.assertEqual(len(pids), 3)
         self.assertTrue(all(alive(p) for p in pids))
-        self.assertEqual(self.driver.ok("stop", id="forker", grace_ms=500), {"stopped": True})
+        # one of them ignores SIGTERM: the stop had to SIGKILL it
+        self.assertEqual(self.driver.ok("stop", id="forker", grace_ms=500),
+                         {"stopped": True, "forced": True})
         self.assertFalse(any(alive(p) for p in pids + [reply["pid"]]))
         self.assertEqual(self.tree(), [])
-        self.assertEqual(self.driver.ok("stop", id="forker"), {"stopped": False})
+        self.assertEqual(self.driver.ok("stop", id="forker"), {"stopped": False, "forced": False})
+
+    def test_a_tool_that_exits_on_sigterm_is_not_forced(self):
+        tool = self.driver.tool(self.fixture("fdcheck"))
+        pid = self.driver.ok("start", tool=tool)["pid"]
+        self.assertEqual(self.driver.ok("stop", id="fdcheck"), {"stopped": True, "forced": False})
+        self.assertFalse(alive(pid))
 
     def test_kill_9_of_pixie_takes_every_tool_process_with_it(self):
         forker = self.driver.tool(self.fixture("forker"))
