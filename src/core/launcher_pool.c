@@ -270,13 +270,18 @@ static void *io_main(void *arg)
             need += 3;
         }
         if (need > cap) {
-            cap = need * 2;
-            p = realloc(p, cap * sizeof *p);
-            who = realloc(who, cap * sizeof *who);
-            what = realloc(what, cap * sizeof *what);
-            if (!p || !who || !what) {
-                abort(); /* cannot keep reading tool output */
+            size_t ncap = need * 2;
+            struct pollfd *np = realloc(p, ncap * sizeof *p);
+            p = np ? np : p;
+            struct inst **nwho = realloc(who, ncap * sizeof *who);
+            who = nwho ? nwho : who;
+            int *nwhat = realloc(what, ncap * sizeof *what);
+            what = nwhat ? nwhat : what;
+            if (!np || !nwho || !nwhat) {
+                usleep(100000); /* out of memory: try again shortly */
+                continue;
             }
+            cap = ncap;
         }
         p[n] = (struct pollfd){pool_wake_fd, POLLIN, 0};
         who[n] = NULL;
