@@ -14,8 +14,10 @@
 ---@field env pixie.env
 ---@field fs pixie.fs
 ---@field json pixie.json
+---@field launcher pixie.launcher
 ---@field log pixie.log
 ---@field mask pixie.mask
+---@field proc pixie.proc
 ---@field term pixie.term
 ---@field tools pixie.tools
 pixie = {}
@@ -251,6 +253,74 @@ function log.warn(...) end
 ---@param ... any
 function log.error(...) end
 
+-- pixie.launcher ------------------------------------------------------------
+
+---A tool table for pixie.launcher (from launcher.tool).
+---@class pixie.launcher.Tool
+---@field id string
+---@field dir string
+---@field python string
+---@field entrypoint string
+---@field env table<string, string>      the process's whole environment
+---@field max_memory_mb integer
+---@field max_runtime_seconds integer
+---@field warm_keep_seconds integer
+---@field concurrent boolean
+
+---@class pixie.launcher.Answer
+---@field status_code? integer
+---@field body? string                   raw: mask before showing
+---@field timed_out boolean
+---@field error? string                  when timed_out
+---@field started boolean
+---@field pid integer
+---@field port integer
+
+---The tools' warm processes.
+---@class pixie.launcher
+local launcher = {}
+
+---@param entry pixie.tools.Entry
+---@param opts? {artefacts_dir?: string}
+---@return pixie.launcher.Tool|nil
+---@return string? message
+function launcher.tool(entry, opts) end
+
+---@param tool pixie.launcher.Tool
+---@return {port: integer, pid: integer, started: boolean}|nil
+---@return string? message
+---@return integer? errno
+function launcher.start(tool) end
+
+---@param tool pixie.launcher.Tool
+---@param body string                    JSON text
+---@param opts? {run_id?: string, artefacts_dir?: string, deadline_ms?: integer, headers?: table<string, string>}
+---@return pixie.launcher.Answer|nil
+---@return string? message
+---@return integer? errno
+function launcher.run(tool, body, opts) end
+
+---@param tool_id string
+---@param path string                    e.g. "/schema"
+---@param timeout_ms? integer            default 5000
+---@return {status_code: integer, body: string}|nil
+---@return string? message
+function launcher.get(tool_id, path, timeout_ms) end
+
+---@param tool_id string
+---@param grace_ms? integer              default 5000
+---@return true
+---@return boolean was_running
+---@return boolean forced                SIGKILL was needed
+function launcher.stop(tool_id, grace_ms) end
+
+---@return {tool_id: string, pid: integer, port: integer, started_at: number, last_used: number, busy: integer}[]
+function launcher.state() end
+
+---@param tool_id string
+---@return string|nil                    masked end of the tool's output
+function launcher.output(tool_id) end
+
 -- pixie.mask ----------------------------------------------------------------
 
 ---Secret masking: registered values print as `***`.
@@ -282,6 +352,19 @@ function Stream:close() end
 
 ---@return pixie.mask.Stream
 function mask.stream() end
+
+-- pixie.proc ----------------------------------------------------------------
+
+---Running programs with their own environment, a timeout and masked output.
+---@class pixie.proc
+local proc = {}
+
+---@param argv string[]
+---@param opts? {cwd?: string, env?: table<string, string>, timeout_ms?: integer, stdin?: string, max_memory_mb?: integer, max_output?: integer, grace_ms?: integer}
+---@return {code?: integer, signal?: integer, stdout: string, stderr: string, timed_out: boolean, truncated: boolean}|nil
+---@return string? message
+---@return integer? errno
+function proc.run(argv, opts) end
 
 -- pixie.term ----------------------------------------------------------------
 
@@ -349,7 +432,9 @@ pixie.args = args
 pixie.env = env
 pixie.fs = fs
 pixie.json = json
+pixie.launcher = launcher
 pixie.log = log
 pixie.mask = mask
+pixie.proc = proc
 pixie.term = term
 pixie.tools = tools

@@ -78,6 +78,14 @@ local MODULES = {
   { "fs", "pixie.fs" },
   { "home", function() return require("pixie.config").home end },
   { "json", "pixie.json" },
+  { "launcher", function() -- warm tool processes; no store wiring or pool settings for skills
+      local l, childenv = require("pixie.launcher"), require("pixie.childenv")
+      return {
+        tool = function(entry, opts) return childenv.tool_table(copy(entry), opts) end,
+        start = l.start, run = l.run, get = l.get, stop = l.stop, state = l.state,
+        output = l.output,
+      }
+    end },
   { "log", function() -- pixie.log without open/close: masked, to stderr and logs/
       local l = require("pixie.log")
       return { debug = l.debug, info = l.info, warn = l.warn, error = l.error }
@@ -86,6 +94,7 @@ local MODULES = {
       local m = require("pixie.mask")
       return { add = m.add, scrub = m.scrub, count = m.count, stream = m.stream }
     end },
+  { "proc", "pixie.proc" },
   { "term", "pixie.term" },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },
