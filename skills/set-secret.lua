@@ -131,11 +131,11 @@ local function confirm_undeclared(opts, interactive)
   return pixie.term.confirm(("Set undeclared %s anyway? [y/N] "):format(opts.key)) == true
 end
 
--- Stops the tool's warm process so the next run sees the change.
+-- Stops the tool's warm process so the next run sees the change. The
+-- launcher's pool is per process: this reaches warm tools of this process
+-- only, not those of a separate `pixie serve`.
 local function stop_warm(id)
-  -- pixie.launcher comes from the launcher module (SPEC §4.2); until it is
-  -- part of the API there is no warm process to stop and this is a no-op.
-  if pixie.launcher and pixie.launcher.stop then pixie.launcher.stop(id) end
+  pixie.launcher.stop(id)
 end
 
 local function run(args)
