@@ -132,8 +132,9 @@ local function confirm_undeclared(opts, interactive)
 end
 
 -- Stops the tool's warm process so the next run sees the change. The
--- launcher's pool is per process: this reaches warm tools of this process
--- only, not those of a separate `pixie serve`.
+-- launcher's pool is per process, so this reaches this process's warm
+-- tools; a separate `pixie serve` notices by itself, since the launcher
+-- treats a warm process whose environment (.env values) changed as stale.
 local function stop_warm(id)
   pixie.launcher.stop(id)
 end
