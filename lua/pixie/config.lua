@@ -32,6 +32,31 @@ function M.skills_dir() return M.home() .. "/skills" end
 function M.logs_dir() return M.home() .. "/logs" end
 function M.db_path() return M.home() .. "/pixie.db" end
 
+-- What a home's .gitignore covers (SPEC §1): secrets at any depth, tool
+-- environments and data, Pixie's own state.
+M.GITIGNORE = table.concat({
+  "# Written by Pixie: keep secrets and local state out of git.",
+  "tools/*/.env",
+  ".env",
+  ".env.*",
+  "**/.env",
+  "**/.env.*",
+  "tools/*/.venv/",
+  "tools/*/data/",
+  "pixie.db*",
+  "logs/",
+  "artefacts/",
+  "",
+}, "\n")
+
+-- Creates <home>/.gitignore when absent (never touches an existing one).
+-- Returns true | nil, message.
+function M.ensure_gitignore()
+  local path = M.home() .. "/.gitignore"
+  if fs.stat(path, { nofollow = true }) then return true end
+  return fs.write_atomic(path, M.GITIGNORE, 0x1A4) -- 0644
+end
+
 -- Integer knob PIXIE_<NAME> with a default.
 function M.integer(name, default)
   local v = os.getenv("PIXIE_" .. name)

@@ -24,6 +24,7 @@ local DETAIL_LIMIT = 2000
 
 -- The store for the current home, with the launcher's spawn_log wired to it.
 function M.store()
+  config.ensure_gitignore()
   local st, err = store.open(config.home())
   if not st then return nil, err end
   launcher.set_store(st:handle())
@@ -115,7 +116,7 @@ function M.execute(entry, given, opts)
   else
     local artefacts_dir = ("%s/artefacts/%s/%s"):format(config.home(), spec.id, run_id)
     local tool, terr = childenv.tool_table(entry, { artefacts_dir = nil })
-    local ok, merr = fs.mkdirs(artefacts_dir, 0700)
+    local ok, merr = fs.mkdirs(artefacts_dir, 0x1C0) -- 0700
     if not tool or not ok then
       result = { status = "error", error = terr or merr }
     else

@@ -55,6 +55,17 @@ class ExampleRuns(unittest.TestCase):
         self.assertEqual(json.loads(inputs_json)["text"], "the cat and the hat")
         self.assertEqual(json.loads(outputs_json)["words"], 5)
 
+    def test_home_gets_a_gitignore_and_private_artefacts(self):
+        home = home_with(examples=True)
+        self.assertEqual(pixie("run", "word-count", "text=x", home=home).returncode, 0)
+        with open(os.path.join(home, ".gitignore")) as f:
+            rules = f.read().split()
+        for rule in ("tools/*/.env", ".env", ".env.*", "tools/*/.venv/", "tools/*/data/", "pixie.db*", "logs/"):
+            self.assertIn(rule, rules)
+        for root, dirs, _ in os.walk(os.path.join(home, "artefacts")):
+            for d in dirs:
+                self.assertEqual(os.stat(os.path.join(root, d)).st_mode & 0o777, 0o700, d)
+
     def test_run_json_and_inputs_file(self):
         home = home_with(examples=True)
         write(os.path.join(home, "in.json"), json.dumps({"text": "a\nb", "ignore_case": False}))
