@@ -30,6 +30,21 @@ def set_env(home, tool, key, value):
     write(os.path.join(home, "tools", tool, ".env"), f'{key}="{value}"\n', mode=0o600)
 
 
+def processes_inside(home):
+    """Pids of live processes whose working directory is inside home."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cwd.startswith(home) and state != "Z":
+            found.append(int(pid))
+    return found
+
+
 def every_byte_pixie_wrote(home):
     """Raw bytes of pixie.db (+ -wal, -shm) and every file under logs/."""
     blobs = []
@@ -160,6 +175,7 @@ class Validate(unittest.TestCase):
             "drifter": "schema_matches_disk",
             "badoutput": "sample_run_succeeds",
             "slow": "sample_run_succeeds",
+            "memhog": "sample_run_succeeds",
         }
         home = home_with(*cases)
         for tool, check in cases.items():
@@ -168,6 +184,12 @@ class Validate(unittest.TestCase):
             self.assertEqual(report["overall"], "fail", tool)
             failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
             self.assertEqual(failed, [check], (tool, report["checks"]))
+
+    def test_forker_leaves_nothing_behind(self):
+        home = home_with("forker")
+        code, report, checks = self.report(home, "forker")
+        self.assertNotEqual(checks["clean_shutdown"]["status"], "fail", report)
+        self.assertEqual(processes_inside(home), [], "a process of the tool's tree survived")
 
     def test_plain_report_names_checks(self):
         home = home_with(examples=True)
