@@ -436,16 +436,20 @@ static void *reaper_main(void *arg)
             pthread_cond_timedwait(&pool_reaper_cond, &pool_lock, &until);
         }
         int stop = pool_shutting_down && n == 0;
+        int warm = pool_warm_count_locked();
         pthread_mutex_unlock(&pool_lock);
         for (int i = 0; i < n; i++) {
             pool_inst_kill(victims[i], grace[i]);
         }
-        spawn_sweep();
+        if (warm > 0 || n > 0) {
+            spawn_sweep(); /* a /proc scan: only while there are tools */
+        }
         if (stop) {
             return NULL;
         }
     }
 }
+
 /* ---- threads ------------------------------------------------------------------- */
 
 int pool_start(void)
