@@ -400,6 +400,8 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
         in->busy--;
         in->last_used_ms = spawn_now_ms();
         in->last_used_wall = pool_wall_now();
+        pool_sweep_wanted = 1;
+        pthread_cond_signal(&pool_reaper_cond);
         int removed = rc == -ETIMEDOUT && pool_inst_remove_locked(in);
         pthread_mutex_unlock(&pool_lock);
         if (rc == -ETIMEDOUT) {

@@ -24,6 +24,7 @@ int pool_warm_max = DEFAULT_WARM_MAX;
 launcher_output_fn pool_out_fn;
 void *pool_out_ctx;
 int pool_shutting_down;
+int pool_sweep_wanted;
 static int pool_wake_fd = -1;
 static pthread_t io_thread, reaper_thread;
 static int started;
@@ -33,6 +34,13 @@ double pool_wall_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 /* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
@@ -431,18 +439,23 @@ static void *reaper_main(void *arg)
         int grace[64];
         pthread_mutex_lock(&pool_lock);
         int n = collect_victims_locked(victims, grace, 64);
-        if (n == 0 && !pool_shutting_down) {
+        if (n == 0 && !pool_shutting_down && !pool_sweep_wanted) {
             struct timespec until = deadline_in(REAPER_TICK_MS);
             pthread_cond_timedwait(&pool_reaper_cond, &pool_lock, &until);
         }
         int stop = pool_shutting_down && n == 0;
         int warm = pool_warm_count_locked();
+        pool_sweep_wanted = 0;
         pthread_mutex_unlock(&pool_lock);
         for (int i = 0; i < n; i++) {
             pool_inst_kill(victims[i], grace[i]);
         }
         if (warm > 0 || n > 0) {
-            spawn_sweep(); /* a /proc scan: only while there are tools */
+            /* a /proc scan, only while there are tools: every tick and
+             * right after runs (when tools tend to leave processes), so
+             * the watchdog soon knows every escaped descendant */
+            spawn_sweep();
+            sleep_ms(SWEEP_MIN_GAP_MS);
         }
         if (stop) {
             return NULL;

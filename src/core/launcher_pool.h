@@ -28,6 +28,7 @@
 #define TAIL_SIZE 4096
 #define IDLE_FLUSH_MS 200
 #define REAPER_TICK_MS 500
+#define SWEEP_MIN_GAP_MS 50 /* at most 20 /proc scans a second */
 #define STOP_GRACE_MS 5000
 #define EVICT_GRACE_MS 3000
 #define TIMEOUT_GRACE_MS 1000
@@ -88,6 +89,7 @@ extern int pool_warm_max;
 extern launcher_output_fn pool_out_fn;
 extern void *pool_out_ctx;
 extern int pool_shutting_down;
+extern int pool_sweep_wanted;           /* a run ended: sweep soon */
 
 /* Creates the eventfd and starts the I/O and reaper threads (signals
  * blocked in them). Returns 0 or -errno. */

@@ -58,13 +58,22 @@ def processes_with_env(entry):
     return found
 
 
-def alive(pid):
-    """True when pid exists and is not a zombie."""
+def identity(pid):
+    """(pid, start time) of a live (not zombie) process, else None. Checks
+    compare identities, not pids: pids are reused (pid_max may be 32768)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
-        return False
+        return None
+    return None if fields[0] == "Z" else (pid, fields[19])
+
+
+def alive(proc):
+    """True when proc (an identity, or a pid) is still that live process."""
+    if isinstance(proc, int):
+        return identity(proc) is not None
+    return proc is not None and identity(proc[0]) == proc
 
 
 def wait_until(predicate, limit=10.0):
@@ -207,62 +216,68 @@ class Lifecycle(LauncherTestCase):
     def test_deadline_kills_the_tree_and_reports_timeout(self):
         tool = self.driver.tool(self.fixture("slow"))
         self.assertEqual(tool["max_runtime_seconds"], 1)
+        proc = identity(self.driver.ok("start", tool=tool)["pid"])
         reply = self.driver.ok("run", tool=tool, body="{}")  # deadline 1 + 5 s
         self.assertTrue(reply["timed_out"])
         self.assertIn("did not answer /run", reply["error"])
-        self.assertFalse(alive(reply["pid"]))
+        self.assertEqual(reply["pid"], proc[0])
+        self.assertFalse(alive(proc))
         self.assertEqual(self.tree(), [])
         self.assertEqual(self.driver.state(), [])
 
     def test_stop_leaves_no_process_of_the_tree(self):
         tool = self.driver.tool(self.fixture("forker"))
         reply = self.driver.ok("run", tool=tool, body="{}")
-        pids = [int(p) for p in json.loads(reply["body"])["pids"].split()]
-        self.assertEqual(len(pids), 3)
+        pids = [identity(int(p)) for p in json.loads(reply["body"])["pids"].split()]
+        pids.append(identity(reply["pid"]))
+        self.assertEqual(len(pids), 4)
         self.assertTrue(all(alive(p) for p in pids))
         # one of them ignores SIGTERM: the stop had to SIGKILL it
         self.assertEqual(self.driver.ok("stop", id="forker", grace_ms=500),
                          {"stopped": True, "forced": True})
-        self.assertFalse(any(alive(p) for p in pids + [reply["pid"]]))
+        self.assertFalse(any(alive(p) for p in pids))
         self.assertEqual(self.tree(), [])
         self.assertEqual(self.driver.ok("stop", id="forker"), {"stopped": False, "forced": False})
 
     def test_a_tool_that_exits_on_sigterm_is_not_forced(self):
         tool = self.driver.tool(self.fixture("fdcheck"))
-        pid = self.driver.ok("start", tool=tool)["pid"]
+        proc = identity(self.driver.ok("start", tool=tool)["pid"])
+        self.assertIsNotNone(proc)
         self.assertEqual(self.driver.ok("stop", id="fdcheck"), {"stopped": True, "forced": False})
-        self.assertFalse(alive(pid))
+        self.assertFalse(alive(proc))
 
     def test_kill_9_of_pixie_takes_every_tool_process_with_it(self):
         forker = self.driver.tool(self.fixture("forker"))
         fdcheck = self.driver.tool(self.fixture("fdcheck"))
         self.driver.ok("start", tool=fdcheck)
         reply = self.driver.ok("run", tool=forker, body="{}")
-        pids = [int(p) for p in json.loads(reply["body"])["pids"].split()]
+        pids = [identity(int(p)) for p in json.loads(reply["body"])["pids"].split()]
         self.assertEqual(len(self.tree()), 5)
         time.sleep(1.0)  # let the sweep (every 0.5 s) tell the watchdog about escapees
         self.driver.proc.kill()
         self.driver.proc.wait()
-        gone = wait_until(lambda: not self.tree(), 2.5)
+        # (an exiting process's environ reads empty before it is a zombie)
+        gone = wait_until(lambda: not self.tree() and not any(alive(p) for p in pids), 2.5)
         self.assertTrue(gone, f"left alive: {self.tree()}")
-        self.assertFalse(any(alive(p) for p in pids))
 
     def test_env_change_restarts_the_warm_process(self):
         folder = self.fixture("fdcheck", VALUE="one")
         first = self.driver.ok("run", tool=self.driver.tool(folder), body="{}")
+        first_proc = identity(first["pid"])
         write(os.path.join(folder, ".env"), f'TEST_NONCE="{self.nonce}"\nVALUE="two"\n')
         second = self.driver.ok("run", tool=self.driver.tool(folder), body="{}")
         self.assertTrue(second["started"])
         self.assertNotEqual(first["pid"], second["pid"])
         self.assertEqual(json.loads(second["body"])["env"]["VALUE"], "two")
-        self.assertTrue(wait_until(lambda: not alive(first["pid"])))
+        self.assertTrue(wait_until(lambda: not alive(first_proc)))
 
 
 class Pool(LauncherTestCase):
     def test_lru_cap_evicts_least_recently_used(self):
         self.driver.ok("configure", opts={"warm_keep_max": 2})
         tools = {i: self.driver.tool(self.fixture("fdcheck", new_id=f"lru-{i}")) for i in "abc"}
-        pids = {i: self.driver.ok("start", tool=t)["pid"] for i, t in tools.items() if i != "c"}
+        pids = {i: identity(self.driver.ok("start", tool=t)["pid"])
+                for i, t in tools.items() if i != "c"}
         self.driver.ok("run", tool=tools["a"], body="{}")  # a is now more recent than b
         self.driver.ok("start", tool=tools["c"])
         ids = wait_until(lambda: len(self.driver.state()) <= 2 and
@@ -272,9 +287,9 @@ class Pool(LauncherTestCase):
 
     def test_idle_tool_is_evicted_after_warm_keep_seconds(self):
         tool = self.driver.tool(self.fixture("fdcheck"), warm_keep_seconds=0)
-        pid = self.driver.ok("run", tool=tool, body="{}")["pid"]
+        self.driver.ok("run", tool=tool, body="{}")
         self.assertTrue(wait_until(lambda: self.driver.state() == []))
-        self.assertTrue(wait_until(lambda: not alive(pid)))
+        self.assertTrue(wait_until(lambda: not self.tree()))
 
     def test_schema_of_a_drifting_tool_is_handed_back(self):
         folder = self.fixture("drifter")
