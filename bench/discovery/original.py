@@ -24,16 +24,17 @@ def scan():
     return out
 
 
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 n = len(scan())
 cold = (time.perf_counter() - t0) * 1000
+cold_cpu = (time.process_time() - c0) * 1000
 warm = []
 for _ in range(11):
     t = time.perf_counter()
     scan()
     warm.append((time.perf_counter() - t) * 1000)
 warm.sort()
-print(f"original tools={n}  cold {cold:.1f} ms  warm median {warm[5]:.1f} ms (json.load only, no validation)")
+print(f"original tools={n}  cold {cold:.1f} ms (cpu {cold_cpu:.1f} ms)  warm median {warm[5]:.1f} ms (json.load only, no validation)")
 
 pixie_cold, pixie_warm = (float(x) for x in os.environ.get("PIXIE_FIGURES", "0 0").split())
 if pixie_cold and pixie_warm:

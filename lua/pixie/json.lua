@@ -3,7 +3,9 @@
 -- cjson in Debian 12 (2.1.0) cannot tell an empty array from an empty object.
 --
 -- decode(text) -> value | nil, "line L, column C: reason"
---   integral numbers come back as Lua integers, `[]` as json.array().
+--   integral numbers come back as Lua integers (floats with
+--   opts.integers = false, cheaper when the caller normalises numbers
+--   itself), `[]` as json.array().
 -- encode(value [, {indent = true}]) -> text | nil, reason
 --   tables marked with json.array() are arrays; other tables are arrays when
 --   they are non-empty sequences, else objects with keys sorted (or in the
@@ -20,7 +22,9 @@ cjson.decode_invalid_numbers(false)
 M.null = cjson.null
 
 local ARRAY_MT = { __name = "pixie.json.array" }
-local ORDER = setmetatable({}, { __mode = "k" }) -- table -> array of keys
+-- keys array -> metatable recording that key order (one per order, reused:
+-- a metatable costs nothing to the collector, a weak side table would).
+local ORDER_MT = setmetatable({}, { __mode = "k" })
 
 -- Marks t (default {}) as a JSON array, even when empty. Returns t.
 function M.array(t)
@@ -29,7 +33,12 @@ end
 
 -- Records the key order used when encoding object t. Returns t.
 function M.ordered(t, keys)
-  ORDER[t] = keys
+  local mt = ORDER_MT[keys]
+  if not mt then
+    mt = { __name = "pixie.json.ordered", order = keys }
+    ORDER_MT[keys] = mt
+  end
+  setmetatable(t, mt)
   return t
 end
 
@@ -83,34 +92,47 @@ local function mark_empty_arrays(text)
 end
 
 -- After cjson: integral floats become integers (cjson 2.1.0 decodes every
--- number as a float) and marked empty arrays become json.array().
-local function fix_decoded(v, depth)
-  local tv = type(v)
-  if tv == "number" then
-    if v == math.floor(v) and v > -2^53 and v < 2^53 then return math.tointeger(v) end
-    return v
-  end
-  if tv ~= "table" then return v end
+-- number as a float) unless `integers` is false, and marked empty arrays
+-- become json.array().
+local function fix_decoded(v, integers)
   if v[1] == EMPTY_MARK and v[2] == nil then
     v[1] = nil
     return setmetatable(v, ARRAY_MT)
   end
-  for k, x in pairs(v) do
-    if type(x) == "number" or type(x) == "table" then v[k] = fix_decoded(x, depth + 1) end
+  for k, x in next, v do
+    local tx = type(x)
+    if tx == "table" then
+      v[k] = fix_decoded(x, integers)
+    elseif integers and tx == "number" and x == math.floor(x) and x > -2^53 and x < 2^53 then
+      v[k] = math.tointeger(x)
+    end
   end
   return v
 end
 
-function M.decode(text)
+-- Applies fix_decoded to a decoded top-level value.
+local function fixed(v, integers, marked)
+  if type(v) == "table" then
+    if integers or marked then return fix_decoded(v, integers) end
+    return v
+  end
+  if integers and type(v) == "number" and v == math.floor(v) and v > -2^53 and v < 2^53 then
+    return math.tointeger(v)
+  end
+  return v
+end
+
+function M.decode(text, opts)
   if type(text) ~= "string" then
     error("json.decode: expected a string, got " .. type(text), 2)
   end
+  local integers = not (opts and opts.integers == false)
   local marked = mark_empty_arrays(text)
   local ok, value = pcall(cjson.decode, marked or text)
-  if ok then return fix_decoded(value, 0) end
+  if ok then return fixed(value, integers, marked) end
   if marked then -- report positions of the original text
     ok, value = pcall(cjson.decode, text)
-    if ok then return fix_decoded(value, 0) end
+    if ok then return fixed(value, integers, false) end
   end
   local msg = tostring(value)
   local reason, char = msg:match("^(.-) at character (%d+)$")
@@ -178,7 +200,8 @@ local function encode_table(t, buf, indent, depth, seen)
     end
   else
     local keys, listed = {}, {}
-    for _, k in ipairs(ORDER[t] or {}) do
+    local mt = getmetatable(t)
+    for _, k in ipairs(mt and mt.order or {}) do
       if t[k] ~= nil and not listed[k] then keys[#keys + 1] = k; listed[k] = true end
     end
     local rest = {}

@@ -62,7 +62,7 @@ end
 
 -- path + array index i (1-based in Lua, shown 0-based): `a[0]`.
 local function index(path, i)
-  return ("%s[%d]"):format(path, i - 1)
+  return path .. "[" .. (i - 1) .. "]"
 end
 
 -- "array", "object", "empty" (either) or "mixed" for a table.
@@ -315,12 +315,15 @@ local function check_object(ctx, s, v, path)
       out[f.name] = check_value(ctx, f, x, join(path, f.name))
     end
   end
-  local unknown = {}
+  local unknown
   for k in next, v do
-    if not s.known[k] then unknown[#unknown + 1] = k end
+    if not s.known[k] then
+      unknown = unknown or {}
+      unknown[#unknown + 1] = k
+    end
   end
-  table.sort(unknown)
-  for _, k in ipairs(unknown) do
+  if unknown then table.sort(unknown) end
+  for _, k in ipairs(unknown or {}) do
     if not (s.on_unknown and s.on_unknown(ctx, k, join(path, k))) then
       local hint = ""
       local lower = k:lower()

@@ -440,7 +440,7 @@ local function parse_into(ctx, text)
     add(ctx, "", "is empty")
     return nil
   end
-  local value, err = json.decode(text)
+  local value, err = json.decode(text, { integers = false }) -- strict normalises numbers
   if value == nil then
     add(ctx, "", "is not valid JSON: " .. tostring(err))
     return nil
