@@ -278,15 +278,17 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
     pthread_mutex_lock(&slot->start_lock);
     pthread_mutex_lock(&pool_lock);
     struct inst *in = slot->inst, *stale = NULL;
+    int stale_grace = 0;
     if (in && (in->exited || in->sig != sig)) {
         pool_inst_remove_locked(in);
         stale = in;
+        stale_grace = in->exited ? 0 : EVICT_GRACE_MS;
         in = NULL;
     }
     unsigned gen = slot->stop_gen;
     pthread_mutex_unlock(&pool_lock);
     if (stale) {
-        pool_inst_kill(stale, stale->exited ? 0 : EVICT_GRACE_MS);
+        pool_inst_kill(stale, stale_grace);
     }
     if (!in) {
         int retry = 0;
