@@ -110,8 +110,9 @@ static const char *describe(lua_State *L, int rc, const char *path)
     case -EILSEQ:
         return lua_pushfstring(L, "%s is not valid UTF-8", path);
     case -EBADMSG:
-        return lua_pushfstring(L, "%s has an unterminated quote that would swallow the change; fix that line first",
-                               path);
+        return lua_pushfstring(
+            L, "%s has an unterminated quote that would swallow the change; fix that line first",
+            path);
     case -EFBIG:
         return lua_pushfstring(L, "%s is larger than %d bytes", path, (int)ENVFILE_MAX_BYTES);
     case -EINVAL:
@@ -299,8 +300,9 @@ static int env_set(lua_State *L)
     lua_pushboolean(L, 1);
     lua_newtable(L);
     if (expands) {
-        lua_pushfstring(L, "value of %s contains '${': python-dotenv expands it when the tool loads %s", key,
-                        path);
+        lua_pushfstring(
+            L, "value of %s contains '${': python-dotenv expands it when the tool loads %s", key,
+            path);
         lua_rawseti(L, -2, 1);
     }
     return 2;
@@ -347,7 +349,7 @@ static int env_quote(lua_State *L)
 }
 
 static const luaL_Reg env_functions[] = {
-    {"read", env_read}, {"keys", env_keys},   {"set", env_set},
+    {"read", env_read},   {"keys", env_keys},   {"set", env_set},
     {"unset", env_unset}, {"quote", env_quote}, {NULL, NULL},
 };
 

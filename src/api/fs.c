@@ -213,10 +213,10 @@ static int fs_realpath(lua_State *L)
 }
 
 static const luaL_Reg fs_functions[] = {
-    {"read", fs_read},     {"write_atomic", fs_write_atomic},
-    {"stat", fs_stat},     {"list", fs_list},
-    {"mkdirs", fs_mkdirs}, {"remove", fs_remove},
-    {"rename", fs_rename}, {"chmod", fs_chmod},
+    {"read", fs_read},         {"write_atomic", fs_write_atomic},
+    {"stat", fs_stat},         {"list", fs_list},
+    {"mkdirs", fs_mkdirs},     {"remove", fs_remove},
+    {"rename", fs_rename},     {"chmod", fs_chmod},
     {"realpath", fs_realpath}, {NULL, NULL},
 };
 

@@ -61,8 +61,8 @@ static int sys_uuid4(lua_State *L)
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     char s[37];
     snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
     lua_pushstring(L, s);
     return 1;
 }
@@ -87,14 +87,9 @@ static int sys_isatty(lua_State *L)
 }
 
 static const luaL_Reg sys_functions[] = {
-    {"monotonic_ms", sys_monotonic_ms},
-    {"now", sys_now},
-    {"getpid", sys_getpid},
-    {"random_hex", sys_random_hex},
-    {"uuid4", sys_uuid4},
-    {"isatty", sys_isatty},
-    {"sleep_ms", sys_sleep_ms},
-    {NULL, NULL},
+    {"monotonic_ms", sys_monotonic_ms}, {"now", sys_now},     {"getpid", sys_getpid},
+    {"random_hex", sys_random_hex},     {"uuid4", sys_uuid4}, {"isatty", sys_isatty},
+    {"sleep_ms", sys_sleep_ms},         {NULL, NULL},
 };
 
 int luaopen_pixie_sys(lua_State *L)

@@ -116,7 +116,8 @@ static size_t ws_len(const unsigned char *s, size_t i, size_t n)
     unsigned b = s[i + 1], d = s[i + 2];
     if ((c == 0xe1 && b == 0x9a && d == 0x80) || (c == 0xe3 && b == 0x80 && d == 0x80) ||
         (c == 0xe2 && b == 0x81 && d == 0x9f) ||
-        (c == 0xe2 && b == 0x80 && ((d >= 0x80 && d <= 0x8a) || d == 0xa8 || d == 0xa9 || d == 0xaf))) {
+        (c == 0xe2 && b == 0x80 &&
+         ((d >= 0x80 && d <= 0x8a) || d == 0xa8 || d == 0xa9 || d == 0xaf))) {
         return 3;
     }
     return 0;
@@ -150,12 +151,14 @@ static size_t line_end(const unsigned char *s, size_t n, size_t p)
 
 int dotenv_key_valid(const char *key, size_t len)
 {
-    if (len == 0 || !(key[0] == '_' || (key[0] >= 'A' && key[0] <= 'Z') || (key[0] >= 'a' && key[0] <= 'z'))) {
+    if (len == 0 ||
+        !(key[0] == '_' || (key[0] >= 'A' && key[0] <= 'Z') || (key[0] >= 'a' && key[0] <= 'z'))) {
         return 0;
     }
     for (size_t i = 1; i < len; i++) {
         char c = key[i];
-        if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+        if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9'))) {
             return 0;
         }
     }
@@ -185,15 +188,32 @@ static char *decode_quoted(const unsigned char *s, size_t n, int dq, size_t *out
                 d = e;
             } else if (dq) {
                 switch (e) {
-                case '"': d = '"'; break;
-                case 'a': d = '\a'; break;
-                case 'b': d = '\b'; break;
-                case 'f': d = '\f'; break;
-                case 'n': d = '\n'; break;
-                case 'r': d = '\r'; break;
-                case 't': d = '\t'; break;
-                case 'v': d = '\v'; break;
-                default: break;
+                case '"':
+                    d = '"';
+                    break;
+                case 'a':
+                    d = '\a';
+                    break;
+                case 'b':
+                    d = '\b';
+                    break;
+                case 'f':
+                    d = '\f';
+                    break;
+                case 'n':
+                    d = '\n';
+                    break;
+                case 'r':
+                    d = '\r';
+                    break;
+                case 't':
+                    d = '\t';
+                    break;
+                case 'v':
+                    d = '\v';
+                    break;
+                default:
+                    break;
                 }
             }
             if (d) {
@@ -214,7 +234,8 @@ static char *decode_quoted(const unsigned char *s, size_t n, int dq, size_t *out
  * q not escaped as \q; when there is none up to the end of the text, it
  * ends at the quote of the last \q pair. Advances *p past the closing
  * quote. Returns PARSE_OK / PARSE_ERROR (no closing quote) / PARSE_NOMEM. */
-static int parse_quoted(const unsigned char *s, size_t n, size_t *p, char **value, size_t *value_len)
+static int parse_quoted(const unsigned char *s, size_t n, size_t *p, char **value,
+                        size_t *value_len)
 {
     unsigned char q = s[*p];
     size_t i = *p + 1, last_pair = SIZE_MAX, close;
@@ -245,7 +266,8 @@ static int parse_quoted(const unsigned char *s, size_t n, size_t *p, char **valu
 }
 
 /* Unquoted value: ([^\r\n]*) then re.sub(r"\s+#.*", "") then rstrip(). */
-static int parse_unquoted(const unsigned char *s, size_t n, size_t *p, char **value, size_t *value_len)
+static int parse_unquoted(const unsigned char *s, size_t n, size_t *p, char **value,
+                          size_t *value_len)
 {
     size_t a = *p, e = line_end(s, n, a), cut = e;
     for (size_t i = a; i < e;) {
@@ -513,7 +535,8 @@ static int parse_all(const normalised *nt, dotenv_doc *doc)
             /* [^\r\n]*(?:\r|\n|\r\n)? */
             p = line_end(s, n, p);
             p += p < n;
-            if (push((void **)&doc->warning_lines, &doc->warning_count, &wcap, &line, sizeof line) != 0) {
+            if (push((void **)&doc->warning_lines, &doc->warning_count, &wcap, &line,
+                     sizeof line) != 0) {
                 return -ENOMEM;
             }
         } else if (rb.has_key) {
@@ -784,11 +807,20 @@ static void add_quoted(buf *b, const char *value, size_t len)
     for (size_t i = 0; i < len; i++) {
         const char *esc = NULL;
         switch (value[i]) {
-        case '\\': esc = "\\\\"; break;
-        case '"': esc = "\\\""; break;
-        case '\r': esc = "\\r"; break;
-        case '\n': esc = "\\n"; break;
-        default: break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        default:
+            break;
         }
         if (esc) {
             buf_add(b, value + run, i - run);
@@ -823,8 +855,8 @@ static int has_key(const dotenv_binding *b, const char *k, size_t klen)
 /* 1 when the bindings of `after` other than key are those of `before`
  * other than key, in order, with the same values, and key is bound
  * exactly once to value (value non-NULL) or not at all (value NULL). */
-static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const char *key, size_t klen,
-                        const char *value, size_t value_len)
+static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const char *key,
+                        size_t klen, const char *value, size_t value_len)
 {
     size_t i = 0, j = 0, seen = 0;
     for (;;) {
@@ -834,7 +866,8 @@ static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const
         while (j < after->count && has_key(&after->bindings[j], key, klen)) {
             const dotenv_binding *k = &after->bindings[j++];
             seen++;
-            if (!value || !k->value || k->value_len != value_len || memcmp(k->value, value, value_len) != 0) {
+            if (!value || !k->value || k->value_len != value_len ||
+                memcmp(k->value, value, value_len) != 0) {
                 return 0;
             }
         }
@@ -842,8 +875,10 @@ static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const
             break;
         }
         const dotenv_binding *x = &before->bindings[i++], *y = &after->bindings[j++];
-        if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) != 0 || !x->value != !y->value ||
-            (x->value && (x->value_len != y->value_len || memcmp(x->value, y->value, x->value_len) != 0))) {
+        if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) != 0 ||
+            !x->value != !y->value ||
+            (x->value &&
+             (x->value_len != y->value_len || memcmp(x->value, y->value, x->value_len) != 0))) {
             return 0;
         }
     }
@@ -853,8 +888,8 @@ static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const
 /* Builds into b the text with every binding of key removed, except that
  * the last one is replaced by `line` when line is non-NULL; when there is
  * none and line is non-NULL, line is appended. */
-static void splice(const char *text, size_t len, const dotenv_doc *doc, const char *key, size_t klen,
-                   const char *line, size_t line_len, buf *b)
+static void splice(const char *text, size_t len, const dotenv_doc *doc, const char *key,
+                   size_t klen, const char *line, size_t line_len, buf *b)
 {
     size_t last = SIZE_MAX, pos = doc->bom_len;
     for (size_t i = 0; i < doc->count; i++) {

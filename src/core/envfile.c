@@ -37,9 +37,8 @@ static int open_folder(const char *path, const char *tools_root, const char **ba
             return -errno;
         }
         size_t rl = strlen(rroot);
-        int inside = strcmp(rroot, "/") == 0
-                         ? strcmp(rdir, "/") != 0
-                         : strncmp(rdir, rroot, rl) == 0 && rdir[rl] == '/';
+        int inside = strcmp(rroot, "/") == 0 ? strcmp(rdir, "/") != 0
+                                             : strncmp(rdir, rroot, rl) == 0 && rdir[rl] == '/';
         if (!inside) {
             return -EXDEV;
         }
@@ -115,7 +114,8 @@ static int update(const char *path, const char *tools_root, const char *key, con
         rc = 0; /* a missing file reads as empty */
     }
     if (rc == 0) {
-        rc = value ? dotenv_set(old ? old : "", old_len, key, value, value_len, &text, &text_len, flag)
+        rc = value ? dotenv_set(old ? old : "", old_len, key, value, value_len, &text, &text_len,
+                                flag)
                    : dotenv_unset(old ? old : "", old_len, key, &text, &text_len, flag);
     }
     if (rc == 0 && (value || *flag > 0)) {

@@ -31,7 +31,8 @@ int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
     if (S_ISDIR(st.st_mode)) {
         return -EISDIR;
     }
-    size_t cap = (S_ISREG(st.st_mode) && (size_t)st.st_size < limit) ? (size_t)st.st_size + 1 : 4096;
+    size_t cap =
+        (S_ISREG(st.st_mode) && (size_t)st.st_size < limit) ? (size_t)st.st_size + 1 : 4096;
     size_t n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {

@@ -219,7 +219,7 @@ static int handle(const char *op)
         mem_file *m = mem_get(a);
         char *out = NULL;
         size_t out_len = 0;
-        rc = !m ? -ENOMEM
+        rc = !m      ? -ENOMEM
              : three ? dotenv_set(m->text, m->len, b, c, l3, &out, &out_len, &flag)
                      : dotenv_unset(m->text, m->len, b, &out, &out_len, &flag);
         if (rc == 0) {

@@ -85,7 +85,9 @@ static void test_keys_and_export(void)
     CHECK(value_is("A\n", "A", NULL));
     CHECK(value_is("A=1\nA\n", "A", NULL));
     CHECK(value_is("A=1\nA=2\n", "A", "2"));
-    CHECK(value_is("\xef\xbb\xbf" "A=1\n", "A", "1")); /* BOM stripped */
+    CHECK(value_is("\xef\xbb\xbf"
+                   "A=1\n",
+                   "A", "1")); /* BOM stripped */
     CHECK(value_is("# A=1\n", "A", "<absent>"));
 }
 
@@ -97,7 +99,8 @@ static void test_newlines_and_spans(void)
     CHECK(doc.count == 3 && doc.warning_count == 0);
     if (doc.count == 3) {
         CHECK(doc.bindings[0].start == 7 && doc.bindings[0].end == 14 && doc.bindings[0].line == 3);
-        CHECK(doc.bindings[1].start == 14 && doc.bindings[1].end == 22 && doc.bindings[1].line == 4);
+        CHECK(doc.bindings[1].start == 14 && doc.bindings[1].end == 22 &&
+              doc.bindings[1].line == 4);
         CHECK(doc.bindings[1].value_len == 3 && memcmp(doc.bindings[1].value, "x\ny", 3) == 0);
         CHECK(doc.bindings[2].start == 22 && doc.bindings[2].end == strlen(text));
         CHECK(doc.bindings[2].line == 6);
@@ -119,7 +122,8 @@ static void test_warnings_name_lines(void)
     CHECK(dotenv_parse("A=\xff\n", 4, &doc) == -EILSEQ);
     CHECK(dotenv_parse("A=\xed\xa0\x80\n", 6, &doc) == -EILSEQ); /* surrogate */
     CHECK(dotenv_parse("A=\xc0\xaf\n", 5, &doc) == -EILSEQ);     /* overlong */
-    CHECK(dotenv_parse("A=a\0b\n", 6, &doc) == 0 && doc.count == 1 && doc.bindings[0].value_len == 3);
+    CHECK(dotenv_parse("A=a\0b\n", 6, &doc) == 0 && doc.count == 1 &&
+          doc.bindings[0].value_len == 3);
     dotenv_doc_free(&doc);
 }
 
@@ -138,7 +142,7 @@ static void test_writer(void)
 {
     CHECK(quotes_to("", 0, "\"\""));
     CHECK(quotes_to("a\"b\\c\r\nd\t'#", 11, "\"a\\\"b\\\\c\\r\\nd\t'#\""));
-    CHECK(quotes_to("a\\", 2, "a\\"));          /* trailing backslash: unquoted */
+    CHECK(quotes_to("a\\", 2, "a\\")); /* trailing backslash: unquoted */
     CHECK(quotes_to("#x\\", 3, "#x\\"));
     char *out = NULL;
     size_t n;
@@ -172,14 +176,19 @@ static int set_gives(const char *text, const char *key, const char *value, const
 static void test_set_keeps_other_bytes(void)
 {
     const char *text = "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD\n";
-    CHECK(set_gives(text, "B", "new", "# head\r\n\nA='one' # keep\nB=\"new\"\n  C = \"3\"  # c\n\nD\n"));
+    CHECK(set_gives(text, "B", "new",
+                    "# head\r\n\nA='one' # keep\nB=\"new\"\n  C = \"3\"  # c\n\nD\n"));
     CHECK(set_gives(text, "C", "x", "# head\r\n\nA='one' # keep\nexport B=2\r\nC=\"x\"\n\nD\n"));
-    CHECK(set_gives(text, "D", "d", "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD=\"d\"\n"));
-    CHECK(set_gives(text, "E", "e", "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD\nE=\"e\"\n"));
+    CHECK(set_gives(text, "D", "d",
+                    "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD=\"d\"\n"));
+    CHECK(set_gives(text, "E", "e",
+                    "# head\r\n\nA='one' # keep\nexport B=2\r\n  C = \"3\"  # c\n\nD\nE=\"e\"\n"));
     CHECK(set_gives("A=1", "B", "2", "A=1\nB=\"2\"\n"));
     CHECK(set_gives("A=1\r", "B", "2", "A=1\rB=\"2\"\n"));
     CHECK(set_gives("", "B", "2", "B=\"2\"\n"));
-    CHECK(set_gives("\xef\xbb\xbf" "A=1\n", "B", "2", "A=1\nB=\"2\"\n"));
+    CHECK(set_gives("\xef\xbb\xbf"
+                    "A=1\n",
+                    "B", "2", "A=1\nB=\"2\"\n"));
     /* duplicates: the last is replaced in place, earlier ones removed */
     CHECK(set_gives("A=1\nX=0\nA=2\nY=0\n", "A", "3", "X=0\nA=\"3\"\nY=0\n"));
     /* multi-line binding replaced whole; a malformed line is kept */
@@ -208,14 +217,15 @@ static void test_unset(void)
 }
 
 /* Interpolates text with env and override; 1 when key's value == want. */
-static int interp_is(const char *text, const dotenv_pair *env, size_t n, int override, const char *key,
-                     const char *want)
+static int interp_is(const char *text, const dotenv_pair *env, size_t n, int override,
+                     const char *key, const char *want)
 {
     dotenv_doc doc;
     parse(text, &doc);
     CHECK(dotenv_interpolate(&doc, env, n, override) == 0);
     const dotenv_binding *b = dotenv_lookup(&doc, key, strlen(key));
-    int ok = b && b->value && b->value_len == strlen(want) && memcmp(b->value, want, b->value_len) == 0;
+    int ok =
+        b && b->value && b->value_len == strlen(want) && memcmp(b->value, want, b->value_len) == 0;
     dotenv_doc_free(&doc);
     return ok;
 }
@@ -264,11 +274,13 @@ static void test_envfile_modes_and_links(void)
     struct stat st;
     CHECK(stat(env, &st) == 0 && (st.st_mode & 0777) == 0600);
     char buf[4096];
-    CHECK(slurp(env, buf, sizeof buf) > 0 && strcmp(buf, "# keep\nOLD=1\nNEW=\"CANARY-UNIT-SECRET\"\n") == 0);
+    CHECK(slurp(env, buf, sizeof buf) > 0 &&
+          strcmp(buf, "# keep\nOLD=1\nNEW=\"CANARY-UNIT-SECRET\"\n") == 0);
     int removed = 0;
     CHECK(envfile_unset(env, tools, "OLD", &removed) == 0 && removed == 1);
     CHECK(envfile_unset(env, tools, "OLD", &removed) == 0 && removed == 0);
-    CHECK(slurp(env, buf, sizeof buf) > 0 && strcmp(buf, "# keep\nNEW=\"CANARY-UNIT-SECRET\"\n") == 0);
+    CHECK(slurp(env, buf, sizeof buf) > 0 &&
+          strcmp(buf, "# keep\nNEW=\"CANARY-UNIT-SECRET\"\n") == 0);
 
     /* a symlinked .env is refused and its target untouched */
     snprintf(target, sizeof target, "%s/target.txt", dir);

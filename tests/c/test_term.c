@@ -31,8 +31,8 @@ struct job {
     pid_t session;
     pid_t job; /* J, leader of its own process group */
     int master;
-    int slave; /* kept open by the test to read the termios after J dies */
-    int events; /* read end of S's report pipe */
+    int slave;      /* kept open by the test to read the termios after J dies */
+    int events;     /* read end of S's report pipe */
     char name[256]; /* the slave's path */
     char out[8192];
     size_t out_len;
@@ -154,7 +154,8 @@ static int job_next_event(struct job *jb)
     return c;
 }
 
-/* Waits for S, drains the remaining output; returns J's exit code (128 + signal when it died by one). */
+/* Waits for S, drains the remaining output; returns J's exit code (128 + signal when it died by
+ * one). */
 static int job_finish(struct job *jb)
 {
     int st = 0;

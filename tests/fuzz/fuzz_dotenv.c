@@ -61,7 +61,8 @@ static int reads_back(const char *text, size_t len, const char *value, size_t va
         return 0;
     }
     const dotenv_binding *b = dotenv_lookup(&doc, FUZZ_KEY, strlen(FUZZ_KEY));
-    int ok = value ? b && b->value && b->value_len == value_len && memcmp(b->value, value, value_len) == 0
+    int ok = value ? b && b->value && b->value_len == value_len &&
+                         memcmp(b->value, value, value_len) == 0
                    : b == NULL;
     dotenv_doc_free(&doc);
     return ok;

@@ -45,8 +45,7 @@ static const char CHECKER[] =
 static lua_State *fuzz_state;
 
 #ifdef PIXIE_LIBFUZZER
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t lua_edges[1 << 16];
+__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t lua_edges[1 << 16];
 
 /* Line hook: bumps the counter of the edge (previous line -> this line). */
 static void line_hook(lua_State *L, lua_Debug *ar)
@@ -68,8 +67,9 @@ static void setup(void)
     if (!fuzz_state) {
         abort();
     }
-    if (luaL_loadbufferx(fuzz_state, CHECKER, sizeof CHECKER - 1, "=fuzz_toolspec", "t") != LUA_OK
-        || host_pcall(fuzz_state, 0, 1) != LUA_OK) {
+    if (luaL_loadbufferx(fuzz_state, CHECKER, sizeof CHECKER - 1, "=fuzz_toolspec", "t") !=
+            LUA_OK ||
+        host_pcall(fuzz_state, 0, 1) != LUA_OK) {
         fprintf(stderr, "fuzz_toolspec: setup failed: %s\n", lua_tostring(fuzz_state, -1));
         abort();
     }
