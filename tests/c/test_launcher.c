@@ -5,6 +5,8 @@
 #include "check.h"
 #include "launcher.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +115,43 @@ static void test_non_concurrent_tools_run_one_at_a_time(void)
     CHECK(overlapping_runs(0) == 0);
 }
 
+static int count_own_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d)) {
+        n++;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* Start/run/stop cycles (and a failing start) leave no descriptor behind. */
+static void test_no_fd_leak_over_cycles(void)
+{
+    struct launcher_tool t = overlap_tool(1), bad = overlap_tool(1);
+    bad.id = "overlap-broken";
+    bad.python = "/nonexistent/python";
+    int port, started;
+    pid_t pid;
+    int before = -1;
+    for (int i = 0; i < 4; i++) { /* each run waits 1 s for company */
+        char *err = NULL;
+        struct launcher_result res;
+        CHECK(launcher_run(&t, "{}", 2, NULL, 0, &res, &err) == 0);
+        free(res.body);
+        CHECK(launcher_start(&bad, &port, &pid, &started, &err) == -ENOENT);
+        free(err);
+        CHECK(launcher_stop("overlap", 1000) == 1);
+        if (i == 0) {
+            before = count_own_fds(); /* after the first cycle: caches are warm */
+        }
+    }
+    CHECK(count_own_fds() == before);
+}
+
 static void test_state_and_shutdown_stop_everything(void)
 {
     struct launcher_tool t = overlap_tool(1);
@@ -141,6 +180,7 @@ int main(void)
     launcher_set_output(on_output, NULL);
     test_concurrent_tools_overlap_and_output_is_passed_on();
     test_non_concurrent_tools_run_one_at_a_time();
+    test_no_fd_leak_over_cycles();
     test_state_and_shutdown_stop_everything();
     return check_exit();
 }

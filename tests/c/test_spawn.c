@@ -369,6 +369,41 @@ static void test_sweep_reaps_escaped_zombies(void)
     CHECK(count_marked(OUR_ZOMBIES) == 0);
 }
 
+static int count_own_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d)) {
+        n++;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* Many spawns (successful, failing, killed) leave no descriptor behind. */
+static void test_no_fd_leak_over_many_spawns(void)
+{
+    const char *const ok[] = {"/bin/sh", "-c", "echo out; echo err >&2", NULL};
+    const char *const missing[] = {"/nonexistent/program", NULL};
+    const char *const slow[] = {"sleep", "100", NULL};
+    int before = count_own_fds();
+    for (int i = 0; i < 100; i++) {
+        struct spawn_opts o = {.argv = i % 3 == 0 ? ok : i % 3 == 1 ? missing : slow,
+                               .envp = base_env, .marker = MARK, .stdin_pipe = i % 2};
+        struct spawn_child c;
+        if (spawn_start(&o, &c) != 0) {
+            continue;
+        }
+        spawn_capture(&c, NULL, 0, spawn_now_ms() + (i % 3 == 2 ? 1 : 5000), NULL, NULL);
+        spawn_kill_tree(&c, 100);
+        spawn_close(&c);
+    }
+    CHECK(count_own_fds() == before);
+    CHECK(count_marked(OUR_ZOMBIES) == 0);
+}
+
 static void test_describe_status(void)
 {
     char buf[64];
@@ -396,6 +431,7 @@ int main(int argc, char **argv)
     test_capture_deadline_then_kill();
     test_parent_death_kills_tree();
     test_sweep_reaps_escaped_zombies();
+    test_no_fd_leak_over_many_spawns();
     test_describe_status();
     CHECK(count_marked(LIVE) == 0);
     CHECK(count_marked(OUR_ZOMBIES) == 0);
