@@ -7,7 +7,8 @@ local USAGE = "pixie run-skill list-tools [--json]"
 local function run(args)
   local opts, rest = pixie.args.parse(args, { flags = { json = "boolean" }, max = 0 })
   if not opts then return pixie.args.usage_error(rest, USAGE) end
-  local tools = pixie.tools.list()
+  local tools, problem = pixie.tools.list()
+  if problem then error(problem, 0) end
   if opts.json then
     local rows = pixie.json.array()
     for _, t in ipairs(tools) do

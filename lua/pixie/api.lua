@@ -34,8 +34,11 @@ local function tools_api()
   local tools = require("pixie.tools")
   local toolspec = require("pixie.toolspec")
   return {
-    -- list() -> array of {id, folder, dir, status, errors, warnings, spec}
-    list = function() return copy(tools.list()) end,
+    -- list() -> array of {id, folder, dir, status, errors, warnings, spec}[, problem]
+    list = function()
+      local list, problem = tools.list()
+      return copy(list), problem
+    end,
     -- get(id) -> entry | nil, message
     get = function(id)
       if type(id) ~= "string" then

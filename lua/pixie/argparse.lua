@@ -6,6 +6,8 @@
 --   spec.min, spec.max: bounds on the number of positional arguments
 -- "--name=value" and "--name value" both work; "--" ends the flags; "-" alone
 -- is positional. "--help" is always accepted.
+local out = require("pixie.out")
+
 local M = {}
 
 function M.parse(args, spec)
@@ -25,11 +27,11 @@ function M.parse(args, spec)
       if not name then name = a:sub(3) end
     elseif a:match("^%-%a$") then
       name = short[a:sub(2)] or (a == "-h" and "help") or nil
-      if not name then return nil, "unknown option " .. a end
+      if not name then return nil, "unknown option " .. out.quote(a) end
     end
     if name then
       local kind = flags[name] or (name == "help" and "boolean") or nil
-      if not kind then return nil, "unknown option --" .. name end
+      if not kind then return nil, "unknown option --" .. out.quote(name) end
       if kind == "boolean" then
         if value ~= nil then return nil, "option --" .. name .. " takes no value" end
         opts[name] = true
@@ -39,9 +41,10 @@ function M.parse(args, spec)
           value = args[i]
           if value == nil then return nil, "option --" .. name .. " needs a value" end
         end
+        if kind == "string" and value == "" then return nil, "option --" .. name .. " needs a value" end
         if kind == "integer" then
           local n = math.tointeger(tonumber(value))
-          if not n then return nil, "option --" .. name .. " needs an integer, got '" .. value .. "'" end
+          if not n then return nil, "option --" .. name .. " needs an integer, got '" .. out.quote(value) .. "'" end
           value = n
         end
         opts[name] = value
@@ -56,7 +59,7 @@ function M.parse(args, spec)
       return nil, "missing argument" .. (spec.min - #positional > 1 and "s" or "")
     end
     if spec.max and #positional > spec.max then
-      return nil, "unexpected argument '" .. positional[spec.max + 1] .. "'"
+      return nil, "unexpected argument '" .. out.quote(positional[spec.max + 1]) .. "'"
     end
   end
   return opts, positional

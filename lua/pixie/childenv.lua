@@ -42,16 +42,38 @@ function M.build(opts)
   return out
 end
 
+-- nil when every .env binding can go into a process environment, else a
+-- message naming the first key that cannot (never its value).
+local function unpassable(values)
+  local keys = {}
+  for k in pairs(values) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    if k == "" or k:find("[=%z]") then
+      return ("the .env key '%s' cannot be a process environment name"):format((k:gsub("%z", "\\0")))
+    end
+    if type(values[k]) == "string" and values[k]:find("%z") then
+      return ("the .env value of %s holds a NUL byte, which a process environment cannot carry"):format(k)
+    end
+  end
+  return nil
+end
+
 -- Reads dir/.env interpolated (registering every value for masking).
--- Returns values (a missing file gives {}) | nil, message.
+-- Returns values (a missing file gives {}) | nil, message (also when a
+-- binding cannot be passed to a process: a NUL byte, a bad name).
 function M.read_dotenv(dir, getenv)
   local root = dir:match("^(.*)/[^/]+/?$") or "."
   local values, err, code = env.read(dir .. "/.env", {
     tools_root = root, interpolate = true, override = false, environ = M.allowed(getenv),
   })
-  if values then return values end
-  if code == 2 then return {} end -- ENOENT: no .env
-  return nil, err
+  if not values then
+    if code == 2 then return {} end -- ENOENT: no .env
+    return nil, err
+  end
+  local problem = unpassable(values)
+  if problem then return nil, problem end
+  return values
 end
 
 local function executable(path)

@@ -56,10 +56,11 @@ function M.main(args)
     local a = args[i]
     if a == "--home" then
       home = args[i + 1]
-      if not home then return M.usage_error("--home needs a folder") end
+      if not home or home == "" then return M.usage_error("--home needs a folder") end
       i = i + 2
     elseif a:match("^%-%-home=") then
       home = a:sub(8)
+      if home == "" then return M.usage_error("--home needs a folder") end
       i = i + 1
     elseif a == "--help" or a == "-h" then
       args = { "help" }
@@ -70,7 +71,7 @@ function M.main(args)
       i = 1
       break
     else
-      return M.usage_error("unknown option " .. a, "pixie [--home DIR] COMMAND [args...]")
+      return M.usage_error("unknown option " .. out.quote(a), "pixie [--home DIR] COMMAND [args...]")
     end
   end
   local name = args[i]
@@ -80,7 +81,7 @@ function M.main(args)
   end
   local command = M.commands()[name]
   if not command then
-    return M.usage_error("unknown command '" .. name .. "' (see 'pixie help')")
+    return M.usage_error("unknown command '" .. out.quote(name) .. "' (see 'pixie help')")
   end
   if home or not command.no_home then
     local ok, err = config.set_home(home)

@@ -4,6 +4,7 @@
 --   samples(spec)             -> values                 (validator sample run)
 -- `spec` is a normalised tool.json (lua/pixie/toolspec.lua).
 local json = require("pixie.json")
+local out = require("pixie.out")
 
 local M = {}
 
@@ -50,11 +51,14 @@ local function check_value(input, v)
   elseif t == "number" or t == "slider" then
     if t == "slider" and input.range and is_array(v) then
       for _, x in ipairs(v) do
-        if math.type(x) == nil then return nil, "must be an array of numbers" end
+        if math.type(x) == nil or x ~= x or x == math.huge or x == -math.huge then
+          return nil, "must be an array of finite numbers"
+        end
       end
       return v
     end
     if math.type(v) == nil then return nil, "must be a number" end
+    if v ~= v or v == math.huge or v == -math.huge then return nil, "must be a finite number" end
     if input.min and not is_null(input.min) and v < input.min then
       return nil, ("must be at least %s"):format(input.min)
     end
@@ -154,21 +158,28 @@ function M.coerce(spec, key, text)
   for _, i in ipairs(spec.inputs or {}) do
     if i.key == key then input = i end
   end
-  if not input then return nil, ("%s: unknown input"):format(key) end
+  if not input then return nil, ("%s: unknown input"):format(out.quote(key)) end
   local t = input.type
   if t == "number" or t == "slider" then
     local n = tonumber(text)
-    if n == nil then return nil, ("%s: '%s' is not a number"):format(key, text) end
+    if n == nil then return nil, ("%s: '%s' is not a number"):format(key, out.quote(text)) end
+    if n ~= n or n == math.huge or n == -math.huge then
+      return nil, ("%s: '%s' is not a finite number"):format(key, out.quote(text))
+    end
     return math.tointeger(n) or n
   elseif t == "checkbox" or t == "toggle" then
     local w = text:lower()
     if TRUE_WORDS[w] then return true end
     if FALSE_WORDS[w] ~= nil then return false end
-    return nil, ("%s: '%s' is not true or false"):format(key, text)
+    return nil, ("%s: '%s' is not true or false"):format(key, out.quote(text))
   elseif t == "select" or t == "radio" then
     return option_values(input)[text] or text
   elseif t == "multiselect" or t == "tags" then
-    if text:sub(1, 1) == "[" then return json.decode(text) end
+    if text:sub(1, 1) == "[" then
+      local list, err = json.decode(text)
+      if list == nil then return nil, ("%s: not valid JSON (%s)"):format(key, err) end
+      return list
+    end
     local list = json.array()
     for part in text:gmatch("[^,]+") do list[#list + 1] = part end
     if t == "multiselect" then

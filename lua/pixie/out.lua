@@ -22,15 +22,34 @@ function M.write(text)
   io.stdout:write(M.scrub(text))
 end
 
--- Writes "pixie: <message>" to stderr.
+local QUOTE_LIMIT = 80
+
+-- Control characters other than tab and newline, written as \xNN, so a
+-- message cannot carry terminal escapes.
+local function neutralised(text)
+  return (text:gsub("[%z\1-\8\11-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end))
+end
+
+-- A user-supplied string (an argument, a name) made fit to echo in a
+-- message: secrets masked first, control characters as \xNN, cut to 80
+-- bytes (at a UTF-8 character boundary) with "..." when longer.
+function M.quote(text)
+  text = neutralised(M.scrub(text))
+  if #text <= QUOTE_LIMIT then return text end
+  local cut = QUOTE_LIMIT
+  while cut > 1 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
+  return text:sub(1, cut) .. ("... (%d bytes)"):format(#text)
+end
+
+-- Writes "pixie: <message>" to stderr (control characters neutralised).
 function M.error(message)
-  io.stderr:write(M.scrub("pixie: " .. tostring(message)), "\n")
+  io.stderr:write(neutralised(M.scrub("pixie: " .. tostring(message))), "\n")
   io.stderr:flush()
 end
 
--- Writes a warning line to stderr.
+-- Writes a warning line to stderr (control characters neutralised).
 function M.warn(message)
-  io.stderr:write(M.scrub("pixie: warning: " .. tostring(message)), "\n")
+  io.stderr:write(neutralised(M.scrub("pixie: warning: " .. tostring(message))), "\n")
 end
 
 return M

@@ -107,8 +107,10 @@ function M.execute(entry, given, opts)
   if not run_id then return nil, { kind = "store", message = rerr, errors = { rerr } } end
 
   local result
-  local missing = secrets.missing_required(entry)
-  if #missing > 0 then
+  local missing, env_err = secrets.missing_required(entry)
+  if env_err then
+    result = { status = "error", error = "cannot read the tool's .env: " .. env_err }
+  elseif #missing > 0 then
     result = {
       status = "error",
       error = ("missing required secret %s — set it in Settings or with set-secret"):format(missing[1]),

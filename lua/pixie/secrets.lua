@@ -62,14 +62,15 @@ function M.status(entry)
 end
 
 -- Keys of required declared secrets that are not set, in declaration
--- order (empty when none).
+-- order (empty when none), and the message when the .env exists but
+-- cannot be read (the keys it may hold then count as missing).
 function M.missing_required(entry)
-  local rows = M.status(entry)
+  local rows, _, err = M.status(entry)
   local missing = {}
   for _, r in ipairs(rows) do
     if r.required and r.status == "not_set" then missing[#missing + 1] = r.key end
   end
-  return missing
+  return missing, err
 end
 
 return M

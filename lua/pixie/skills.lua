@@ -119,7 +119,7 @@ end
 -- skill wins; entry.shadows names the origin of the next root holding it.
 function M.find(name, roots)
   if not M.valid_name(name) then
-    return nil, ("invalid skill name '%s' (use a-z, 0-9, '-' and '_')"):format(tostring(name))
+    return nil, ("invalid skill name '%s' (use a-z, 0-9, '-' and '_')"):format(out.quote(tostring(name)))
   end
   roots = roots or M.roots()
   local found
@@ -363,7 +363,7 @@ local function one_line(e)
   else
     local mt = getmetatable(e)
     s = (type(mt) == "table" and mt.__tostring) and tostring(e)
-      or ("(error object is a %s value)"):format(type(e))
+      or ("raised a %s value instead of an error message"):format(type(e))
   end
   return (s:gsub("%s*\n%s*", " "))
 end

@@ -189,7 +189,12 @@ local function migrate(h, path)
              .. "use a newer Pixie"):format(path, version, M.SCHEMA_VERSION), 0)
     end
     for v = version + 1, M.SCHEMA_VERSION do
-      migrations[v](h)
+      local ok, err = pcall(migrations[v], h)
+      if not ok then
+        error(("%s is not a Pixie database (schema step %d failed: %s); refusing to use it"
+               .. " — move it aside to start a new history")
+              :format(path, v, tostring(err):gsub("^[^:]*:%d+: ", "")), 0)
+      end
     end
     assert(h:exec(("PRAGMA user_version = %d"):format(M.SCHEMA_VERSION)))
     return true

@@ -43,14 +43,33 @@ local function load_spec(dir, folder)
   return spec, errors
 end
 
+-- The entry of a tools/ child that is a symlink which cannot be followed
+-- (dangling or a loop): listed as broken rather than hidden. nil otherwise.
+local function unfollowable(dir, folder)
+  local lst = fs.stat(dir, { nofollow = true })
+  if not lst or lst.type ~= "link" then return nil end
+  local _, err = fs.stat(dir)
+  return {
+    id = folder, folder = folder, dir = dir, errors = {
+      "the tool folder is a symlink that cannot be followed: " .. tostring(err):gsub("^.*: ", ""),
+    }, warnings = {},
+  }
+end
+
 -- Lists every tool under home/tools, sorted by id.
 -- Each entry: { id, folder, dir, status = "ok"|"broken", errors = {...},
 --               warnings = {...}, spec = normalised spec or nil }
+-- A missing tools/ gives an empty list; one that is not a readable folder
+-- gives the empty list and a message as second result.
 function M.list(home)
   local tools_dir = (home or config.home()) .. "/tools"
-  local names = fs.list(tools_dir)
+  local names, lerr, code = fs.list(tools_dir)
   local entries = {}
-  if not names then return entries end
+  if not names then
+    if code == 2 then return entries end -- ENOENT: a fresh home
+    if code == 20 then return entries, tools_dir .. " is not a folder" end -- ENOTDIR
+    return entries, "cannot list the tools: " .. tostring(lerr)
+  end
   for _, folder in ipairs(names) do
     local dir = tools_dir .. "/" .. folder
     local st = folder:sub(1, 1) ~= "." and fs.stat(dir)
@@ -70,6 +89,8 @@ function M.list(home)
           ("folder name '%s' differs from the tool id '%s'"):format(folder, spec.id)
       end
       entries[#entries + 1] = entry
+    elseif folder:sub(1, 1) ~= "." and not st then
+      entries[#entries + 1] = unfollowable(dir, folder)
     end
   end
   local by_id = {}
@@ -102,13 +123,15 @@ end
 -- The tool with this id, or nil, message. A broken tool is returned too
 -- (check entry.status).
 function M.get(id, home)
-  for _, e in ipairs(M.list(home)) do
+  local list, problem = M.list(home)
+  for _, e in ipairs(list) do
     if e.id == id and e.status == "ok" then return e end
   end
-  for _, e in ipairs(M.list(home)) do
+  for _, e in ipairs(list) do
     if e.id == id or e.folder == id then return e end
   end
-  return nil, "unknown tool '" .. tostring(id) .. "'"
+  if problem then return nil, problem end
+  return nil, "unknown tool '" .. require("pixie.out").quote(tostring(id)) .. "'"
 end
 
 -- Forgets every cached parse (tests and long-lived servers after edits).

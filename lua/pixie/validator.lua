@@ -98,7 +98,11 @@ steps.interpreter_found = function(ctx)
 end
 
 steps.required_secrets = function(ctx)
-  local missing = secrets.missing_required(ctx.entry)
+  local missing, env_err = secrets.missing_required(ctx.entry)
+  if env_err then
+    ctx.skip_reason = "the tool's .env cannot be read"
+    return "fail", "cannot read the tool's .env: " .. env_err
+  end
   if #missing > 0 then
     ctx.skip_reason = "required secret " .. table.concat(missing, ", ") .. " not set"
     return "warn", ctx.skip_reason .. " — set it in Settings or with set-secret"

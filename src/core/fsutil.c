@@ -13,9 +13,17 @@
 
 int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+    /* O_NONBLOCK: opening a FIFO nobody writes to must not hang; reads
+     * block again once it is open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
     if (fd < 0) {
         return -errno;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
     }
     int rc = fsutil_read_fd(fd, limit, data, len);
     close(fd);

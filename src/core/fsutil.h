@@ -10,7 +10,8 @@
 /* Reads the whole regular file `path` (following no symlink when
  * `nofollow` is set). Fails with -EFBIG when it is larger than `limit`
  * bytes. On success *data is a malloc'd NUL-terminated buffer the caller
- * frees and *len its length without the NUL. */
+ * frees and *len its length without the NUL. A FIFO with no writer reads
+ * as empty instead of blocking the open. */
 int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_t *len);
 
 /* Reads the whole file open as `fd` (not a folder) like fsutil_read; the

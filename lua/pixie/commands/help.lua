@@ -13,7 +13,7 @@ function command.run(args)
   local commands = cli.commands()
   if args[1] then
     local c = commands[args[1]]
-    if not c then return cli.usage_error("unknown command '" .. args[1] .. "'") end
+    if not c then return cli.usage_error("unknown command '" .. out.quote(args[1]) .. "'") end
     cli.print_help(c)
     return 0
   end

@@ -19,18 +19,27 @@ The tool is started, run once, and stopped. Exit 1 when the run fails.
   order = 20,
 }
 
--- Reads the --inputs source: a JSON object. Returns table | nil, message.
+local INPUTS_LIMIT = 1024 * 1024
+local EFBIG = 27
+
+-- Reads the --inputs source (a file, or stdin for "-"): a JSON object of
+-- at most 1 MiB of UTF-8. Returns table | nil, message (naming the source).
 local function read_inputs_file(source)
-  local text, err
+  local label = source == "-" and "--inputs - (stdin)" or ("--inputs " .. out.quote(source))
+  local text, err, code
   if source == "-" then
-    text = io.stdin:read("a")
+    text = io.stdin:read(INPUTS_LIMIT + 1) or ""
+    if #text > INPUTS_LIMIT then code = EFBIG end
   else
-    text, err = require("pixie.fs").read(source, { limit = 1024 * 1024 })
+    text, err, code = require("pixie.fs").read(source, { limit = INPUTS_LIMIT })
   end
-  if not text then return nil, err end
+  if code == EFBIG then return nil, ("%s is larger than %d bytes"):format(label, INPUTS_LIMIT) end
+  if not text then return nil, label .. ": " .. tostring(err):gsub("^.*: ", "") end
+  if text:match("^%s*$") then return nil, label .. " is empty (expected a JSON object)" end
+  if not utf8.len(text) then return nil, label .. " is not valid UTF-8" end
   local value, derr = json.decode(text)
-  if value == nil then return nil, "--inputs " .. source .. ": " .. derr end
-  if type(value) ~= "table" then return nil, "--inputs " .. source .. ": not a JSON object" end
+  if value == nil then return nil, label .. ": " .. derr end
+  if type(value) ~= "table" then return nil, label .. ": not a JSON object" end
   return value
 end
 
@@ -83,7 +92,7 @@ function command.run(args)
   end
   for i = 2, #rest do
     local key, text = rest[i]:match("^([^=]+)=(.*)$")
-    if not key then return cli.usage_error("expected key=value, got '" .. rest[i] .. "'", command.usage) end
+    if not key then return cli.usage_error("expected key=value, got '" .. out.quote(rest[i]) .. "'", command.usage) end
     local value, cerr = inputs.coerce(entry.spec, key, text)
     if value == nil then out.error(cerr); return 1 end
     given[key] = value

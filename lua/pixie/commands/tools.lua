@@ -14,7 +14,11 @@ local command = {
 function command.run(args)
   local opts, rest = argparse.parse(args, { flags = { json = "boolean" }, max = 0 })
   if not opts then return require("pixie.cli").usage_error(rest, command.usage) end
-  local list = tools.list()
+  local list, problem = tools.list()
+  if problem then
+    out.error(problem)
+    return 1
+  end
   if opts.json then
     local rows = json.array()
     for _, t in ipairs(list) do
