@@ -40,7 +40,7 @@
 #define GUARD_SLOTS 4096
 #define KILL_SETTLE_MS 3000 /* how long SIGKILLed processes get to vanish */
 
-enum { GUARD_ADD_GROUP = 1, GUARD_DEL_GROUP, GUARD_ADD_PID, GUARD_DEL_PID };
+enum { GUARD_ADD_GROUP = 1, GUARD_DEL_GROUP, GUARD_ADD_PID, GUARD_DEL_PID, GUARD_QUIT };
 
 struct guard_msg {
     int32_t op;
@@ -122,13 +122,21 @@ static int is_tracked_locked(pid_t pid)
     return 0;
 }
 
-static void guard_send(int op, pid_t pid, uint64_t start)
+/* Tells the watchdog about a group or pid; reg_lock held. */
+static void guard_send_locked(int op, pid_t pid, uint64_t start)
 {
     struct guard_msg m = {op, pid, start};
     if (guard_fd >= 0) {
         while (send(guard_fd, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
         }
     }
+}
+
+static void guard_send(int op, pid_t pid, uint64_t start)
+{
+    pthread_mutex_lock(&reg_lock);
+    guard_send_locked(op, pid, start);
+    pthread_mutex_unlock(&reg_lock);
 }
 
 /* ---- /proc ----------------------------------------------------------------- */
@@ -470,6 +478,9 @@ static void guard_main(int sock)
         if (r != (ssize_t)sizeof m) {
             continue;
         }
+        if (m.op == GUARD_QUIT) {
+            _exit(0); /* an orderly exit: Pixie stops its tools itself */
+        }
         if (m.op == GUARD_ADD_GROUP || m.op == GUARD_ADD_PID) {
             for (int i = 0; i < GUARD_SLOTS; i++) {
                 if (tab[i].op == 0) {
@@ -524,6 +535,28 @@ static void init_once_fn(void)
     guard_fd = sv[0];
     guard_pid = pid;
     track_add(pid);
+    atexit(spawn_shutdown);
+}
+
+void spawn_shutdown(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    int fd = guard_fd;
+    pid_t pid = guard_pid;
+    guard_fd = -1;
+    guard_pid = -1;
+    pthread_mutex_unlock(&reg_lock);
+    if (fd < 0) {
+        return;
+    }
+    struct guard_msg quit = {GUARD_QUIT, 0, 0};
+    while (send(fd, &quit, sizeof quit, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    }
+    close(fd);
+    for (int i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) == 0; i++) {
+        sleep_ms(10);
+    }
+    track_del(pid);
 }
 
 int spawn_init(void)
@@ -585,7 +618,7 @@ int spawn_sweep(void)
             cap_escaped = ncap;
         }
         escaped[n_escaped++] = (struct guard_msg){GUARD_ADD_PID, p->pid, p->start};
-        guard_send(GUARD_ADD_PID, p->pid, p->start);
+        guard_send_locked(GUARD_ADD_PID, p->pid, p->start);
     }
     /* forget escaped pids that are gone */
     for (size_t k = 0; k < n_escaped;) {
@@ -596,7 +629,7 @@ int spawn_sweep(void)
         if (live) {
             k++;
         } else {
-            guard_send(GUARD_DEL_PID, escaped[k].pid, 0);
+            guard_send_locked(GUARD_DEL_PID, escaped[k].pid, 0);
             escaped[k] = escaped[--n_escaped];
         }
     }

@@ -79,8 +79,14 @@ int spawn_capture(struct spawn_child *c, const char *in, size_t in_len, int64_t 
 int64_t spawn_now_ms(void);
 
 /* Makes this process a child subreaper and starts the watchdog (once;
- * spawn_start calls it). Returns 0 or -errno. */
+ * spawn_start calls it; it registers spawn_shutdown with atexit). Returns 0
+ * or -errno. */
 int spawn_init(void);
+
+/* Orderly exit: tells the watchdog to quit without killing anything and
+ * reaps it, so a normal exit leaves no orphan. Idempotent. Children spawned
+ * afterwards are no longer covered by the watchdog. */
+void spawn_shutdown(void);
 
 /* Housekeeping for a long-lived thread (call every ~0.5 s): reaps zombie
  * children that are no spawned leader and are outside Pixie's own process

@@ -404,6 +404,24 @@ static void test_no_fd_leak_over_many_spawns(void)
     CHECK(count_marked(OUR_ZOMBIES) == 0);
 }
 
+/* An orderly exit reaps the watchdog and kills nothing. */
+static void test_shutdown_reaps_the_watchdog_and_kills_nothing(void)
+{
+    const char *const argv[] = {"sleep", "100", NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_child c;
+    CHECK(spawn_start(&o, &c) == 0);
+    CHECK(count_watchdogs() == 1);
+    spawn_shutdown();
+    spawn_shutdown(); /* idempotent */
+    CHECK(count_watchdogs() == 0);
+    usleep(100000);
+    CHECK(count_marked(LIVE) == 1);
+    CHECK(spawn_kill_tree(&c, 1000) == 0);
+    spawn_close(&c);
+    CHECK(count_marked(LIVE) == 0);
+}
+
 static void test_describe_status(void)
 {
     char buf[64];
@@ -433,6 +451,7 @@ int main(int argc, char **argv)
     test_sweep_reaps_escaped_zombies();
     test_no_fd_leak_over_many_spawns();
     test_describe_status();
+    test_shutdown_reaps_the_watchdog_and_kills_nothing(); /* last: ends the watchdog */
     CHECK(count_marked(LIVE) == 0);
     CHECK(count_marked(OUR_ZOMBIES) == 0);
     return check_exit();
