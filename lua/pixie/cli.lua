@@ -49,6 +49,17 @@ function M.print_help(command)
   end
 end
 
+-- Flushes stdout: code when all output was written, else 1 with an error
+-- (a full disk or closed stdout must not pass for success).
+local function finish(code)
+  local flushed, werr = out.flush()
+  if not flushed then
+    out.error("cannot write the output: " .. tostring(werr))
+    return 1
+  end
+  return code
+end
+
 function M.main(args)
   local i = 1
   local home
@@ -99,11 +110,9 @@ function M.main(args)
   end
   if help then
     M.print_help(command)
-    return 0
+    return finish(0)
   end
-  local code = command.run(rest)
-  io.stdout:flush()
-  return code or 0
+  return finish(command.run(rest) or 0)
 end
 
 return M

@@ -9,17 +9,34 @@ function M.scrub(text)
   return mask.scrub(tostring(text))
 end
 
+local write_error -- the first failed stdout write (disk full, closed), or nil
+
+-- Writes the pieces to stdout, remembering the first failure.
+local function emit(...)
+  local ok, err = io.stdout:write(...)
+  if not ok and not write_error then write_error = err end
+end
+
 -- Writes the arguments (tostring'd, tab-separated) and a newline to stdout.
 function M.print(...)
   local n = select("#", ...)
   local parts = {}
   for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  io.stdout:write(M.scrub(table.concat(parts, "\t")), "\n")
+  emit(M.scrub(table.concat(parts, "\t")), "\n")
 end
 
 -- Writes raw text to stdout (no newline added).
 function M.write(text)
-  io.stdout:write(M.scrub(text))
+  emit(M.scrub(text))
+end
+
+-- Flushes stdout. Returns true | nil, message when this or any earlier
+-- write to stdout failed (the output is then incomplete).
+function M.flush()
+  local ok, err = io.stdout:flush()
+  if not ok and not write_error then write_error = err end
+  if write_error then return nil, write_error end
+  return true
 end
 
 local QUOTE_LIMIT = 80

@@ -136,9 +136,10 @@ function M.find(name, roots)
   return found
 end
 
--- Candidate skill names in one root (valid or not), sorted.
+-- Candidate skill names in one root (valid or not), sorted, and a message
+-- when the root's folder exists but cannot be listed.
 local function names_in(root)
-  local names, seen = {}, {}
+  local names, seen, problem = {}, {}, nil
   local function add(n)
     if n and not seen[n] then seen[n] = true; names[#names + 1] = n end
   end
@@ -149,7 +150,13 @@ local function names_in(root)
       add(rest:match("^([^/]+)%.lua$") or rest:match("^([^/]+)/init%.lua$"))
     end
   else
-    for _, entry in ipairs(fs.list(root.dir) or {}) do
+    local entries, err, code = fs.list(root.dir)
+    if code == 20 then -- ENOTDIR
+      problem = ("%s skills folder %s is not a folder; its skills are ignored"):format(root.origin, root.dir)
+    elseif not entries and code ~= 2 then -- anything but ENOENT
+      problem = ("%s skills folder cannot be listed: %s"):format(root.origin, tostring(err))
+    end
+    for _, entry in ipairs(entries or {}) do
       if entry:sub(1, 1) ~= "." then -- skip hidden files and editor droppings
         local stem = entry:match("^(.+)%.lua$")
         if stem and is_type(root.dir .. "/" .. entry, "file") then
@@ -161,7 +168,7 @@ local function names_in(root)
     end
   end
   table.sort(names)
-  return names
+  return names, problem
 end
 
 -- Reads a skill source file (a path on disk, or an embedded name).
@@ -417,11 +424,14 @@ end
 -- list([roots]) -> array of {name, origin, path, shadows, summary, usage,
 -- error}, sorted by name; the first root wins, a shadowed origin is
 -- recorded, and a skill that fails to load is listed with its error.
+-- Second result: messages for skill folders that exist but cannot be listed.
 function M.list(roots)
   roots = roots or M.roots()
-  local by_name, names = {}, {}
+  local by_name, names, problems = {}, {}, {}
   for _, root in ipairs(roots) do
-    for _, name in ipairs(names_in(root)) do
+    local root_names, problem = names_in(root)
+    problems[#problems + 1] = problem
+    for _, name in ipairs(root_names) do
       local entry = by_name[name]
       if not entry then
         entry = M.valid_name(name) and find_in(root, name)
@@ -440,7 +450,7 @@ function M.list(roots)
     local entry = by_name[name]
     if entry.invalid then
       entry.error = ("invalid skill name '%s' (use a-z, 0-9, '-' and '_'; start with a letter or digit)")
-        :format(name)
+        :format(out.quote(name))
     else
       local skill, err = M.load(entry)
       if skill then
@@ -452,7 +462,7 @@ function M.list(roots)
     end
     result[#result + 1] = entry
   end
-  return result
+  return result, problems
 end
 
 -- Prints a skill's usage, summary and help text to stdout.
@@ -496,7 +506,7 @@ function M.run(name, args, roots)
     return 0
   end
   local ok, result = xpcall(skill.run, handler, argv)
-  io.stdout:flush()
+  out.flush() -- a failure is remembered and reported by the caller
   if not ok then
     out.error(("skill %s: %s"):format(name, result))
     return 1

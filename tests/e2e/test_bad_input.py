@@ -88,15 +88,16 @@ def base_home(name, db=True):
     return home
 
 
-def run_pixie(argv, stdin=b"", env=None, preexec=None):
+def run_pixie(argv, stdin=b"", env=None, preexec=None, stdout=subprocess.PIPE):
     """Runs the binary with bytes I/O; raises TimeoutExpired on a hang."""
     full_env = dict(os.environ)
     full_env.pop("PIXIE_HOME", None)
     full_env.pop("PIXIE_DEBUG", None)
     full_env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
     full_env.update(env or {})
-    return subprocess.run([PIXIE_BIN] + list(argv), input=stdin, capture_output=True,
-                          env=full_env, timeout=TIMEOUT, preexec_fn=preexec)
+    return subprocess.run([PIXIE_BIN] + list(argv), input=stdin, stdout=stdout,
+                          stderr=subprocess.PIPE, env=full_env, timeout=TIMEOUT,
+                          preexec_fn=preexec)
 
 
 def snapshot(root):
@@ -128,7 +129,7 @@ class BadInputCase(unittest.TestCase):
 
     def check(self, argv, codes=(1, 2), home=None, stdin=b"", must=None, env=None,
               preexec=None, watch=None, stderr_lines=MAX_STDERR_LINES, records=False,
-              writes_on_success=False):
+              writes_on_success=False, stdout=subprocess.PIPE):
         """Runs pixie [--home home] argv and checks the invariants. must: a
         bytes/str regex stderr+stdout must match. watch: folder whose files
         must be unchanged (default home); records: the command stores its
@@ -139,10 +140,10 @@ class BadInputCase(unittest.TestCase):
         watch = watch or home
         before = snapshot(watch) if watch else None
         try:
-            r = run_pixie(full, stdin=stdin, env=env, preexec=preexec)
+            r = run_pixie(full, stdin=stdin, env=env, preexec=preexec, stdout=stdout)
         except subprocess.TimeoutExpired:
             self.fail(f"{label}: did not end within {TIMEOUT} s")
-        err, out = r.stderr, r.stdout
+        err, out = r.stderr, r.stdout or b""
         self.assertIn(r.returncode, codes, f"{label}: exit {r.returncode}, stderr {err[:300]!r}")
         lines = err.splitlines()
         self.assertLessEqual(len(lines), stderr_lines, f"{label}: stderr {err[:600]!r}")
@@ -235,6 +236,17 @@ class HostileArguments(BadInputCase):
                        preexec=preexec)
         finally:
             os.chmod(locked, 0o755)
+
+    def test_output_that_cannot_be_written(self):
+        """A full disk or a closed stdout is an error, never a silent exit 0."""
+        with open("/dev/full", "wb") as full:
+            for argv in (["tools"], ["tools", "--json"], ["skills"], ["help"], ["tools", "--help"],
+                         ["version"], ["run-skill", "list-tools"]):
+                with self.subTest(argv=argv):
+                    self.check(argv, codes=(1,), home=self.home, stdout=full,
+                               must="cannot write the output: No space left")
+        self.check(["tools"], codes=(1,), home=self.home, stdout=subprocess.DEVNULL,
+                   preexec=lambda: os.close(1), must="cannot write the output")
 
     def test_tools_skills_version_help(self):
         self.sweep([
@@ -523,6 +535,17 @@ class HostileHomes(BadInputCase):
                 os.setuid(65534)
         self.check(["logs", "word-count"], codes=(1,), home=home, preexec=preexec,
                    must="pixie.db")
+
+    def test_skills_folder_that_is_a_file(self):
+        home = base_home("skillsfile", db=False)
+        put(os.path.join(home, "skills"), "not a folder\n")
+        xdg = new_dir("xdg")
+        put(os.path.join(xdg, "pixie", "skills"), "not a folder either\n")
+        r = self.check(["skills"], codes=(0,), home=home, env={"XDG_CONFIG_HOME": xdg},
+                       must="warning: user skills folder .* is not a folder")
+        self.assertIn(b"warning: config skills folder", r.stderr)
+        self.assertIn(b"list-tools", r.stdout)
+        self.check(["run-skill", "mine"], codes=(1,), home=home, must="unknown skill 'mine'")
 
     def test_logs_folder_that_is_a_file(self):
         home = base_home("logsfile")

@@ -43,13 +43,17 @@ function command.run(args)
   local rows, qerr = st:spawn_log_tail(entry.id, 0, n)
   if not rows then out.error(qerr); return 1 end
   local last = print_rows(rows) or 0
-  io.stdout:flush()
+  out.flush()
   while opts.follow do
     require("pixie.sys").sleep_ms(FOLLOW_POLL_MS)
     local more = st:spawn_log_tail(entry.id, last, 500)
     if more then
       last = print_rows(more) or last
-      io.stdout:flush()
+      local flushed, werr = out.flush()
+      if not flushed then -- the reader went away: stop following
+        out.error("cannot write the output: " .. tostring(werr))
+        return 1
+      end
     end
   end
   return 0

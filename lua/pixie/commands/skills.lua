@@ -17,7 +17,8 @@ local command = {
 function command.run(args)
   local opts, rest = argparse.parse(args, { flags = { json = "boolean" }, max = 0 })
   if not opts then return require("pixie.cli").usage_error(rest, command.usage) end
-  local list = skills.list()
+  local list, problems = skills.list()
+  for _, p in ipairs(problems) do out.warn(p) end
   if opts.json then
     local rows = json.array()
     for _, s in ipairs(list) do
