@@ -513,16 +513,24 @@ class HostileHomes(BadInputCase):
                     put(path, good[:100] + b"\x00" * 4000)
                 elif name == "directory":
                     os.mkdir(path)
-                elif name == "foreign":  # WAL like every Pixie database
-                    sqlite_file(path, "PRAGMA journal_mode = WAL; CREATE TABLE runs (x); "
-                                "INSERT INTO runs VALUES (1);")
+                elif name == "foreign":
+                    sqlite_file(path, "CREATE TABLE runs (x); INSERT INTO runs VALUES (1);")
+                    mode = 0o644
+                    os.chmod(path, mode)
                 elif name == "newer":
-                    sqlite_file(path, "PRAGMA journal_mode = WAL; PRAGMA user_version = 999;")
+                    sqlite_file(path, "PRAGMA user_version = 999; CREATE TABLE t (x);")
+                    mode = 0o644
+                    os.chmod(path, mode)
                 elif name == "symlink-loop":
                     os.symlink("pixie.db", path)
                 self.check(["logs", "word-count"], codes=(1,), home=home, must=must)
                 self.check(["run", "word-count"], codes=(1,), home=home, must=must)
                 self.check(["tools"], codes=(0,), home=home)
+                if name in ("foreign", "newer"):  # refused untouched: no WAL, same mode
+                    self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), mode)
+                    self.assertFalse(os.path.exists(path + "-wal"))
+                    with open(path, "rb") as f:
+                        self.assertEqual(f.read(20)[18:20], b"\x01\x01")
 
     def test_read_only_database(self):
         home = base_home("db-readonly")
