@@ -5,6 +5,10 @@ local fs = require("pixie.fs")
 local M = {}
 
 local home -- absolute path once chosen
+local PATH_LIMIT = 400 -- bytes of a path shown in a message
+
+-- pixie.out, loaded on first use (it needs the masker).
+local function out() return require("pixie.out") end
 
 -- Chooses the home: explicit dir, else PIXIE_HOME, else the current dir.
 -- Returns the absolute path, or nil, message when it is not a folder.
@@ -12,8 +16,12 @@ function M.set_home(dir)
   dir = dir or os.getenv("PIXIE_HOME")
   if dir == nil or dir == "" then dir = "." end
   local st, err = fs.stat(dir)
-  if not st then return nil, "home " .. err end
-  if st.type ~= "directory" then return nil, "home " .. dir .. " is not a folder" end
+  if not st then
+    return nil, ("home %s: %s"):format(out().quote(dir, PATH_LIMIT), tostring(err):match("[^:]*$"):sub(2))
+  end
+  if st.type ~= "directory" then
+    return nil, "home " .. out().quote(dir, PATH_LIMIT) .. " is not a folder"
+  end
   home = assert(fs.realpath(dir))
   return home
 end

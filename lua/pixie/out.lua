@@ -47,13 +47,15 @@ local function neutralised(text)
   return (text:gsub("[%z\1-\8\11-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end))
 end
 
--- A user-supplied string (an argument, a name) made fit to echo in a
--- message: secrets masked first, control characters as \xNN, cut to 80
--- bytes (at a UTF-8 character boundary) with "..." when longer.
-function M.quote(text)
-  text = neutralised(M.scrub(text))
-  if #text <= QUOTE_LIMIT then return text end
-  local cut = QUOTE_LIMIT
+-- A user-supplied string (an argument, a name, a path) made fit to echo
+-- in a one-line message: secrets masked first, every control character
+-- (newlines too) as \xNN, cut to `limit` bytes (default 80, at a UTF-8
+-- character boundary) with "... (N bytes)" when longer.
+function M.quote(text, limit)
+  limit = limit or QUOTE_LIMIT
+  text = M.scrub(text):gsub("%c", function(c) return ("\\x%02X"):format(c:byte()) end)
+  if #text <= limit then return text end
+  local cut = limit
   while cut > 1 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
   return text:sub(1, cut) .. ("... (%d bytes)"):format(#text)
 end

@@ -206,6 +206,8 @@ class HostileArguments(BadInputCase):
             (["--home", self.f("array.json"), "tools"], (1,), "not a folder", None),
             (["--home", self.f("loop-a"), "tools"], (1,), "symbolic links", None),
             (["--home", self.f("nowhere"), "tools"], (1,), "No such file", None),
+            (["--home", "/tmp/x\ny\x1b[2J", "tools"], (1,), r"home /tmp/x\\x0Ay\\x1B\[2J: No such", None),
+            (["--home", "/" + "abcdefghi/" * 600, "tools"], (1,), "File name too long", None),
             (["--bogus"], (2,), "unknown option --bogus", h),
             (["-x", "tools"], (2,), "unknown option -x", h),
             ([""], (2,), "unknown command ''", h),
