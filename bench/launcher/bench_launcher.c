@@ -103,9 +103,8 @@ static double bare_start(const char *dir, const char *python, char *const envp[]
 static void report(const char *what, double pixie, double base, const char *base_name,
                    const char *unit)
 {
-    printf("  %-34s pixie %9.3f %s   %-14s %9.3f %s   overhead %+8.3f %s   ratio %.3f\n",
-           what, pixie, unit, base_name, base, unit, pixie - base, unit,
-           base > 0 ? pixie / base : 0);
+    printf("  %-34s pixie %9.3f %s   %-14s %9.3f %s   overhead %+8.3f %s   ratio %.3f\n", what,
+           pixie, unit, base_name, base, unit, pixie - base, unit, base > 0 ? pixie / base : 0);
 }
 
 static size_t sink(char *d, size_t s, size_t n, void *ctx)
@@ -129,9 +128,15 @@ int main(int argc, char **argv)
     char path[] = "PATH=/usr/bin:/bin", unbuf[] = "PYTHONUNBUFFERED=1", lang[] = "LANG=C.UTF-8";
     char *envp[] = {path, unbuf, lang, marker, NULL};
     struct launcher_tool t = {
-        .id = id, .dir = dir, .python = python, .entrypoint = "main.py",
-        .env = (const char *const *)envp, .max_memory_mb = 0, .max_runtime_seconds = 60,
-        .warm_keep_seconds = 300, .concurrent = 1,
+        .id = id,
+        .dir = dir,
+        .python = python,
+        .entrypoint = "main.py",
+        .env = (const char *const *)envp,
+        .max_memory_mb = 0,
+        .max_runtime_seconds = 60,
+        .warm_keep_seconds = 300,
+        .concurrent = 1,
     };
     if (launcher_init() != 0) {
         return 1;

@@ -32,8 +32,6 @@ struct store *db_check_store(lua_State *L, int idx);
  * on non-string entries, '=' in a name, or NUL. */
 const char **api_push_envp(lua_State *L, int idx, const char *what);
 
-
-
 /* World-failure return of the error contract: pushes nil, "<what>: <strerror>"
  * and the errno name's number (positive), returns 3. `negerr` is a negative
  * errno value as returned by the core. */

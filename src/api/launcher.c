@@ -387,9 +387,15 @@ static int l_set_store(lua_State *L)
 }
 
 static const luaL_Reg launcher_functions[] = {
-    {"start", l_start},         {"run", l_run},         {"get", l_get},
-    {"stop", l_stop},           {"stop_all", l_stop_all}, {"state", l_state},
-    {"output", l_output},       {"configure", l_configure}, {"set_store", l_set_store},
+    {"start", l_start},
+    {"run", l_run},
+    {"get", l_get},
+    {"stop", l_stop},
+    {"stop_all", l_stop_all},
+    {"state", l_state},
+    {"output", l_output},
+    {"configure", l_configure},
+    {"set_store", l_set_store},
     {NULL, NULL},
 };
 

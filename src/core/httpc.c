@@ -153,20 +153,20 @@ static int request(int port, const char *path, const char *body, size_t len,
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         res->timed_out = 1;
         rc = -ETIMEDOUT;
-        snprintf(res->error, sizeof res->error, "no answer from 127.0.0.1:%d%s within %ld ms",
-                 port, path, timeout_ms);
+        snprintf(res->error, sizeof res->error, "no answer from 127.0.0.1:%d%s within %ld ms", port,
+                 path, timeout_ms);
     } else if (cc == CURLE_COULDNT_CONNECT) {
         res->refused = 1;
         rc = -ECONNREFUSED;
         snprintf(res->error, sizeof res->error, "cannot connect to 127.0.0.1:%d", port);
     } else if (sink.too_big) {
         rc = -EFBIG;
-        snprintf(res->error, sizeof res->error, "response from 127.0.0.1:%d%s over %u bytes",
-                 port, path, HTTPC_BODY_CAP);
+        snprintf(res->error, sizeof res->error, "response from 127.0.0.1:%d%s over %u bytes", port,
+                 path, HTTPC_BODY_CAP);
     } else {
         rc = -EIO;
-        snprintf(res->error, sizeof res->error, "request to 127.0.0.1:%d%s failed: %s", port,
-                 path, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        snprintf(res->error, sizeof res->error, "request to 127.0.0.1:%d%s failed: %s", port, path,
+                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
     return rc;
 }

@@ -10,12 +10,12 @@
 #define HTTPC_BODY_CAP (16u * 1024u * 1024u)
 
 struct httpc_response {
-    long status;       /* HTTP status code, 0 when no response */
-    char *body;        /* malloc'd, NUL-terminated; the caller frees */
+    long status; /* HTTP status code, 0 when no response */
+    char *body;  /* malloc'd, NUL-terminated; the caller frees */
     size_t body_len;
-    int timed_out;     /* 1 when the deadline passed */
-    int refused;       /* 1 when nothing listens on the port */
-    char error[256];   /* set when the call failed: what went wrong */
+    int timed_out;   /* 1 when the deadline passed */
+    int refused;     /* 1 when nothing listens on the port */
+    char error[256]; /* set when the call failed: what went wrong */
 };
 
 /* GET http://127.0.0.1:<port><path> with a total deadline (<= 0: none).

@@ -155,7 +155,8 @@ static int bind_failed(struct inst *in)
     pthread_mutex_lock(&pool_lock);
     char *tail = pool_ring_copy(&in->tail, NULL);
     pthread_mutex_unlock(&pool_lock);
-    int r = tail && (strstr(tail, "Address already in use") || strstr(tail, "address already in use"));
+    int r =
+        tail && (strstr(tail, "Address already in use") || strstr(tail, "address already in use"));
     free(tail);
     return r;
 }
@@ -243,8 +244,8 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
         }
         if (elapsed >= READY_TIMEOUT_MS) {
             *rc = -ETIMEDOUT;
-            char *msg = fmt("tool '%s' did not answer /healthz on port %d within %d s", t->id,
-                            port, READY_TIMEOUT_MS / 1000);
+            char *msg = fmt("tool '%s' did not answer /healthz on port %d within %d s", t->id, port,
+                            READY_TIMEOUT_MS / 1000);
             pool_inst_kill(in, FAILED_START_GRACE_MS);
             set_err(err, msg);
             return NULL;
@@ -270,8 +271,8 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
 
 /* Returns the slot's ready instance for t with a reference (and busy++ when
  * `use`), starting one when needed. */
-static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int use,
-                           int *started, int *rc, char **err)
+static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int use, int *started,
+                           int *rc, char **err)
 {
     uint64_t sig = tool_sig(t);
     *started = 0;
@@ -409,7 +410,8 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
         if (rc == -ETIMEDOUT) {
             res->timed_out = 1;
             set_err(err, fmt("tool '%s' did not answer /run within %ld ms; its processes were "
-                             "killed", t->id, deadline_ms));
+                             "killed",
+                             t->id, deadline_ms));
             if (removed) {
                 pool_inst_kill(in, TIMEOUT_GRACE_MS); /* drops the pool's reference */
             }
@@ -439,8 +441,8 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
     return rc;
 }
 
-int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
-                 char **body, size_t *len, char **err)
+int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status, char **body,
+                 size_t *len, char **err)
 {
     *body = NULL;
     *len = 0;

@@ -20,15 +20,15 @@
 #include <sys/types.h>
 
 struct launcher_tool {
-    const char *id;          /* tool id */
-    const char *dir;         /* tool folder: the child's cwd */
-    const char *python;      /* interpreter path */
-    const char *entrypoint;  /* e.g. "main.py", relative to dir */
-    const char *const *env;  /* NULL-terminated "KEY=VALUE": the whole environment */
-    unsigned max_memory_mb;  /* RLIMIT_AS, 0 = none */
+    const char *id;         /* tool id */
+    const char *dir;        /* tool folder: the child's cwd */
+    const char *python;     /* interpreter path */
+    const char *entrypoint; /* e.g. "main.py", relative to dir */
+    const char *const *env; /* NULL-terminated "KEY=VALUE": the whole environment */
+    unsigned max_memory_mb; /* RLIMIT_AS, 0 = none */
     unsigned max_runtime_seconds;
     unsigned warm_keep_seconds;
-    int concurrent;          /* 0 = one run at a time */
+    int concurrent; /* 0 = one run at a time */
 };
 
 /* Output callback: called from the I/O thread with masked text of one
@@ -57,11 +57,11 @@ void launcher_set_warm_max(int n);
 int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started, char **err);
 
 struct launcher_result {
-    long status;       /* HTTP status of /run */
-    char *body;        /* malloc'd response body (the caller frees) */
+    long status; /* HTTP status of /run */
+    char *body;  /* malloc'd response body (the caller frees) */
     size_t body_len;
-    int timed_out;     /* deadline passed: the tool's whole tree was killed */
-    int started;       /* this run spawned the process */
+    int timed_out; /* deadline passed: the tool's whole tree was killed */
+    int started;   /* this run spawned the process */
     int port;
     pid_t pid;
 };
@@ -78,8 +78,8 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
 
 /* GET `path` (e.g. "/schema") from the warm process of tool_id. On 0 the
  * caller owns *body (malloc'd) and *status is set; -ESRCH when not warm. */
-int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
-                 char **body, size_t *len, char **err);
+int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status, char **body,
+                 size_t *len, char **err);
 
 /* Stops the warm process of tool_id: SIGTERM to its tree, grace_ms, then
  * SIGKILL; returns when nothing of it is left. Returns 0 when it was not
@@ -93,9 +93,9 @@ struct launcher_state_row {
     char tool_id[128];
     pid_t pid;
     int port;
-    double started_at;  /* seconds since the epoch */
-    double last_used;   /* seconds since the epoch */
-    int busy;           /* runs in flight */
+    double started_at; /* seconds since the epoch */
+    double last_used;  /* seconds since the epoch */
+    int busy;          /* runs in flight */
 };
 
 /* Snapshot of the warm pool. *rows is malloc'd (the caller frees), *n rows.

@@ -405,8 +405,7 @@ static int collect_victims_locked(struct inst **victims, int *grace, int max)
         if (!in) {
             continue;
         }
-        int idle = in->busy == 0 &&
-                   now - in->last_used_ms >= (int64_t)in->warm_keep_seconds * 1000;
+        int idle = in->busy == 0 && now - in->last_used_ms >= (int64_t)in->warm_keep_seconds * 1000;
         if (in->exited || idle) {
             pool_inst_remove_locked(in);
             victims[n] = in;

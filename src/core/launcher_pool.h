@@ -47,15 +47,15 @@ struct inst { /* one process; see above */
     int refs;
     struct slot *slot;
     struct spawn_child child;
-    int spawn_rc;      /* set by the I/O thread: 0 or -errno; 1 = pending */
+    int spawn_rc; /* set by the I/O thread: 0 or -errno; 1 = pending */
     int port;
     uint64_t sig;
     double started_at, last_used_wall;
     int64_t last_used_ms;
     int busy;
     int in_pool;
-    int exited;        /* the I/O thread saw the leader exit */
-    int io_done;       /* the I/O thread is finished with the pipes */
+    int exited;  /* the I/O thread saw the leader exit */
+    int io_done; /* the I/O thread is finished with the pipes */
     unsigned warm_keep_seconds;
     /* I/O thread's own descriptors and per-stream masking state */
     int io_fd[2], io_pidfd;
@@ -74,9 +74,9 @@ struct inst { /* one process; see above */
 struct slot {
     char *id;
     pthread_mutex_t start_lock, run_lock;
-    struct inst *inst;      /* current ready instance, under pool_lock */
-    unsigned stop_gen;      /* bumped by stop: a start in progress gives up */
-    struct ring tail;       /* output of every instance, under pool_lock */
+    struct inst *inst; /* current ready instance, under pool_lock */
+    unsigned stop_gen; /* bumped by stop: a start in progress gives up */
+    struct ring tail;  /* output of every instance, under pool_lock */
     struct slot *next;
 };
 
@@ -84,12 +84,12 @@ extern pthread_mutex_t pool_lock;
 extern pthread_cond_t pool_cond;        /* an instance's state changed */
 extern pthread_cond_t pool_reaper_cond; /* work for the reaper */
 extern struct slot *pool_slots;
-extern struct inst *pool_jobs;          /* spawn requests for the I/O thread */
+extern struct inst *pool_jobs; /* spawn requests for the I/O thread */
 extern int pool_warm_max;
 extern launcher_output_fn pool_out_fn;
 extern void *pool_out_ctx;
 extern int pool_shutting_down;
-extern int pool_sweep_wanted;           /* a run ended: sweep soon */
+extern int pool_sweep_wanted; /* a run ended: sweep soon */
 
 /* Creates the eventfd and starts the I/O and reaper threads (signals
  * blocked in them). Returns 0 or -errno. */

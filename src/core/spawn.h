@@ -16,25 +16,25 @@
 #include <sys/types.h>
 
 struct spawn_opts {
-    const char *const *argv; /* argv[0]: a path, or a name looked up in PATH */
-    const char *const *envp; /* the child's whole environment, NULL-terminated */
-    const char *cwd;         /* NULL = Pixie's cwd */
+    const char *const *argv;     /* argv[0]: a path, or a name looked up in PATH */
+    const char *const *envp;     /* the child's whole environment, NULL-terminated */
+    const char *cwd;             /* NULL = Pixie's cwd */
     unsigned long max_memory_mb; /* RLIMIT_AS in MiB, 0 = no limit */
-    int stdin_pipe;          /* 1 = stdin is a pipe (in_fd), 0 = /dev/null */
+    int stdin_pipe;              /* 1 = stdin is a pipe (in_fd), 0 = /dev/null */
     /* Optional "KEY=VALUE" found in the child's environment; lets
      * spawn_kill_tree recognise double-forked, re-parented orphans. */
     const char *marker;
 };
 
 struct spawn_child {
-    pid_t pid;      /* also the process group id */
-    int pidfd;      /* -1 when the kernel has no pidfd_open */
-    int out_fd;     /* parent end of stdout, O_CLOEXEC|O_NONBLOCK, -1 once closed */
-    int err_fd;     /* parent end of stderr, same */
-    int in_fd;      /* parent end of stdin when stdin_pipe, else -1 */
-    int reaped;     /* 1 once the leader was waited for */
-    int status;     /* its wait status once reaped */
-    int forced;     /* 1 when spawn_kill_tree had to SIGKILL something */
+    pid_t pid;  /* also the process group id */
+    int pidfd;  /* -1 when the kernel has no pidfd_open */
+    int out_fd; /* parent end of stdout, O_CLOEXEC|O_NONBLOCK, -1 once closed */
+    int err_fd; /* parent end of stderr, same */
+    int in_fd;  /* parent end of stdin when stdin_pipe, else -1 */
+    int reaped; /* 1 once the leader was waited for */
+    int status; /* its wait status once reaped */
+    int forced; /* 1 when spawn_kill_tree had to SIGKILL something */
     char marker[256];
 };
 

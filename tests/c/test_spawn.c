@@ -44,8 +44,11 @@ static int run(const char *const *argv, const char *const *envp, unsigned long m
                const char *in, struct buf out[2])
 {
     memset(out, 0, 2 * sizeof *out);
-    struct spawn_opts o = {.argv = argv, .envp = envp, .max_memory_mb = mem_mb,
-                           .stdin_pipe = in != NULL, .marker = MARK};
+    struct spawn_opts o = {.argv = argv,
+                           .envp = envp,
+                           .max_memory_mb = mem_mb,
+                           .stdin_pipe = in != NULL,
+                           .marker = MARK};
     struct spawn_child c;
     int rc = spawn_start(&o, &c);
     CHECK(rc == 0);
@@ -219,11 +222,10 @@ static void test_exec_failure_is_reported(void)
  * double-forked setsid orphan; returns after they exist. */
 static void start_tree(struct spawn_child *c)
 {
-    const char *const argv[] = {
-        "/bin/sh", "-c",
-        "sleep 1000 & (trap '' TERM; sleep 1001) & setsid sleep 1002 & "
-        "(setsid sleep 1003 &) ; echo started; wait",
-        NULL};
+    const char *const argv[] = {"/bin/sh", "-c",
+                                "sleep 1000 & (trap '' TERM; sleep 1001) & setsid sleep 1002 & "
+                                "(setsid sleep 1003 &) ; echo started; wait",
+                                NULL};
     struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
     CHECK(spawn_start(&o, c) == 0);
     struct buf out[2] = {0};
@@ -339,20 +341,19 @@ static void test_sweep_reaps_escaped_zombies(void)
     /* an orphan in its own session (no marker to find it by; its parent
      * exits only after its setsid) that exits by itself becomes our zombie;
      * the sweep reaps it */
-    const char *const argv[] = {
-        "python3", "-c",
-        "import os, time\n"
-        "r, w = os.pipe()\n"
-        "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        "    null = os.open('/dev/null', os.O_WRONLY)\n"
-        "    os.dup2(null, 1)\n"
-        "    os.dup2(null, 2)\n"
-        "    os.write(w, b'x')\n"
-        "    time.sleep(0.3)\n"
-        "    os._exit(0)\n"
-        "os.read(r, 1)\n",
-        NULL};
+    const char *const argv[] = {"python3", "-c",
+                                "import os, time\n"
+                                "r, w = os.pipe()\n"
+                                "if os.fork() == 0:\n"
+                                "    os.setsid()\n"
+                                "    null = os.open('/dev/null', os.O_WRONLY)\n"
+                                "    os.dup2(null, 1)\n"
+                                "    os.dup2(null, 2)\n"
+                                "    os.write(w, b'x')\n"
+                                "    time.sleep(0.3)\n"
+                                "    os._exit(0)\n"
+                                "os.read(r, 1)\n",
+                                NULL};
     struct spawn_opts o = {.argv = argv, .envp = base_env};
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
@@ -390,8 +391,12 @@ static void test_no_fd_leak_over_many_spawns(void)
     const char *const slow[] = {"sleep", "100", NULL};
     int before = count_own_fds();
     for (int i = 0; i < 100; i++) {
-        struct spawn_opts o = {.argv = i % 3 == 0 ? ok : i % 3 == 1 ? missing : slow,
-                               .envp = base_env, .marker = MARK, .stdin_pipe = i % 2};
+        struct spawn_opts o = {.argv = i % 3 == 0   ? ok
+                                       : i % 3 == 1 ? missing
+                                                    : slow,
+                               .envp = base_env,
+                               .marker = MARK,
+                               .stdin_pipe = i % 2};
         struct spawn_child c;
         if (spawn_start(&o, &c) != 0) {
             continue;
