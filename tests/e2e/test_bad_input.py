@@ -377,6 +377,29 @@ class HostileArguments(BadInputCase):
             (s + ["hmac-sign", "SIGNING_KEY", "--from-file", self.f("loop-a")], (1,), "symbolic"),
         ])
 
+    def test_set_secret_refusals(self):
+        s = ["run-skill", "set-secret", "hmac-sign", "SIGNING_KEY"]
+        self.check(s, codes=(1,), home=self.home, stdin=b"value-\x00-with-nul", must="NUL byte")
+        self.check(s, codes=(1,), home=self.home, stdin=b"bad-\xff\xfe-value", must="UTF-8")
+
+    def test_set_secret_in_a_folder_it_cannot_write(self):
+        home = base_home("readonly-tool", db=False)
+        for dirpath, dirnames, filenames in os.walk(home):
+            os.chmod(dirpath, 0o755)
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), 0o644)
+        preexec = None
+        if os.geteuid() == 0:
+            def preexec():
+                os.setgid(65534)
+                os.setuid(65534)
+        value = b"a-new-value-of-some-length"
+        for extra in ([], ["--clear"]):
+            with self.subTest(extra=extra):
+                self.check(["run-skill", "set-secret", "hmac-sign", "SIGNING_KEY"] + extra,
+                           codes=(1,), home=home, stdin=value, preexec=preexec,
+                           must="Permission denied")
+
 
 GARBAGE_TOOL_JSON = [
     b"", b"{", b"null", b"[]", b'"x"', b"1e999", b"\xef\xbb\xbf{}", b"\x00\x00\x00",
@@ -474,6 +497,9 @@ class HostileHomes(BadInputCase):
                 if name == "garbage":
                     expect = r"missing required secret|\.env"
                 self.check(["run", "hmac-sign"], codes=(1,), home=home, must=expect, records=True)
+                if expect == r"\.env":
+                    self.check(["validate", "hmac-sign"], codes=(1,), home=home, records=True,
+                               must=r"FAIL .*\.env")
                 # --clear may repair a .env it can parse (that is its job)
                 r = self.check(["run-skill", "set-secret", "hmac-sign", "SIGNING_KEY", "--clear"],
                                codes=(0, 1), home=home, writes_on_success=True)
