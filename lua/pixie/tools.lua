@@ -32,8 +32,10 @@ local function load_spec(dir, folder)
   if st.type ~= "file" then
     errors = { "tool.json is not a regular file" }
   else
-    local text, rerr = fs.read(path, { limit = TOOL_JSON_LIMIT })
-    if not text then
+    local text, rerr, code = fs.read(path, { limit = TOOL_JSON_LIMIT })
+    if code == 27 then -- EFBIG
+      errors = { ("tool.json is larger than %d bytes"):format(TOOL_JSON_LIMIT) }
+    elseif not text then
       errors = { "tool.json cannot be read: " .. rerr:gsub("^.-: ", "") }
     else
       spec, errors = toolspec.parse(text, folder)

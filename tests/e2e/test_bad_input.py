@@ -429,6 +429,8 @@ class HostileHomes(BadInputCase):
         os.mkdir(os.path.join(tools, "link-json"))
         os.symlink("nowhere", os.path.join(tools, "link-json", "tool.json"))
         os.mkdir(os.path.join(tools, "no-json"))
+        put(os.path.join(tools, "escapes", "tool.json"), json.dumps(
+            {"id": "escapes", "name": "Evil\x1b[2Jname", "inputs": [], "outputs": []}))
         os.symlink("loop-b", os.path.join(tools, "loop-a"))
         os.symlink("loop-a", os.path.join(tools, "loop-b"))
         r = self.check(["tools", "--json"], codes=(0,), home=home)
@@ -443,9 +445,12 @@ class HostileHomes(BadInputCase):
                 for e in rows[folder]["errors"]:
                     self.assertLess(len(e), 400, e[:200])
                     self.assertNotIn("\x1b", e)
-        for ok in ("hmac-sign", "word-count", "numbers"):
+        for ok in ("hmac-sign", "word-count", "numbers", "escapes"):
             self.assertEqual(rows[ok]["status"], "ok")
-        self.check(["tools"], codes=(0,), home=home)
+        self.assertIn("larger than", rows["g22"]["errors"][0])
+        r = self.check(["tools"], codes=(0,), home=home)
+        self.assertNotIn(ESC, r.stdout)
+        self.assertIn(b"Evil\\x1B[2Jname", r.stdout)
         self.check(["run-skill", "list-tools", "--json"], codes=(0,), home=home)
         for folder in ("g00", "g02", "g09", "g22", "g27", "fifo-json", "loop-a"):
             with self.subTest(run=folder):

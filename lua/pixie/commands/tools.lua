@@ -39,7 +39,8 @@ function command.run(args)
     return 0
   end
   for _, t in ipairs(list) do
-    out.print(("%-24s %-7s %s"):format(t.id, t.status, t.spec and t.spec.name or ""))
+    -- the name is the tool author's text: shown on one line, escapes neutralised
+    out.print(("%-24s %-7s %s"):format(t.id, t.status, t.spec and out.quote(t.spec.name, 200) or ""))
     for _, e in ipairs(t.errors) do out.print("    error: " .. e) end
     for _, w in ipairs(t.warnings) do out.print("    warning: " .. w) end
   end
