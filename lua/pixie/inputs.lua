@@ -122,7 +122,7 @@ function M.check(spec, given)
     if not declared[k] then unknown[#unknown + 1] = tostring(k) end
   end
   table.sort(unknown)
-  for _, k in ipairs(unknown) do errors[#errors + 1] = ("%s: unknown input"):format(k) end
+  for _, k in ipairs(unknown) do errors[#errors + 1] = ("%s: unknown input"):format(out.quote(k)) end
   for _, input in ipairs(spec.inputs or {}) do
     local v = given[input.key]
     if is_null(v) then v = nil end

@@ -21,6 +21,7 @@ local launcher = require("pixie.launcher")
 local M = {}
 
 local DETAIL_LIMIT = 2000
+local MESSAGE_ERRORS = 5 -- input errors named in a problem's one-line message
 
 -- The store for the current home, with the launcher's spawn_log wired to it.
 function M.store()
@@ -98,7 +99,10 @@ function M.execute(entry, given, opts)
   local spec = entry.spec
   local values, errors = inputs.check(spec, given or {})
   if not values then
-    return nil, { kind = "inputs", message = "invalid inputs: " .. table.concat(errors, "; "), errors = errors }
+    local shown = table.move(errors, 1, math.min(#errors, MESSAGE_ERRORS), 1, {})
+    local more = #errors > MESSAGE_ERRORS and (" (and %d more)"):format(#errors - MESSAGE_ERRORS) or ""
+    return nil, { kind = "inputs", message = "invalid inputs: " .. table.concat(shown, "; ") .. more,
+                  errors = errors }
   end
   local st, serr = M.store()
   if not st then return nil, { kind = "store", message = serr, errors = { serr } } end

@@ -179,6 +179,9 @@ class HostileArguments(BadInputCase):
         put(os.path.join(f, "inf.json"), '{"n": 1e999}')
         put(os.path.join(f, "big.json"), b'{"j": "' + b"x" * (10 * 1024 * 1024) + b'"}')
         put(os.path.join(f, "empty"), b"")
+        many = {f"k{i}": 1 for i in range(5000)}
+        many["x" * 100000] = 1
+        put(os.path.join(f, "many-keys.json"), json.dumps(many))
         put(os.path.join(f, "fragment"), "SIGNING_KEY=abc\n")
         put(os.path.join(f, "long-value"), b"v" * (100 * 1024))
         os.mkfifo(os.path.join(f, "fifo"))
@@ -300,6 +303,7 @@ class HostileArguments(BadInputCase):
             (["run", "numbers", "--inputs", self.f("inf.json")], (1,), "n: .*finite"),
             (["run", "numbers", "--inputs", self.f("big.json")], (1,), "larger than"),
             (["run", "numbers", "--inputs", self.f("empty")], (1,), "empty"),
+            (["run", "numbers", "--inputs", self.f("many-keys.json")], (1,), r"unknown input.*\(and \d+ more\)"),
             (["run", "numbers", "--inputs", self.f("fifo")], (1,), "fifo"),
             (["run", "numbers", "--inputs", self.f("dir")], (1,), "dir"),
             (["run", "numbers", "--inputs", self.f("loop-a")], (1,), "symbolic links"),
