@@ -11,6 +11,7 @@
  * own environment is inherited. argv[1] without '/' is looked up in env.PATH
  * (else a default PATH). */
 #include "api.h"
+#include "buf.h"
 #include "spawn.h"
 
 #include "mask.h"
@@ -28,8 +29,7 @@
 #define PROC_DEFAULT_GRACE_MS 2000
 
 struct capture {
-    char *data;
-    size_t len, cap;
+    struct buf buf;
     struct mask_stream *mask;
 };
 
@@ -45,28 +45,16 @@ struct proc_run {
 
 static void capture_append(struct proc_run *r, struct capture *c, const char *data, size_t len)
 {
-    if (c->len + len > r->max_output) {
+    if (c->buf.len + len > r->max_output) {
         r->truncated = 1;
-        len = r->max_output - c->len;
+        len = r->max_output - c->buf.len;
     }
     if (len == 0) {
         return;
     }
-    if (c->len + len > c->cap) {
-        size_t ncap = c->cap ? c->cap : 4096;
-        while (ncap < c->len + len) {
-            ncap *= 2;
-        }
-        char *nd = realloc(c->data, ncap);
-        if (!nd) {
-            r->truncated = 1;
-            return;
-        }
-        c->data = nd;
-        c->cap = ncap;
+    if (buf_append(&c->buf, data, len) != 0) {
+        r->truncated = 1;
     }
-    memcpy(c->data + c->len, data, len);
-    c->len += len;
 }
 
 /* spawn_capture callback: masks the chunk as part of its stream. */
@@ -103,8 +91,7 @@ static void proc_run_release(struct proc_run *r)
         r->started = 0;
     }
     for (int i = 0; i < 2; i++) {
-        free(r->out[i].data);
-        r->out[i].data = NULL;
+        buf_free(&r->out[i].buf);
         if (r->out[i].mask) {
             mask_stream_free(r->out[i].mask);
             r->out[i].mask = NULL;
@@ -170,7 +157,7 @@ static const char **push_argv(lua_State *L, int idx)
 
 static void push_capture(lua_State *L, struct capture *c, const char *field)
 {
-    lua_pushlstring(L, c->data ? c->data : "", c->len);
+    lua_pushlstring(L, c->buf.data ? c->buf.data : "", c->buf.len);
     lua_setfield(L, -2, field);
 }
 

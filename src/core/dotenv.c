@@ -5,59 +5,12 @@
  * U+0085 U+00A0 U+1680 U+2000-U+200A U+2028 U+2029 U+202F U+205F U+3000. */
 #include "dotenv.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- growable byte buffer ------------------------------------------- */
-
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-    int failed;
-} buf;
-
-/* Appends n bytes of p to b; on allocation failure marks b failed. */
-static void buf_add(buf *b, const void *p, size_t n)
-{
-    if (b->failed) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = 1;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    if (n) {
-        memcpy(b->data + b->len, p, n);
-    }
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-/* Hands b's bytes to the caller (*out malloc'd, NUL-terminated) or frees
- * them when b failed. Returns 0 or -ENOMEM. */
-static int buf_finish(buf *b, char **out, size_t *out_len)
-{
-    buf_add(b, "", 0);
-    if (b->failed) {
-        free(b->data);
-        return -ENOMEM;
-    }
-    *out = b->data;
-    *out_len = b->len;
-    return 0;
-}
 
 /* ---- character classes ------------------------------------------------ */
 
@@ -695,18 +648,18 @@ static int match_variable(const char *v, size_t len, size_t i, var_match *m)
 /* Variable.resolve: the file's earlier binding or env (order by override),
  * else the default, else "". A name bound without value gives "". */
 static void resolve_variable(const dotenv_doc *doc, const table *file, const table *envt,
-                             const dotenv_pair *env, int override, const var_match *m, buf *out)
+                             const dotenv_pair *env, int override, const var_match *m, struct buf *out)
 {
     const slot *fs = table_find(file, m->name, m->name_len);
     const slot *es = table_find(envt, m->name, m->name_len);
     const dotenv_binding *fb = fs->key ? &doc->bindings[fs->idx] : NULL;
     const dotenv_pair *ep = es->key ? &env[es->idx] : NULL;
     if (fb && (override || !ep)) {
-        buf_add(out, fb->value ? fb->value : "", fb->value ? fb->value_len : 0);
+        buf_append(out, fb->value ? fb->value : "", fb->value ? fb->value_len : 0);
     } else if (ep) {
-        buf_add(out, ep->value ? ep->value : "", ep->value ? ep->value_len : 0);
+        buf_append(out, ep->value ? ep->value : "", ep->value ? ep->value_len : 0);
     } else {
-        buf_add(out, m->def ? m->def : "", m->def_len);
+        buf_append(out, m->def ? m->def : "", m->def_len);
     }
 }
 
@@ -727,20 +680,20 @@ int dotenv_interpolate(dotenv_doc *doc, const dotenv_pair *env, size_t env_count
     for (size_t i = 0; i < doc->count && rc == 0; i++) {
         dotenv_binding *b = &doc->bindings[i];
         if (b->value && memmem(b->value, b->value_len, "${", 2)) {
-            buf out = {0};
+            struct buf out = {0};
             for (size_t k = 0; k < b->value_len;) {
                 var_match m;
                 if (match_variable(b->value, b->value_len, k, &m)) {
                     resolve_variable(doc, &file, &envt, env, override, &m, &out);
                     k = m.end;
                 } else {
-                    buf_add(&out, b->value + k, 1);
+                    buf_append(&out, b->value + k, 1);
                     k++;
                 }
             }
             char *nv;
             size_t nlen;
-            rc = buf_finish(&out, &nv, &nlen);
+            rc = buf_take(&out, &nv, &nlen);
             if (rc == 0) {
                 free(b->value);
                 b->value = nv;
@@ -796,13 +749,13 @@ int dotenv_check_value(const char *value, size_t len)
  * checked): double-quoted with \ " CR LF escaped, except that a value
  * ending in a backslash is written unquoted (a quoted one would end in
  * \\" which python-dotenv's quote regex reads as an escaped quote). */
-static void add_quoted(buf *b, const char *value, size_t len)
+static void add_quoted(struct buf *b, const char *value, size_t len)
 {
     if (len > 0 && value[len - 1] == '\\') {
-        buf_add(b, value, len);
+        buf_append(b, value, len);
         return;
     }
-    buf_add(b, "\"", 1);
+    buf_append(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
         const char *esc = NULL;
@@ -823,13 +776,13 @@ static void add_quoted(buf *b, const char *value, size_t len)
             break;
         }
         if (esc) {
-            buf_add(b, value + run, i - run);
-            buf_add(b, esc, 2);
+            buf_append(b, value + run, i - run);
+            buf_append(b, esc, 2);
             run = i + 1;
         }
     }
-    buf_add(b, value + run, len - run);
-    buf_add(b, "\"", 1);
+    buf_append(b, value + run, len - run);
+    buf_append(b, "\"", 1);
 }
 
 int dotenv_quote(const char *value, size_t len, char **out, size_t *out_len, int *interp_warning)
@@ -841,9 +794,9 @@ int dotenv_quote(const char *value, size_t len, char **out, size_t *out_len, int
     if (interp_warning) {
         *interp_warning = memmem(value, len, "${", 2) != NULL;
     }
-    buf b = {0};
+    struct buf b = {0};
     add_quoted(&b, value, len);
-    return buf_finish(&b, out, out_len);
+    return buf_take(&b, out, out_len);
 }
 
 /* 1 when binding b has key k of length klen. */
@@ -889,7 +842,7 @@ static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const
  * the last one is replaced by `line` when line is non-NULL; when there is
  * none and line is non-NULL, line is appended. */
 static void splice(const char *text, size_t len, const dotenv_doc *doc, const char *key,
-                   size_t klen, const char *line, size_t line_len, buf *b)
+                   size_t klen, const char *line, size_t line_len, struct buf *b)
 {
     size_t last = SIZE_MAX, pos = doc->bom_len;
     for (size_t i = 0; i < doc->count; i++) {
@@ -900,19 +853,19 @@ static void splice(const char *text, size_t len, const dotenv_doc *doc, const ch
     for (size_t i = 0; i < doc->count && last != SIZE_MAX; i++) {
         const dotenv_binding *d = &doc->bindings[i];
         if (has_key(d, key, klen)) {
-            buf_add(b, text + pos, d->start - pos);
+            buf_append(b, text + pos, d->start - pos);
             if (i == last && line) {
-                buf_add(b, line, line_len);
+                buf_append(b, line, line_len);
             }
             pos = d->end;
         }
     }
-    buf_add(b, text + pos, len - pos);
+    buf_append(b, text + pos, len - pos);
     if (last == SIZE_MAX && line) {
         if (len > doc->bom_len && text[len - 1] != '\n' && text[len - 1] != '\r') {
-            buf_add(b, "\n", 1);
+            buf_append(b, "\n", 1);
         }
-        buf_add(b, line, line_len);
+        buf_append(b, line, line_len);
     }
 }
 
@@ -935,9 +888,9 @@ static int rewrite(const char *text, size_t len, const char *key, const char *li
     for (size_t i = 0; i < before.count; i++) {
         *matches += has_key(&before.bindings[i], key, klen);
     }
-    buf b = {0};
+    struct buf b = {0};
     splice(text, len, &before, key, klen, line, line_len, &b);
-    rc = buf_finish(&b, out, out_len);
+    rc = buf_take(&b, out, out_len);
     if (rc == 0) {
         rc = dotenv_parse(*out, *out_len, &after);
         if (rc == 0 && !same_but_key(&before, &after, key, klen, value, value_len)) {
@@ -966,13 +919,13 @@ int dotenv_set(const char *text, size_t len, const char *key, const char *value,
     if (rc != 0) {
         return rc;
     }
-    buf line = {0};
-    buf_add(&line, key, klen);
-    buf_add(&line, "=", 1);
-    buf_add(&line, quoted, qlen);
-    buf_add(&line, "\n", 1);
+    struct buf line = {0};
+    buf_append(&line, key, klen);
+    buf_append(&line, "=", 1);
+    buf_append(&line, quoted, qlen);
+    buf_append(&line, "\n", 1);
     free(quoted);
-    if (line.failed) {
+    if (line.err) {
         free(line.data);
         return -ENOMEM;
     }

@@ -1,6 +1,8 @@
 /* Loopback HTTP client on libcurl; see httpc.h. */
 #include "httpc.h"
 
+#include "buf.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -50,8 +52,7 @@ static CURL *thread_handle(void)
 }
 
 struct sink {
-    struct httpc_response *res;
-    size_t cap;
+    struct buf body;
     int too_big;
 };
 
@@ -59,26 +60,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
     struct sink *s = ctx;
     size_t len = size * nmemb;
-    struct httpc_response *r = s->res;
-    if (r->body_len + len > HTTPC_BODY_CAP) {
+    if (s->body.len + len > HTTPC_BODY_CAP) {
         s->too_big = 1;
         return 0;
     }
-    if (r->body_len + len + 1 > s->cap) {
-        size_t ncap = s->cap ? s->cap : 4096;
-        while (ncap < r->body_len + len + 1) {
-            ncap *= 2;
-        }
-        char *nb = realloc(r->body, ncap);
-        if (!nb) {
-            return 0;
-        }
-        r->body = nb;
-        s->cap = ncap;
+    if (buf_append(&s->body, data, len) != 0) {
+        return 0;
     }
-    memcpy(r->body + r->body_len, data, len);
-    r->body_len += len;
-    r->body[r->body_len] = '\0';
     return len;
 }
 
@@ -102,7 +90,7 @@ static int request(int port, const char *path, const char *body, size_t len,
         return -EINVAL;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct sink sink = {res, 0, 0};
+    struct sink sink = {{0}, 0};
     struct curl_slist *hdrs = NULL, *tmp;
     int rc = 0;
     if (body) {
@@ -144,6 +132,8 @@ static int request(int port, const char *path, const char *body, size_t len,
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+    res->body = sink.body.data; /* the caller frees it, whatever the outcome */
+    res->body_len = sink.body.len;
     if (cc == CURLE_OK) {
         if (!res->body) {
             res->body = calloc(1, 1);

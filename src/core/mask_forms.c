@@ -1,56 +1,23 @@
 /* Derived forms of a secret value: URL, JSON and base64 encodings, lines. */
 #include "mask_forms.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable output buffer for one form. */
-struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n) {
-            cap *= 2;
-        }
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
-
-static void sb_putc(struct sbuf *b, char c)
-{
-    sb_put(b, &c, 1);
-}
-
 /* Emits b's contents when long enough, then empties b. */
-static int sb_emit(struct sbuf *b, mask_form_fn emit, void *ctx)
+static int sb_emit(struct buf *b, mask_form_fn emit, void *ctx)
 {
     int rc = 0;
-    if (b->oom) {
-        rc = -ENOMEM;
-    } else if (b->n >= MASK_MIN_DERIVED) {
-        rc = emit(ctx, b->p, b->n);
+    if (b->err) {
+        rc = b->err;
+    } else if (b->len >= MASK_MIN_DERIVED) {
+        rc = emit(ctx, b->data, b->len);
     }
-    b->n = 0;
-    b->oom = 0;
+    buf_clear(b);
     return rc;
 }
 
@@ -59,23 +26,23 @@ static const char hex_lower[] = "0123456789abcdef";
 
 /* Python urllib.parse.quote: unreserved bytes stay, '/' stays when
  * keep_slash, ' ' becomes '+' when plus, everything else is %XX. */
-static void url_quote(struct sbuf *b, const unsigned char *v, size_t n, int keep_slash, int plus)
+static void url_quote(struct buf *b, const unsigned char *v, size_t n, int keep_slash, int plus)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = v[i];
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '_' || c == '.' || c == '-' || c == '~' || (keep_slash && c == '/')) {
-            sb_putc(b, (char)c);
+            buf_append_byte(b, (char)c);
         } else if (plus && c == ' ') {
-            sb_putc(b, '+');
+            buf_append_byte(b, '+');
         } else {
             char e[3] = {'%', hex_upper[c >> 4], hex_upper[c & 15]};
-            sb_put(b, e, 3);
+            buf_append(b, e, 3);
         }
     }
 }
 
-static void json_u(struct sbuf *b, unsigned cp)
+static void json_u(struct buf *b, unsigned cp)
 {
     char e[6] = {'\\',
                  'u',
@@ -83,7 +50,7 @@ static void json_u(struct sbuf *b, unsigned cp)
                  hex_lower[(cp >> 8) & 15],
                  hex_lower[(cp >> 4) & 15],
                  hex_lower[cp & 15]};
-    sb_put(b, e, 6);
+    buf_append(b, e, 6);
 }
 
 /* Decodes one UTF-8 sequence at v[i..n) as Python's strict decoder would.
@@ -123,7 +90,7 @@ static size_t utf8_next(const unsigned char *v, size_t i, size_t n, unsigned *cp
 
 /* The inner text of Python's json.dumps(v, ensure_ascii=ascii). Returns 0,
  * or -EILSEQ when ascii is set and v is not valid UTF-8. */
-static int json_escape(struct sbuf *b, const unsigned char *v, size_t n, int ascii)
+static int json_escape(struct buf *b, const unsigned char *v, size_t n, int ascii)
 {
     size_t i = 0;
     while (i < n) {
@@ -155,13 +122,13 @@ static int json_escape(struct sbuf *b, const unsigned char *v, size_t n, int asc
             break;
         }
         if (short_esc) {
-            sb_put(b, short_esc, 2);
+            buf_append(b, short_esc, 2);
             i++;
         } else if (c < 0x20 || (ascii && c == 0x7F)) {
             json_u(b, c);
             i++;
         } else if (c < 0x80 || !ascii) {
-            sb_putc(b, (char)c);
+            buf_append_byte(b, (char)c);
             i++;
         } else {
             unsigned cp;
@@ -184,7 +151,7 @@ static int json_escape(struct sbuf *b, const unsigned char *v, size_t n, int asc
 
 /* The characters of base64(pad zero bytes + v) that depend on v alone, in
  * the standard or URL-safe alphabet. */
-static void base64_inner(struct sbuf *b, const unsigned char *v, size_t n, unsigned pad, int url)
+static void base64_inner(struct buf *b, const unsigned char *v, size_t n, unsigned pad, int url)
 {
     static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -197,7 +164,7 @@ static void base64_inner(struct sbuf *b, const unsigned char *v, size_t n, unsig
             size_t byte = bit / 8 - pad; /* bit >= bits_lo, so no underflow */
             val = (val << 1) | ((v[byte] >> (7 - bit % 8)) & 1);
         }
-        sb_putc(b, alpha[val]);
+        buf_append_byte(b, alpha[val]);
     }
 }
 
@@ -208,7 +175,7 @@ static int is_blank(unsigned char c)
 
 /* Each line of a multi-line value (as is and trimmed), and the LF -> CRLF
  * form of the value. */
-static int line_forms(const unsigned char *v, size_t n, struct sbuf *b, mask_form_fn emit,
+static int line_forms(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit,
                       void *ctx)
 {
     int rc = 0;
@@ -222,7 +189,7 @@ static int line_forms(const unsigned char *v, size_t n, struct sbuf *b, mask_for
             has_bare_lf = 1;
         }
         size_t s = start, e = i;
-        sb_put(b, (const char *)v + s, e - s);
+        buf_append(b, (const char *)v + s, e - s);
         rc = sb_emit(b, emit, ctx);
         while (s < e && is_blank(v[s])) {
             s++;
@@ -231,7 +198,7 @@ static int line_forms(const unsigned char *v, size_t n, struct sbuf *b, mask_for
             e--;
         }
         if (rc == 0 && (s != start || e != i)) {
-            sb_put(b, (const char *)v + s, e - s);
+            buf_append(b, (const char *)v + s, e - s);
             rc = sb_emit(b, emit, ctx);
         }
         start = i + 1;
@@ -239,9 +206,9 @@ static int line_forms(const unsigned char *v, size_t n, struct sbuf *b, mask_for
     if (rc == 0 && has_bare_lf) {
         for (size_t i = 0; i < n; i++) {
             if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r')) {
-                sb_putc(b, '\r');
+                buf_append_byte(b, '\r');
             }
-            sb_putc(b, (char)v[i]);
+            buf_append_byte(b, (char)v[i]);
         }
         rc = sb_emit(b, emit, ctx);
     }
@@ -255,7 +222,7 @@ int mask_forms(const char *value, size_t n, mask_form_fn emit, void *ctx)
         return 0;
     }
     int rc = emit(ctx, value, n);
-    struct sbuf b = {0};
+    struct buf b = {0};
     static const int url_modes[3][2] = {{0, 0}, {1, 0}, {0, 1}}; /* keep_slash, plus */
     for (int k = 0; k < 3 && rc == 0; k++) {
         url_quote(&b, v, n, url_modes[k][0], url_modes[k][1]);
@@ -263,7 +230,7 @@ int mask_forms(const char *value, size_t n, mask_form_fn emit, void *ctx)
     }
     for (int ascii = 0; ascii < 2 && rc == 0; ascii++) {
         if (json_escape(&b, v, n, ascii) < 0) {
-            b.n = 0; /* not UTF-8: Python could not have held it as text */
+            b.len = 0; /* not UTF-8: Python could not have held it as text */
             continue;
         }
         rc = sb_emit(&b, emit, ctx);
@@ -277,6 +244,6 @@ int mask_forms(const char *value, size_t n, mask_form_fn emit, void *ctx)
     if (rc == 0 && (memchr(v, '\n', n) || memchr(v, '\r', n))) {
         rc = line_forms(v, n, &b, emit, ctx);
     }
-    free(b.p);
+    buf_free(&b);
     return rc;
 }

@@ -1,0 +1,86 @@
+/* The growable byte buffer; see buf.h for the ownership contract. */
+#include "buf.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUF_MIN_CAP 64
+
+int buf_reserve(struct buf *b, size_t extra)
+{
+    if (b->err) {
+        return b->err;
+    }
+    if (extra > SIZE_MAX - 1 - b->len) {
+        b->err = -EOVERFLOW;
+        return b->err;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
+    while (cap < need) {
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    }
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->err = -ENOMEM;
+        return b->err;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+    int rc = buf_reserve(b, n);
+    if (rc != 0) {
+        return rc;
+    }
+    if (n) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_append_byte(struct buf *b, char c)
+{
+    return buf_append(b, &c, 1);
+}
+
+void buf_clear(struct buf *b)
+{
+    b->len = 0;
+    b->err = 0;
+    if (b->data) {
+        b->data[0] = '\0';
+    }
+}
+
+int buf_take(struct buf *b, char **out, size_t *out_len)
+{
+    int rc = buf_append(b, NULL, 0);
+    if (rc != 0) {
+        buf_free(b);
+        return rc;
+    }
+    *out = b->data;
+    *out_len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return 0;
+}
+
+void buf_free(struct buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->err = 0;
+}

@@ -1,0 +1,45 @@
+/* A growable byte buffer: the one way the core accumulates output.
+ *
+ * Ownership: a struct buf owns `data` (malloc'd, or NULL while nothing was
+ * appended). A zeroed struct (`struct buf b = {0};`) is an empty buffer.
+ * After any append that succeeded, data[len] is '\0'. The first failure
+ * (-ENOMEM or -EOVERFLOW) is kept in `err`: later appends do nothing and
+ * return it, so a caller may append many pieces and check once. The owner
+ * releases the memory with buf_free, or moves it out with buf_take. */
+#ifndef PIXIE_BUF_H
+#define PIXIE_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+    char *data;
+    size_t len, cap;
+    int err; /* 0, or the first failure as a negative errno */
+};
+
+/* Makes room for `extra` more bytes plus a terminating NUL, growing the
+ * capacity by doubling (at least 64 bytes). Returns 0, -EOVERFLOW when the
+ * size would not fit in size_t, -ENOMEM, or b->err if b already failed. */
+int buf_reserve(struct buf *b, size_t extra);
+
+/* Appends `n` bytes of `p` (p may be NULL when n is 0) and keeps the data
+ * NUL-terminated. Returns 0 or the buffer's (possibly new) error. */
+int buf_append(struct buf *b, const void *p, size_t n);
+
+/* Appends one byte; like buf_append. */
+int buf_append_byte(struct buf *b, char c);
+
+/* Empties b (len 0, error cleared), keeping its memory for reuse. */
+void buf_clear(struct buf *b);
+
+/* Moves the bytes out: on success *out is a malloc'd NUL-terminated string
+ * (never NULL, "" for an empty buffer) the caller frees, *out_len its length
+ * without the NUL, and returns 0. When b failed, frees the bytes, leaves
+ * *out and *out_len untouched and returns b's error. Either way b is left
+ * empty and may be reused. */
+int buf_take(struct buf *b, char **out, size_t *out_len);
+
+/* Frees the bytes and leaves b empty; idempotent. */
+void buf_free(struct buf *b);
+
+#endif
