@@ -648,7 +648,8 @@ static int match_variable(const char *v, size_t len, size_t i, var_match *m)
 /* Variable.resolve: the file's earlier binding or env (order by override),
  * else the default, else "". A name bound without value gives "". */
 static void resolve_variable(const dotenv_doc *doc, const table *file, const table *envt,
-                             const dotenv_pair *env, int override, const var_match *m, struct buf *out)
+                             const dotenv_pair *env, int override, const var_match *m,
+                             struct buf *out)
 {
     const slot *fs = table_find(file, m->name, m->name_len);
     const slot *es = table_find(envt, m->name, m->name_len);

@@ -175,8 +175,7 @@ static int is_blank(unsigned char c)
 
 /* Each line of a multi-line value (as is and trimmed), and the LF -> CRLF
  * form of the value. */
-static int line_forms(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit,
-                      void *ctx)
+static int line_forms(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit, void *ctx)
 {
     int rc = 0;
     int has_bare_lf = 0;
