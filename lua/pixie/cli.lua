@@ -38,6 +38,17 @@ function M.wants_help(args)
   return false
 end
 
+-- Looks up tool `id` (pixie.tools.get). Returns the entry, or prints the
+-- lookup error and returns nil, 1 (the exit code for the command to return).
+function M.find_tool(id)
+  local entry, err = require("pixie.tools").get(id)
+  if not entry then
+    out.error(err)
+    return nil, 1
+  end
+  return entry
+end
+
 -- Prints a command's usage, summary and option help to stdout.
 function M.print_help(command)
   out.print("usage: " .. command.usage)

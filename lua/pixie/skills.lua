@@ -15,6 +15,7 @@ local config = require("pixie.config")
 local embedded = require("pixie.embedded")
 local fs = require("pixie.fs")
 local out = require("pixie.out")
+local paths = require("pixie.paths")
 local version = require("pixie.version")
 
 local M = {}
@@ -83,11 +84,6 @@ function M.roots(opts)
   return roots
 end
 
-local function is_type(path, kind)
-  local st = fs.stat(path)
-  return st ~= nil and st.type == kind
-end
-
 -- Finds skill `name` in one root. Returns an entry
 --   {name, origin, path, folder (folder skills: dir or embedded prefix)}
 -- or nil.
@@ -105,11 +101,11 @@ local function find_in(root, name)
     return nil
   end
   local file = root.dir .. "/" .. name .. ".lua"
-  if is_type(file, "file") then
+  if paths.is_type(file, "file") then
     return { name = name, origin = root.origin, path = file }
   end
   file = root.dir .. "/" .. name .. "/init.lua"
-  if is_type(file, "file") then
+  if paths.is_type(file, "file") then
     return { name = name, origin = root.origin, path = file, folder = root.dir .. "/" .. name }
   end
   return nil
@@ -159,9 +155,9 @@ local function names_in(root)
     for _, entry in ipairs(entries or {}) do
       if entry:sub(1, 1) ~= "." then -- skip hidden files and editor droppings
         local stem = entry:match("^(.+)%.lua$")
-        if stem and is_type(root.dir .. "/" .. entry, "file") then
+        if stem and paths.is_type(root.dir .. "/" .. entry, "file") then
           add(stem)
-        elseif is_type(root.dir .. "/" .. entry .. "/init.lua", "file") then
+        elseif paths.is_type(root.dir .. "/" .. entry .. "/init.lua", "file") then
           add(entry)
         end
       end

@@ -9,6 +9,7 @@
 -- Required secrets not set: a warn, and the spawn/run checks are skipped.
 local json = require("pixie.json")
 local fs = require("pixie.fs")
+local paths = require("pixie.paths")
 local toolspec = require("pixie.toolspec")
 local inputs = require("pixie.inputs")
 local outputs = require("pixie.outputs")
@@ -44,19 +45,14 @@ local function first_difference(a, b, path)
   return nil
 end
 
-local function file_is(path, kind)
-  local st = fs.stat(path)
-  return st ~= nil and st.type == kind
-end
-
 -- The checks, each fn(ctx) -> status, message. ctx carries the entry and
 -- what earlier checks learned.
 local steps = {}
 
 steps.folder_structure = function(ctx)
   local dir = ctx.entry.dir
-  if not file_is(dir .. "/tool.json", "file") then return "fail", "tool.json is missing" end
-  if not file_is(dir .. "/pyproject.toml", "file") then
+  if not paths.is_type(dir .. "/tool.json", "file") then return "fail", "tool.json is missing" end
+  if not paths.is_type(dir .. "/pyproject.toml", "file") then
     return "warn", "pyproject.toml is missing (uv sync and share-tool expect it)"
   end
   return "pass", "tool.json and pyproject.toml present"
@@ -84,7 +80,7 @@ end
 
 steps.entrypoint_present = function(ctx)
   local path = ctx.entry.dir .. "/" .. ctx.spec.entrypoint
-  if not file_is(path, "file") then return "fail", ctx.spec.entrypoint .. " is missing" end
+  if not paths.is_type(path, "file") then return "fail", ctx.spec.entrypoint .. " is missing" end
   return "pass", ctx.spec.entrypoint .. " present"
 end
 

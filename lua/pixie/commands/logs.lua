@@ -1,7 +1,6 @@
 -- pixie logs ID [-n N] [--follow]
 local argparse = require("pixie.argparse")
 local out = require("pixie.out")
-local tools = require("pixie.tools")
 
 local command = {
   summary = "show a tool's captured output (masked), optionally following it",
@@ -33,11 +32,8 @@ function command.run(args)
   if not opts then return cli.usage_error(rest, command.usage) end
   local n = opts.lines or 50
   if n < 1 then return cli.usage_error("-n must be at least 1", command.usage) end
-  local entry, err = tools.get(rest[1])
-  if not entry then
-    out.error(err)
-    return 1
-  end
+  local entry, code = cli.find_tool(rest[1])
+  if not entry then return code end
   local st, serr = require("pixie.runs").store()
   if not st then out.error(serr); return 1 end
   local rows, qerr = st:spawn_log_tail(entry.id, 0, n)

@@ -2,7 +2,6 @@
 local argparse = require("pixie.argparse")
 local json = require("pixie.json")
 local out = require("pixie.out")
-local tools = require("pixie.tools")
 local inputs = require("pixie.inputs")
 
 local command = {
@@ -75,11 +74,8 @@ function command.run(args)
   local cli = require("pixie.cli")
   local opts, rest = argparse.parse(args, { flags = { json = "boolean", inputs = "string" }, min = 1 })
   if not opts then return cli.usage_error(rest, command.usage) end
-  local entry, err = tools.get(rest[1])
-  if not entry then
-    out.error(err)
-    return 1
-  end
+  local entry, code = cli.find_tool(rest[1])
+  if not entry then return code end
   if entry.status ~= "ok" then
     out.error(("tool '%s' is broken: %s"):format(entry.id, entry.errors[1]))
     return 1

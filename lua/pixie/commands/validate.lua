@@ -2,7 +2,6 @@
 local argparse = require("pixie.argparse")
 local json = require("pixie.json")
 local out = require("pixie.out")
-local tools = require("pixie.tools")
 
 local command = {
   summary = "check a tool end to end (spawn, schema, sample run, outputs) and store the report",
@@ -17,11 +16,8 @@ function command.run(args)
   local cli = require("pixie.cli")
   local opts, rest = argparse.parse(args, { flags = { json = "boolean" }, min = 1, max = 1 })
   if not opts then return cli.usage_error(rest, command.usage) end
-  local entry, err = tools.get(rest[1])
-  if not entry then
-    out.error(err)
-    return 1
-  end
+  local entry, code = cli.find_tool(rest[1])
+  if not entry then return code end
   local validator = require("pixie.validator")
   local report, _, serr = validator.validate_and_store(entry)
   if serr then out.warn("report not stored: " .. serr) end
