@@ -79,17 +79,14 @@ static int sys_sleep_ms(lua_State *L)
     return 1;
 }
 
-/* isatty(fd) -> boolean */
-static int sys_isatty(lua_State *L)
-{
-    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
-    return 1;
-}
-
 static const luaL_Reg sys_functions[] = {
-    {"monotonic_ms", sys_monotonic_ms}, {"now", sys_now},     {"getpid", sys_getpid},
-    {"random_hex", sys_random_hex},     {"uuid4", sys_uuid4}, {"isatty", sys_isatty},
-    {"sleep_ms", sys_sleep_ms},         {NULL, NULL},
+    {"monotonic_ms", sys_monotonic_ms},
+    {"now", sys_now},
+    {"getpid", sys_getpid},
+    {"random_hex", sys_random_hex},
+    {"uuid4", sys_uuid4},
+    {"sleep_ms", sys_sleep_ms},
+    {NULL, NULL},
 };
 
 int luaopen_pixie_sys(lua_State *L)
