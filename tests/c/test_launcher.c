@@ -5,7 +5,6 @@
 #include "check.h"
 #include "launcher.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,19 +114,6 @@ static void test_non_concurrent_tools_run_one_at_a_time(void)
     CHECK(overlapping_runs(0) == 0);
 }
 
-static int count_own_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    while (d && readdir(d)) {
-        n++;
-    }
-    if (d) {
-        closedir(d);
-    }
-    return n;
-}
-
 /* Start/run/stop cycles (and a failing start) leave no descriptor behind. */
 static void test_no_fd_leak_over_cycles(void)
 {
@@ -146,10 +132,10 @@ static void test_no_fd_leak_over_cycles(void)
         free(err);
         CHECK(launcher_stop("overlap", 1000) == 1);
         if (i == 0) {
-            before = count_own_fds(); /* after the first cycle: caches are warm */
+            before = check_count_fds(); /* after the first cycle: caches are warm */
         }
     }
-    CHECK(count_own_fds() == before);
+    CHECK(check_count_fds() == before);
 }
 
 static void test_state_and_shutdown_stop_everything(void)

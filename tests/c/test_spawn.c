@@ -370,26 +370,13 @@ static void test_sweep_reaps_escaped_zombies(void)
     CHECK(count_marked(OUR_ZOMBIES) == 0);
 }
 
-static int count_own_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    while (d && readdir(d)) {
-        n++;
-    }
-    if (d) {
-        closedir(d);
-    }
-    return n;
-}
-
 /* Many spawns (successful, failing, killed) leave no descriptor behind. */
 static void test_no_fd_leak_over_many_spawns(void)
 {
     const char *const ok[] = {"/bin/sh", "-c", "echo out; echo err >&2", NULL};
     const char *const missing[] = {"/nonexistent/program", NULL};
     const char *const slow[] = {"sleep", "100", NULL};
-    int before = count_own_fds();
+    int before = check_count_fds();
     for (int i = 0; i < 100; i++) {
         struct spawn_opts o = {.argv = i % 3 == 0   ? ok
                                        : i % 3 == 1 ? missing
@@ -405,7 +392,7 @@ static void test_no_fd_leak_over_many_spawns(void)
         spawn_kill_tree(&c, 100);
         spawn_close(&c);
     }
-    CHECK(count_own_fds() == before);
+    CHECK(check_count_fds() == before);
     CHECK(count_marked(OUR_ZOMBIES) == 0);
 }
 
