@@ -121,7 +121,7 @@ function M.execute(entry, given, opts)
     }
   else
     local artefacts_dir = ("%s/artefacts/%s/%s"):format(config.home(), spec.id, run_id)
-    local tool, terr = childenv.tool_table(entry, { artefacts_dir = nil })
+    local tool, terr = childenv.tool_table(entry)
     local ok, merr = fs.mkdirs(artefacts_dir, 0x1C0) -- 0700
     if not tool or not ok then
       result = { status = "error", error = terr or merr }
