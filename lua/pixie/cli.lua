@@ -109,6 +109,9 @@ function M.main(args)
     local ok, err = config.set_home(home)
     if not ok then out.error(err); return 1 end
     require("pixie.log").open(config.logs_dir())
+    if command.scan_secrets then
+      require("pixie.secrets").register_home((require("pixie.tools").list()))
+    end
   end
   local rest = table.move(args, i + 1, #args, 1, {})
   -- A passthrough command (run-skill) hands later arguments on unchanged,

@@ -73,4 +73,13 @@ function M.missing_required(entry)
   return missing, err
 end
 
+-- Registers, for masking, every value of every tool's .env in the home
+-- (SPEC §3.4: the startup scan), so a secret of any tool is masked in
+-- whatever the command prints — even when a skill reads a .env raw.
+-- pixie.env.read registers what it reads; unreadable files are skipped
+-- (the commands that use one report it).
+function M.register_home(entries)
+  for _, entry in ipairs(entries) do load(entry) end
+end
+
 return M

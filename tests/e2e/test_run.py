@@ -143,6 +143,30 @@ class Canary(unittest.TestCase):
         self.assertTrue(any("***" in t for t in texts))
 
 
+    def test_every_tools_secret_is_registered_before_a_skill_runs(self):
+        home = home_with(examples=True)
+        set_env(home, "hmac-sign", "SIGNING_KEY", SIGNING_CANARY)
+        write(os.path.join(home, "skills", "peek.lua"),
+              'return { api = 1, summary = "reads a .env raw", run = function()\n'
+              '  print(pixie.fs.read(pixie.home() .. "/tools/hmac-sign/.env"))\n'
+              '  error("oops " .. pixie.fs.read(pixie.home() .. "/tools/hmac-sign/.env"))\n'
+              'end }\n')
+        r = pixie("run-skill", "peek", home=home)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn(SIGNING_CANARY, r.stdout + r.stderr)
+        self.assertIn("SIGNING_KEY=", r.stdout)
+        self.assertIn("***", r.stdout)
+
+    def test_another_tools_secret_in_inputs_is_masked(self):
+        home = home_with(examples=True)
+        set_env(home, "hmac-sign", "SIGNING_KEY", SIGNING_CANARY)
+        r = pixie("run", "word-count", f"text=pasted {SIGNING_CANARY} by mistake", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(SIGNING_CANARY, r.stdout + r.stderr)
+        for path, blob in every_byte_pixie_wrote(home):
+            self.assertNotIn(SIGNING_CANARY.encode(), blob, path)
+
+
 class Validate(unittest.TestCase):
     def report(self, home, tool):
         r = pixie("validate", tool, "--json", home=home, timeout=120)

@@ -8,6 +8,7 @@ local command = {
   help = "  -n, --lines N   how many recent lines to show (default 50)\n"
     .. "  --follow        keep printing new output until interrupted\n",
   order = 22,
+  scan_secrets = true,
 }
 
 local FOLLOW_POLL_MS = 250

@@ -8,6 +8,7 @@ local command = {
   usage = "pixie validate ID [--json]",
   help = "  --json   print the report as JSON\nExit 1 when any check fails.\n",
   order = 21,
+  scan_secrets = true,
 }
 
 local MARK = { pass = "PASS", warn = "WARN", fail = "FAIL", skip = "SKIP" }
