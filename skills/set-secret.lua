@@ -164,7 +164,9 @@ local function run(args)
   local value = read_value(opts, interactive)
   check_value(value)
   local ok, warnings = pixie.env.set(env_path, opts.key, value, env_opts)
-  if not ok then fail(warnings) end
+  -- pixie.env's refusals name the byte length (fine for logs, SPEC §3.2);
+  -- set-secret never tells the length of what was typed (SPEC §6.2).
+  if not ok then fail((warnings:gsub(" %(%d+ bytes%)", ""))) end
   for _, w in ipairs(warnings) do pixie.log.warn(w) end
   stop_warm(opts.id)
   print(("Secret %s set for tool %s."):format(opts.key, opts.id))

@@ -326,6 +326,7 @@ class PipedInput(unittest.TestCase):
                 r = set_secret(self.home, TOOL, KEY, input=given)
                 self.assertEqual(r.returncode, 1)
                 self.assertIn("refused", r.stderr)
+                self.assertNotIn(f"{len(given)} bytes", r.stderr, "set-secret never tells the length")
                 self.assert_clean(r, "CANARY-")
                 self.assertFalse(os.path.exists(env_path(self.home)))
 
