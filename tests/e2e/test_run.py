@@ -117,7 +117,7 @@ class ExampleRuns(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         want = hmac.new(SIGNING_CANARY.encode(), b"hello", hashlib.sha256).hexdigest()
         self.assertIn(want, r.stdout)
-        self.assertNotIn(SIGNING_CANARY, r.stdout + r.stderr)
+        self.assertFalse(SIGNING_CANARY in r.stdout + r.stderr, "canary printed")
 
 
 class Canary(unittest.TestCase):
@@ -132,10 +132,10 @@ class Canary(unittest.TestCase):
         outputs.append(r.stdout + r.stderr)
         outputs.append(pixie("logs", "leaky", "-n", "500", home=home).stdout)
         joined = "\n".join(outputs)
-        self.assertNotIn(CANARY, joined)
+        self.assertFalse(CANARY in joined, "canary printed")
         self.assertIn("***", joined)
         for path, blob in every_byte_pixie_wrote(home):
-            self.assertNotIn(CANARY.encode(), blob, path)
+            self.assertFalse(CANARY.encode() in blob, f"canary found in {path}")
         db = sqlite3.connect(os.path.join(home, "pixie.db"))
         texts = [row[0] or "" for row in db.execute(
             "SELECT text FROM spawn_log UNION ALL SELECT outputs_json FROM runs "
@@ -153,7 +153,7 @@ class Canary(unittest.TestCase):
               'end }\n')
         r = pixie("run-skill", "peek", home=home)
         self.assertEqual(r.returncode, 1)
-        self.assertNotIn(SIGNING_CANARY, r.stdout + r.stderr)
+        self.assertFalse(SIGNING_CANARY in r.stdout + r.stderr, "canary printed")
         self.assertIn("SIGNING_KEY=", r.stdout)
         self.assertIn("***", r.stdout)
 
@@ -162,9 +162,9 @@ class Canary(unittest.TestCase):
         set_env(home, "hmac-sign", "SIGNING_KEY", SIGNING_CANARY)
         r = pixie("run", "word-count", f"text=pasted {SIGNING_CANARY} by mistake", home=home)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertNotIn(SIGNING_CANARY, r.stdout + r.stderr)
+        self.assertFalse(SIGNING_CANARY in r.stdout + r.stderr, "canary printed")
         for path, blob in every_byte_pixie_wrote(home):
-            self.assertNotIn(SIGNING_CANARY.encode(), blob, path)
+            self.assertFalse(SIGNING_CANARY.encode() in blob, f"canary found in {path}")
 
 
 class Validate(unittest.TestCase):

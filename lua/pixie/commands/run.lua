@@ -16,6 +16,7 @@ local command = {
 The tool is started, run once, and stopped. Exit 1 when the run fails.
 ]],
   order = 20,
+  scan_secrets = true,
 }
 
 local INPUTS_LIMIT = 1024 * 1024

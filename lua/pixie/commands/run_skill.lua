@@ -7,6 +7,7 @@ local command = {
   help = "Arguments after NAME go to the skill unchanged; 'pixie run-skill NAME --help'\n"
     .. "prints the skill's own usage.\n",
   order = 41,
+  scan_secrets = true,
   -- cli.lua shows this command's help only for "--help" right after the
   -- command name; later arguments belong to the skill.
   passthrough = true,
