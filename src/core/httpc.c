@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,23 +71,34 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     return len;
 }
 
+/* Formats the response's error text; a message longer than the buffer is
+ * cut (the text is for people, the code carries the meaning). */
+__attribute__((format(printf, 2, 3))) static void set_error(struct httpc_response *res,
+                                                            const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->error, sizeof res->error, fmt, ap);
+    va_end(ap);
+}
+
 /* Performs one request; body == NULL means GET. */
 static int request(int port, const char *path, const char *body, size_t len,
                    const char *const *headers, long timeout_ms, struct httpc_response *res)
 {
     memset(res, 0, sizeof *res);
     if (port <= 0 || port > 65535 || !path || path[0] != '/') {
-        snprintf(res->error, sizeof res->error, "bad port or path");
+        set_error(res, "bad port or path");
         return -EINVAL;
     }
     CURL *h = thread_handle();
     if (!h) {
-        snprintf(res->error, sizeof res->error, "cannot initialise libcurl");
+        set_error(res, "cannot initialise libcurl");
         return -ENOMEM;
     }
     char url[2048];
     if ((size_t)snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path) >= sizeof url) {
-        snprintf(res->error, sizeof res->error, "path too long");
+        set_error(res, "path too long");
         return -EINVAL;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -108,7 +120,7 @@ static int request(int port, const char *path, const char *body, size_t len,
     }
     if (rc != 0) {
         curl_slist_free_all(hdrs);
-        snprintf(res->error, sizeof res->error, "out of memory");
+        set_error(res, "out of memory");
         return rc;
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -143,20 +155,18 @@ static int request(int port, const char *path, const char *body, size_t len,
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         res->timed_out = 1;
         rc = -ETIMEDOUT;
-        snprintf(res->error, sizeof res->error, "no answer from 127.0.0.1:%d%s within %ld ms", port,
-                 path, timeout_ms);
+        set_error(res, "no answer from 127.0.0.1:%d%s within %ld ms", port, path, timeout_ms);
     } else if (cc == CURLE_COULDNT_CONNECT) {
         res->refused = 1;
         rc = -ECONNREFUSED;
-        snprintf(res->error, sizeof res->error, "cannot connect to 127.0.0.1:%d", port);
+        set_error(res, "cannot connect to 127.0.0.1:%d", port);
     } else if (sink.too_big) {
         rc = -EFBIG;
-        snprintf(res->error, sizeof res->error, "response from 127.0.0.1:%d%s over %u bytes", port,
-                 path, HTTPC_BODY_CAP);
+        set_error(res, "response from 127.0.0.1:%d%s over %u bytes", port, path, HTTPC_BODY_CAP);
     } else {
         rc = -EIO;
-        snprintf(res->error, sizeof res->error, "request to 127.0.0.1:%d%s failed: %s", port, path,
-                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        set_error(res, "request to 127.0.0.1:%d%s failed: %s", port, path,
+                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
     return rc;
 }
