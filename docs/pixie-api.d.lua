@@ -11,6 +11,7 @@
 
 ---@class pixie.API
 ---@field args pixie.args
+---@field db pixie.db
 ---@field env pixie.env
 ---@field fs pixie.fs
 ---@field json pixie.json
@@ -50,6 +51,25 @@ function args.parse(argv, spec) end
 ---@param usage? string
 ---@return integer
 function args.usage_error(message, usage) end
+
+-- pixie.db ------------------------------------------------------------------
+
+---@class pixie.db
+local db = {}
+
+---Runs one SELECT on the home's pixie.db with bound parameters.
+---@param sql string
+---@param ... any
+---@return table[]|nil rows
+---@return string? message
+function db.query(sql, ...) end
+
+---Runs one statement; string parameters are masked before they are stored.
+---@param sql string
+---@param ... any
+---@return integer|nil changes
+---@return string? message
+function db.exec(sql, ...) end
 
 -- pixie.env -----------------------------------------------------------------
 

@@ -66,11 +66,45 @@ local function tools_api()
 end
 
 -- The one list of what `pixie` holds. Keep it sorted by name.
+-- pixie.db: the home's pixie.db through bound parameters. String
+-- parameters are masked before they reach the database, so a skill cannot
+-- store a known secret there by mistake.
+local function db_api()
+  local function handle()
+    local st, err = require("pixie.store").open(require("pixie.config").home())
+    if not st then return nil, err end
+    return st:handle()
+  end
+  local function masked_params(...)
+    local scrub = require("pixie.out").scrub
+    local params = table.pack(...)
+    for i = 1, params.n do
+      if type(params[i]) == "string" then params[i] = scrub(params[i]) end
+    end
+    return table.unpack(params, 1, params.n)
+  end
+  return {
+    -- query(sql, ...) -> rows (column name -> value) | nil, message
+    query = function(sql, ...)
+      local h, err = handle()
+      if not h then return nil, err end
+      return h:query(sql, ...)
+    end,
+    -- exec(sql, ...) -> number of changed rows | nil, message
+    exec = function(sql, ...)
+      local h, err = handle()
+      if not h then return nil, err end
+      return h:exec(sql, masked_params(...))
+    end,
+  }
+end
+
 local MODULES = {
   { "args", function()
       local argparse = require("pixie.argparse")
       return { parse = argparse.parse, usage_error = require("pixie.cli").usage_error }
     end },
+  { "db", db_api },
   { "env", function() -- the tools' .env files and secret status (no values in status)
       local e, secrets = require("pixie.env"), require("pixie.secrets")
       return {

@@ -167,6 +167,24 @@ class Canary(unittest.TestCase):
             self.assertFalse(SIGNING_CANARY.encode() in blob, f"canary found in {path}")
 
 
+    def test_skill_db_access_is_bound_and_masked(self):
+        home = home_with(examples=True)
+        set_env(home, "hmac-sign", "SIGNING_KEY", SIGNING_CANARY)
+        self.assertEqual(pixie("run", "word-count", "text=a b", home=home).returncode, 0)
+        write(os.path.join(home, "skills", "dbpeek.lua"),
+              'return { api = 1, summary = "db", run = function(args)\n'
+              '  local rows = assert(pixie.db.query("SELECT tool_id, status FROM runs WHERE tool_id = ?", "word-count"))\n'
+              '  print(#rows, rows[1].tool_id, rows[1].status)\n'
+              '  assert(pixie.db.exec("INSERT INTO settings (key, value) VALUES (?, ?)", "note", args[1]))\n'
+              'end }\n')
+        r = pixie("run-skill", "dbpeek", f"key={SIGNING_CANARY}", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1\tword-count\tok", r.stdout)
+        value = sqlite3.connect(os.path.join(home, "pixie.db")).execute(
+            "SELECT value FROM settings WHERE key = 'note'").fetchone()[0]
+        self.assertEqual(value, "key=***")
+
+
 class Validate(unittest.TestCase):
     def report(self, home, tool):
         r = pixie("validate", tool, "--json", home=home, timeout=120)
