@@ -11,9 +11,23 @@ end
 
 local write_error -- the first failed stdout write (disk full, closed), or nil
 
--- Writes the pieces to stdout, remembering the first failure.
-local function emit(...)
-  local ok, err = io.stdout:write(...)
+-- Control characters other than tab and newline, written as \xNN, so a
+-- message cannot carry terminal escapes.
+local function neutralised(text)
+  return (text:gsub("[%z\1-\8\11-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end))
+end
+
+local stdout_is_terminal -- decided on the first write
+
+-- Writes text to stdout, remembering the first failure. On a terminal,
+-- control characters (from tools' labels, outputs or logs) are shown as
+-- \xNN instead of being obeyed; piped output stays byte for byte.
+local function emit(text)
+  if stdout_is_terminal == nil then
+    stdout_is_terminal = require("pixie.term").isatty("stdout")
+  end
+  if stdout_is_terminal then text = neutralised(text) end
+  local ok, err = io.stdout:write(text)
   if not ok and not write_error then write_error = err end
 end
 
@@ -22,7 +36,7 @@ function M.print(...)
   local n = select("#", ...)
   local parts = {}
   for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  emit(M.scrub(table.concat(parts, "\t")), "\n")
+  emit(M.scrub(table.concat(parts, "\t")) .. "\n")
 end
 
 -- Writes raw text to stdout (no newline added).
@@ -40,12 +54,6 @@ function M.flush()
 end
 
 local QUOTE_LIMIT = 80
-
--- Control characters other than tab and newline, written as \xNN, so a
--- message cannot carry terminal escapes.
-local function neutralised(text)
-  return (text:gsub("[%z\1-\8\11-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end))
-end
 
 -- A user-supplied string (an argument, a name, a path) made fit to echo
 -- in a one-line message: secrets masked first, every control character

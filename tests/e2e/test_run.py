@@ -1,6 +1,8 @@
 """pixie run / validate / logs on real tools: the examples and misbehaving
 fixtures, with every byte of output masked (SPEC §3.4, §4)."""
 import glob
+import pty
+import subprocess
 import hashlib
 import hmac
 import json
@@ -9,7 +11,7 @@ import shutil
 import sqlite3
 import unittest
 
-from pixie_testlib import SOURCE_DIR, make_home, pixie, write
+from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
 CANARY = "CANARY-leak-7f3a9c-SECRET"
@@ -118,6 +120,34 @@ class ExampleRuns(unittest.TestCase):
         want = hmac.new(SIGNING_CANARY.encode(), b"hello", hashlib.sha256).hexdigest()
         self.assertIn(want, r.stdout)
         self.assertFalse(SIGNING_CANARY in r.stdout + r.stderr, "canary printed")
+
+
+    def test_terminal_escapes_from_a_tool_are_shown_not_obeyed(self):
+        home = home_with(examples=True)
+        spec_path = os.path.join(home, "tools", "word-count", "tool.json")
+        with open(spec_path) as f:
+            spec = json.load(f)
+        spec["outputs"][0]["label"] = "Words\u001b[2J\u001b]0;owned\u0007"
+        write(spec_path, json.dumps(spec))
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([PIXIE_BIN, "--home", home, "run", "word-count", "text=a b"],
+                                stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(master)
+        self.assertEqual(proc.wait(timeout=60), 0, seen)
+        self.assertNotIn(b"\x1b", seen)
+        self.assertIn(b"Words\\x1B[2J\\x1B]0;owned\\x07: 2", seen)
+        piped = pixie("run", "word-count", "text=a b", home=home)
+        self.assertIn("Words\x1b[2J", piped.stdout, "piped output stays byte for byte")
 
 
 class Canary(unittest.TestCase):
