@@ -2,6 +2,7 @@
 #ifndef PIXIE_API_H
 #define PIXIE_API_H
 
+#include <lauxlib.h>
 #include <lua.h>
 
 /* Puts every C module's luaopen function into package.preload under its
@@ -36,6 +37,11 @@ const char **api_push_envp(lua_State *L, int idx, const char *what);
  * and the errno name's number (positive), returns 3. `negerr` is a negative
  * errno value as returned by the core. */
 int api_fail_errno(lua_State *L, int negerr, const char *what);
+
+/* Registers the handle metatable `name` (metamethods `meta`, methods
+ * `methods` as its __index), leaving the stack as it was. */
+void api_register_class(lua_State *L, const char *name, const luaL_Reg *meta,
+                        const luaL_Reg *methods);
 
 /* Pushes nil and the message, returns 2. */
 int api_fail(lua_State *L, const char *msg);

@@ -159,14 +159,22 @@ static void push_column(lua_State *L, struct store_stmt *st, int i)
     }
 }
 
+/* The SQL text at argument 2 and its length in *len (raises on a NUL
+ * byte) after checking the bound parameters from argument 3 on. */
+static const char *check_sql(lua_State *L, size_t *len)
+{
+    const char *sql = luaL_checklstring(L, 2, len);
+    luaL_argcheck(L, strlen(sql) == *len, 2, "SQL contains a NUL byte");
+    check_params(L, 3);
+    return sql;
+}
+
 /* exec(sql, ...) -> changes | nil, msg */
 static int db_exec(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
     size_t len;
-    const char *sql = luaL_checklstring(L, 2, &len);
-    luaL_argcheck(L, strlen(sql) == len, 2, "SQL contains a NUL byte");
-    check_params(L, 3);
+    const char *sql = check_sql(L, &len);
     int64_t before = store_total_changes(h->s);
     size_t pos = 0;
     for (int first = 1;; first = 0) {
@@ -200,9 +208,7 @@ static int db_query(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
     size_t len;
-    const char *sql = luaL_checklstring(L, 2, &len);
-    luaL_argcheck(L, strlen(sql) == len, 2, "SQL contains a NUL byte");
-    check_params(L, 3);
+    const char *sql = check_sql(L, &len);
     size_t pos = 0;
     if (next_stmt(h, sql, len, &pos) != 0) {
         return fail_sql(L, h);
@@ -395,11 +401,7 @@ static const luaL_Reg db_functions[] = {
 
 int luaopen_pixie_db(lua_State *L)
 {
-    luaL_newmetatable(L, DB_MT);
-    luaL_setfuncs(L, db_meta, 0);
-    luaL_newlib(L, db_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    api_register_class(L, DB_MT, db_meta, db_methods);
     luaL_newlib(L, db_functions);
     return 1;
 }

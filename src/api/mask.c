@@ -180,11 +180,7 @@ static const luaL_Reg mask_functions[] = {
 
 int luaopen_pixie_mask(lua_State *L)
 {
-    luaL_newmetatable(L, STREAM_MT);
-    luaL_setfuncs(L, stream_meta, 0);
-    luaL_newlib(L, stream_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    api_register_class(L, STREAM_MT, stream_meta, stream_methods);
     luaL_newlib(L, mask_functions);
     return 1;
 }

@@ -1,4 +1,5 @@
-/* Failure returns shared by every binding (DESIGN.md error contract). */
+/* Helpers shared by every binding: failure returns (DESIGN.md error
+ * contract) and handle class registration. */
 #include "api.h"
 
 #include <lauxlib.h>
@@ -18,4 +19,15 @@ int api_fail(lua_State *L, const char *msg)
     lua_pushnil(L);
     lua_pushstring(L, msg);
     return 2;
+}
+
+void api_register_class(lua_State *L, const char *name, const luaL_Reg *meta,
+                        const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, name);
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
 }
