@@ -19,14 +19,14 @@ function M.set_home(dir)
   local shown = out().quote(dir, PATH_LIMIT)
   local st, _, code = fs.stat(dir)
   if not st then
-    return nil, ("home %s: %s"):format(shown, code and sys.strerror(code) or "cannot be read")
+    return nil, ("home %s: %s"):format(shown, sys.strerror(code))
   end
   if st.type ~= "directory" then
     return nil, "home " .. shown .. " is not a folder"
   end
   local real, _, rcode = fs.realpath(dir)
   if not real then
-    return nil, ("home %s: %s"):format(shown, rcode and sys.strerror(rcode) or "cannot be resolved")
+    return nil, ("home %s: %s"):format(shown, sys.strerror(rcode))
   end
   home = real
   return home
