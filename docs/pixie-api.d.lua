@@ -19,12 +19,14 @@
 ---@field log pixie.log
 ---@field mask pixie.mask
 ---@field proc pixie.proc
+---@field sys pixie.sys
 ---@field term pixie.term
 ---@field tools pixie.tools
 pixie = {}
 
----Absolute path of the Pixie home.
----@return string
+---Absolute path of the Pixie home; nil, message when it cannot be used.
+---@return string|nil
+---@return string? message
 function pixie.home() end
 
 -- pixie.args ----------------------------------------------------------------
@@ -254,6 +256,12 @@ function json.array(t) end
 ---@return T
 function json.ordered(t, keys) end
 
+---True for a decoded JSON array (`[]` included) or a table that encodes as
+---one; false for a decoded JSON object (`{}` included).
+---@param t table
+---@return boolean
+function json.is_array(t) end
+
 -- pixie.log -----------------------------------------------------------------
 
 ---Masked log lines on stderr (threshold PIXIE_LOG_LEVEL, default info) and in
@@ -386,6 +394,12 @@ local proc = {}
 ---@return integer? errno
 function proc.run(argv, opts) end
 
+-- pixie.sys -----------------------------------------------------------------
+
+---@class pixie.sys
+---@field errno table<string, integer>  read-only errno names (ENOENT, EEXIST, EACCES, ...)
+local sys = {}
+
 -- pixie.term ----------------------------------------------------------------
 
 ---Terminal questions and hidden secret input.
@@ -439,6 +453,11 @@ function tools.list() end
 ---@return string? message
 function tools.get(id) end
 
+---The home's tools folder: the `tools_root` for every pixie.env call.
+---@return string|nil path
+---@return string? message
+function tools.dir() end
+
 ---Validates a decoded tool.json table or its JSON text.
 ---@param value table|string
 ---@param name? string                  used in messages
@@ -456,5 +475,6 @@ pixie.launcher = launcher
 pixie.log = log
 pixie.mask = mask
 pixie.proc = proc
+pixie.sys = sys
 pixie.term = term
 pixie.tools = tools

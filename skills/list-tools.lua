@@ -23,7 +23,7 @@ local function run(args)
     return 0
   end
   if #tools == 0 then
-    print("no tools in " .. pixie.home() .. "/tools")
+    print("no tools in " .. assert(pixie.tools.dir()))
     return 0
   end
   for _, t in ipairs(tools) do

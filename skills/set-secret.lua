@@ -9,7 +9,6 @@ local USAGE = "pixie run-skill set-secret <tool-id> <KEY> [--from-file PATH] [--
 local MAX_BYTES = 64 * 1024
 local KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 local FRAGMENT_PATTERN = "^[A-Z_][A-Z0-9_]*="
-local EFBIG = 27
 local NOT_FROM_ARGV = "values are never taken from the command line; "
   .. "type it at the prompt, pipe it on stdin or use --from-file PATH"
 
@@ -91,7 +90,7 @@ local function read_value(opts, interactive)
   local value, err, code
   if opts.from_file then
     value, err, code = pixie.fs.read(opts.from_file, { limit = MAX_BYTES })
-    if not value and code == EFBIG then
+    if not value and code == pixie.sys.errno.EFBIG then
       fail(("%s is longer than %d bytes; refused (nothing was written)"):format(opts.from_file, MAX_BYTES))
     end
     if not value then fail(err) end
@@ -143,8 +142,12 @@ local function run(args)
   local opts, perr = parse(args)
   if not opts then return pixie.args.usage_error(perr, USAGE) end
   local entry = find_tool(opts.id)
-  local env_path = entry.dir .. "/.env"
-  local env_opts = { tools_root = entry.dir:match("^(.*)/[^/]+/?$") or "." }
+  local env_path = pixie.env.path(entry)
+  -- Every .env operation stays inside the home's tools folder: a tool
+  -- folder that is a symlink to elsewhere is refused, never written through.
+  local tools_dir, derr = pixie.tools.dir()
+  if not tools_dir then fail(derr) end
+  local env_opts = { tools_root = tools_dir }
   if opts.clear then
     local ok, removed = pixie.env.unset(env_path, opts.key, env_opts)
     if not ok then fail(removed) end

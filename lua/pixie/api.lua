@@ -48,6 +48,8 @@ local function tools_api()
       if not entry then return nil, err end
       return copy(entry)
     end,
+    -- dir() -> absolute path of the home's tools folder | nil, message
+    dir = require("pixie.config").tools_dir,
     -- validate_spec(value [, name]) -> spec | nil, errors (array of strings);
     -- value is a decoded table or the JSON text of a tool.json.
     validate_spec = function(value, name)
@@ -71,7 +73,9 @@ end
 -- store a known secret there by mistake.
 local function db_api()
   local function handle()
-    local st, err = require("pixie.store").open(require("pixie.config").home())
+    local home, herr = require("pixie.config").home()
+    if not home then return nil, herr end
+    local st, err = require("pixie.store").open(home)
     if not st then return nil, err end
     return st:handle()
   end
@@ -132,6 +136,11 @@ local MODULES = {
       return { add = m.add, scrub = m.scrub, count = m.count, stream = m.stream }
     end },
   { "proc", "pixie.proc" },
+  { "sys", function() -- errno names only (a plain copy: the API proxy makes it read-only)
+      local names = {}
+      for name, value in pairs(require("pixie.sys").errno) do names[name] = value end
+      return { errno = names }
+    end },
   { "term", "pixie.term" },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },

@@ -7,8 +7,10 @@
 -- calls load_dotenv), then Pixie's: PYTHONUNBUFFERED=1, PIXIE_TOOL_ID,
 -- PIXIE_RUN_ID (one-shot processes only: a warm process serves many runs,
 -- and any change of its environment restarts it), PIXIE_ARTEFACTS_DIR.
+local config = require("pixie.config")
 local env = require("pixie.env")
 local fs = require("pixie.fs")
+local errno = require("pixie.sys").errno
 
 local M = {}
 
@@ -59,16 +61,18 @@ local function unpassable(values)
   return nil
 end
 
--- Reads dir/.env interpolated (registering every value for masking).
--- Returns values (a missing file gives {}) | nil, message (also when a
--- binding cannot be passed to a process: a NUL byte, a bad name).
+-- Reads dir/.env interpolated (registering every value for masking); dir
+-- must lie in the home's tools folder (config.tools_dir()), symlinks
+-- resolved. Returns values (a missing file gives {}) | nil, message (also
+-- when a binding cannot be passed to a process: a NUL byte, a bad name).
 function M.read_dotenv(dir, getenv)
-  local root = dir:match("^(.*)/[^/]+/?$") or "."
+  local root, rerr = config.tools_dir()
+  if not root then return nil, rerr end
   local values, err, code = env.read(dir .. "/.env", {
     tools_root = root, interpolate = true, override = false, environ = M.allowed(getenv),
   })
   if not values then
-    if code == 2 then return {} end -- ENOENT: no .env
+    if code == errno.ENOENT then return {} end -- no .env
     return nil, err
   end
   local problem = unpassable(values)

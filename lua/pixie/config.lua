@@ -1,6 +1,7 @@
 -- Pixie's configuration: the home folder and the PIXIE_* knobs.
 -- Every knob has a default that works.
 local fs = require("pixie.fs")
+local sys = require("pixie.sys")
 
 local M = {}
 
@@ -15,30 +16,43 @@ local function out() return require("pixie.out") end
 function M.set_home(dir)
   dir = dir or os.getenv("PIXIE_HOME")
   if dir == nil or dir == "" then dir = "." end
-  local st, err = fs.stat(dir)
+  local shown = out().quote(dir, PATH_LIMIT)
+  local st, _, code = fs.stat(dir)
   if not st then
-    return nil, ("home %s: %s"):format(out().quote(dir, PATH_LIMIT), tostring(err):match("[^:]*$"):sub(2))
+    return nil, ("home %s: %s"):format(shown, sys.strerror(code))
   end
   if st.type ~= "directory" then
-    return nil, "home " .. out().quote(dir, PATH_LIMIT) .. " is not a folder"
+    return nil, "home " .. shown .. " is not a folder"
   end
-  home = assert(fs.realpath(dir))
+  local real, _, rcode = fs.realpath(dir)
+  if not real then
+    return nil, ("home %s: %s"):format(shown, sys.strerror(rcode))
+  end
+  home = real
   return home
 end
 
 -- The home folder (chosen on first use if set_home was not called).
+-- Returns the absolute path | nil, message (never raises: a request may ask).
 function M.home()
-  if not home then
-    local h, err = M.set_home(nil)
-    if not h then error(err, 0) end
-  end
-  return home
+  if home then return home end
+  return M.set_home(nil)
 end
 
-function M.tools_dir() return M.home() .. "/tools" end
-function M.skills_dir() return M.home() .. "/skills" end
-function M.logs_dir() return M.home() .. "/logs" end
-function M.db_path() return M.home() .. "/pixie.db" end
+-- The function returning <home>/<name> | nil, message.
+local function in_home(name)
+  return function()
+    local h, err = M.home()
+    if not h then return nil, err end
+    return h .. "/" .. name
+  end
+end
+
+M.tools_dir = in_home("tools")
+M.skills_dir = in_home("skills")
+M.logs_dir = in_home("logs")
+M.db_path = in_home("pixie.db")
+local gitignore_path = in_home(".gitignore")
 
 -- What a home's .gitignore covers (SPEC §1): secrets at any depth, tool
 -- environments and data, Pixie's own state.
@@ -60,7 +74,8 @@ M.GITIGNORE = table.concat({
 -- Creates <home>/.gitignore when absent (never touches an existing one).
 -- Returns true | nil, message.
 function M.ensure_gitignore()
-  local path = M.home() .. "/.gitignore"
+  local path, err = gitignore_path()
+  if not path then return nil, err end
   if fs.stat(path, { nofollow = true }) then return true end
   return fs.write_atomic(path, M.GITIGNORE, 0x1A4) -- 0644
 end

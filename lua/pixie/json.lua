@@ -10,6 +10,7 @@
 --   tables marked with json.array() are arrays; other tables are arrays when
 --   they are non-empty sequences, else objects with keys sorted (or in the
 --   order listed by json.ordered()).
+-- is_array(t) -> true when table t is (or encodes as) a JSON array.
 -- json.null is the sentinel for JSON null (decode gives it, encode takes it).
 local cjson_base = require("cjson")
 
@@ -165,6 +166,9 @@ local function encode_number(n)
   return s
 end
 
+-- True when table t encodes as a JSON array: marked by json.array() (as
+-- decode marks `[]`) or a non-empty sequence. A decoded JSON object never
+-- is one (its keys are strings), so this tells `[]` from `{}` after decode.
 local function is_array(t)
   if getmetatable(t) == ARRAY_MT then return true end
   local n = #t
@@ -173,6 +177,7 @@ local function is_array(t)
   for _ in pairs(t) do count = count + 1 end
   return count == n
 end
+M.is_array = is_array
 
 local encode_value
 

@@ -4,9 +4,12 @@
 -- execute(entry, given, opts) -> record | nil, problem
 --   entry: a discovered tool (lua/pixie/tools.lua); given: inputs table;
 --   opts.source: "cli" | "dashboard" | "validator" (default "cli").
---   record: the stored runs row (status ok|error|timeout, outputs, error_text).
---   problem: { kind = "broken"|"inputs"|"store", message, errors = {...} } for
---   failures that happen before a run exists (nothing is spawned).
+--   record: the stored runs row (status ok|error|timeout, outputs, error_text),
+--   plus `warnings` (array, possibly empty): bookkeeping around the run that
+--   failed without changing its result (the tool's last inputs not saved,
+--   old runs not pruned); each is also logged as a warning.
+--   problem: { kind = "broken"|"inputs"|"home"|"store", message, errors = {...} }
+--   for failures that happen before a run exists (nothing is spawned).
 -- A missing required secret fails fast, before anything is spawned, and is
 -- recorded as an error run so the history shows it.
 local json = require("pixie.json")
@@ -17,6 +20,7 @@ local secrets = require("pixie.secrets")
 local store = require("pixie.store")
 local childenv = require("pixie.childenv")
 local launcher = require("pixie.launcher")
+local log = require("pixie.log")
 
 local M = {}
 
@@ -55,6 +59,13 @@ local function request_body(run_id, values, artefacts_dir)
   return assert(json.encode(body))
 end
 
+-- What a decoded JSON value that is not an object is, for a message.
+local function json_kind(value)
+  if value == json.null then return "JSON null" end
+  if type(value) == "table" then return "a JSON array" end
+  return "a JSON " .. type(value)
+end
+
 -- Turns the launcher's answer into {status, outputs, error}.
 local function outcome(answer, err, spec)
   if not answer then
@@ -74,8 +85,9 @@ local function outcome(answer, err, spec)
   if outputs == nil then
     return { status = "error", error = "tool answered with invalid JSON: " .. derr }
   end
-  if type(outputs) ~= "table" or (#outputs > 0) then
-    return { status = "error", error = "tool answered with JSON that is not an object" }
+  if type(outputs) ~= "table" or json.is_array(outputs) then
+    return { status = "error",
+             error = ("tool answered with %s; the outputs must be a JSON object"):format(json_kind(outputs)) }
   end
   return { status = "ok", outputs = outputs }
 end
@@ -87,6 +99,20 @@ local function with_output_tail(text, tool_id)
     return text .. "\n--- tool output (last lines) ---\n" .. tail:sub(-DETAIL_LIMIT)
   end
   return text
+end
+
+-- A problem of execute for a message from the store or the home.
+local function problem_of(kind, message)
+  return nil, { kind = kind, message = message, errors = { message } }
+end
+
+-- Records a failed bookkeeping step (ok, err of a store call) in warnings
+-- and the log; the run's own result stands.
+local function note(warnings, what, ok, err)
+  if ok then return end
+  local text = ("%s: %s"):format(what, tostring(err))
+  warnings[#warnings + 1] = text
+  log.warn(text)
 end
 
 function M.execute(entry, given, opts)
@@ -104,11 +130,15 @@ function M.execute(entry, given, opts)
     return nil, { kind = "inputs", message = "invalid inputs: " .. table.concat(shown, "; ") .. more,
                   errors = errors }
   end
+  local home, herr = config.home()
+  if not home then return problem_of("home", herr) end
   local st, serr = M.store()
-  if not st then return nil, { kind = "store", message = serr, errors = { serr } } end
-  st:tool_state_set(spec.id, { last_inputs = values })
+  if not st then return problem_of("store", serr) end
+  local warnings = {}
+  note(warnings, ("the last inputs of %s were not saved"):format(spec.id),
+       st:tool_state_set(spec.id, { last_inputs = values }))
   local run_id, rerr = st:run_start(spec.id, values, source)
-  if not run_id then return nil, { kind = "store", message = rerr, errors = { rerr } } end
+  if not run_id then return problem_of("store", rerr) end
 
   local result
   local missing, env_err = secrets.missing_required(entry)
@@ -120,7 +150,7 @@ function M.execute(entry, given, opts)
       error = ("missing required secret %s — set it in Settings or with set-secret"):format(missing[1]),
     }
   else
-    local artefacts_dir = ("%s/artefacts/%s/%s"):format(config.home(), spec.id, run_id)
+    local artefacts_dir = ("%s/artefacts/%s/%s"):format(home, spec.id, run_id)
     local tool, terr = childenv.tool_table(entry)
     local ok, merr = fs.mkdirs(artefacts_dir, 0x1C0) -- 0700
     if not tool or not ok then
@@ -136,9 +166,12 @@ function M.execute(entry, given, opts)
     end
   end
   local finished, ferr = st:run_finish(run_id, result)
-  if not finished then return nil, { kind = "store", message = ferr, errors = { ferr } } end
-  st:prune(spec.id, spec.retain_runs)
-  return st:run_get(run_id)
+  if not finished then return problem_of("store", ferr) end
+  note(warnings, ("old runs of %s were not pruned"):format(spec.id), st:prune(spec.id, spec.retain_runs))
+  local record, gerr = st:run_get(run_id)
+  if not record then return problem_of("store", gerr) end
+  record.warnings = warnings
+  return record
 end
 
 

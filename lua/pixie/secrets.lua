@@ -3,7 +3,9 @@
 -- Only key names and "set"/"not_set" leave this module, never a value.
 -- Tool entries come from pixie.tools.list: { dir = ".../tools/<folder>",
 -- spec = { secrets = { {key, description, required}, ... } } }.
+local config = require("pixie.config")
 local env = require("pixie.env")
+local errno = require("pixie.sys").errno
 
 local M = {}
 
@@ -12,20 +14,17 @@ function M.env_path(entry)
   return entry.dir .. "/.env"
 end
 
--- The tools folder holding the entry's folder (the containment root for
--- every .env operation).
-local function tools_root(entry)
-  return entry.dir:match("^(.*)/[^/]+/?$") or "."
-end
-
--- Reads the tool's .env. Returns values, keys (file order) or, when the
--- file cannot be read, empty tables and the message ("" when it is simply
--- missing).
+-- Reads the tool's .env, contained in the home's tools folder (a .env
+-- whose folder, symlinks resolved, lies outside it is refused). Returns
+-- values, keys (file order) or, when the file cannot be read, empty tables
+-- and the message (none when it is simply missing).
 local function load(entry)
-  local opts = { tools_root = tools_root(entry) }
+  local root, rerr = config.tools_dir()
+  if not root then return {}, {}, rerr end
+  local opts = { tools_root = root }
   local values, err, code = env.read(M.env_path(entry), opts)
   if not values then
-    if code == 2 then return {}, {}, nil end -- ENOENT: no .env yet
+    if code == errno.ENOENT then return {}, {}, nil end -- no .env yet
     return {}, {}, err
   end
   local keys = env.keys(M.env_path(entry), opts) or {}

@@ -16,6 +16,7 @@ local embedded = require("pixie.embedded")
 local fs = require("pixie.fs")
 local out = require("pixie.out")
 local paths = require("pixie.paths")
+local errno = require("pixie.sys").errno
 local version = require("pixie.version")
 
 local M = {}
@@ -64,11 +65,19 @@ function M.config_dir()
   return nil
 end
 
--- The search roots in order: array of {origin, dir} or {origin, embedded}.
+-- The search roots in order: array of {origin, dir} or {origin, embedded}
+-- | nil, message when the home cannot be used.
 -- opts.home / opts.config_dir override the home and the config folder
 -- (opts.config_dir = false drops it).
 function M.roots(opts)
   opts = opts or {}
+  local user_dir, err
+  if opts.home then
+    user_dir = opts.home .. "/skills"
+  else
+    user_dir, err = config.skills_dir()
+    if not user_dir then return nil, err end
+  end
   local roots = {}
   local seen = {}
   local function add_dir(origin, dir)
@@ -78,7 +87,7 @@ function M.roots(opts)
     seen[real] = true
     roots[#roots + 1] = { origin = origin, dir = dir }
   end
-  add_dir("user", (opts.home or config.home()) .. "/skills")
+  add_dir("user", user_dir)
   if opts.config_dir ~= false then add_dir("config", opts.config_dir or M.config_dir()) end
   roots[#roots + 1] = { origin = "built-in", embedded = "skills" }
   return roots
@@ -117,7 +126,11 @@ function M.find(name, roots)
   if not M.valid_name(name) then
     return nil, ("invalid skill name '%s' (use a-z, 0-9, '-' and '_')"):format(out.quote(tostring(name)))
   end
-  roots = roots or M.roots()
+  if not roots then
+    local err
+    roots, err = M.roots()
+    if not roots then return nil, err end
+  end
   local found
   for _, root in ipairs(roots) do
     local entry = find_in(root, name)
@@ -147,9 +160,9 @@ local function names_in(root)
     end
   else
     local entries, err, code = fs.list(root.dir)
-    if code == 20 then -- ENOTDIR
+    if code == errno.ENOTDIR then
       problem = ("%s skills folder %s is not a folder; its skills are ignored"):format(root.origin, root.dir)
-    elseif not entries and code ~= 2 then -- anything but ENOENT
+    elseif not entries and code ~= errno.ENOENT then
       problem = ("%s skills folder cannot be listed: %s"):format(root.origin, tostring(err))
     end
     for _, entry in ipairs(entries or {}) do
@@ -420,9 +433,14 @@ end
 -- list([roots]) -> array of {name, origin, path, shadows, summary, usage,
 -- error}, sorted by name; the first root wins, a shadowed origin is
 -- recorded, and a skill that fails to load is listed with its error.
--- Second result: messages for skill folders that exist but cannot be listed.
+-- Second result: messages for skill folders that exist but cannot be listed
+-- (or for a home that cannot be used: the list is then empty).
 function M.list(roots)
-  roots = roots or M.roots()
+  if not roots then
+    local err
+    roots, err = M.roots()
+    if not roots then return {}, { err } end
+  end
   local by_name, names, problems = {}, {}, {}
   for _, root in ipairs(roots) do
     local root_names, problem = names_in(root)

@@ -5,6 +5,7 @@
 -- tool.json, so listing again is cheap.
 local fs = require("pixie.fs")
 local config = require("pixie.config")
+local sys = require("pixie.sys")
 local toolspec = require("pixie.toolspec")
 
 local M = {}
@@ -14,15 +15,17 @@ local TOOL_JSON_LIMIT = 1024 * 1024
 -- folder path -> { mtime_ns, size, spec, errors }
 local cache = {}
 
+local errno = sys.errno
+
 -- Parses dir/tool.json, reusing the cached result when unchanged.
 -- Returns spec | nil, errors (array).
 local function load_spec(dir, folder)
   local path = dir .. "/tool.json"
-  local st, err = fs.stat(path)
+  local st, _, scode = fs.stat(path)
   if not st then
     cache[dir] = nil
-    if err:match("No such file") then return nil, { "tool.json is missing" } end
-    return nil, { "tool.json: " .. err:gsub("^.-: ", "") }
+    if scode == errno.ENOENT then return nil, { "tool.json is missing" } end
+    return nil, { "tool.json: " .. sys.strerror(scode) }
   end
   local hit = cache[dir]
   if hit and hit.mtime_ns == st.mtime_ns and hit.size == st.size then
@@ -32,11 +35,11 @@ local function load_spec(dir, folder)
   if st.type ~= "file" then
     errors = { "tool.json is not a regular file" }
   else
-    local text, rerr, code = fs.read(path, { limit = TOOL_JSON_LIMIT })
-    if code == 27 then -- EFBIG
+    local text, _, code = fs.read(path, { limit = TOOL_JSON_LIMIT })
+    if code == errno.EFBIG then
       errors = { ("tool.json is larger than %d bytes"):format(TOOL_JSON_LIMIT) }
     elseif not text then
-      errors = { "tool.json cannot be read: " .. rerr:gsub("^.-: ", "") }
+      errors = { "tool.json cannot be read: " .. sys.strerror(code) }
     else
       spec, errors = toolspec.parse(text, folder)
     end
@@ -50,26 +53,28 @@ end
 local function unfollowable(dir, folder)
   local lst = fs.stat(dir, { nofollow = true })
   if not lst or lst.type ~= "link" then return nil end
-  local _, err = fs.stat(dir)
+  local _, _, code = fs.stat(dir)
   return {
     id = folder, folder = folder, dir = dir, errors = {
-      "the tool folder is a symlink that cannot be followed: " .. tostring(err):gsub("^.*: ", ""),
+      "the tool folder is a symlink that cannot be followed: " .. sys.strerror(code),
     }, warnings = {},
   }
 end
 
--- Lists every tool under home/tools, sorted by id.
--- Each entry: { id, folder, dir, status = "ok"|"broken", errors = {...},
---               warnings = {...}, spec = normalised spec or nil }
--- A missing tools/ gives an empty list; one that is not a readable folder
--- gives the empty list and a message as second result.
-function M.list(home)
-  local tools_dir = (home or config.home()) .. "/tools"
-  local names, lerr, code = fs.list(tools_dir)
+-- Lists every tool in the home's tools folder (config.tools_dir()), sorted
+-- by id. Each entry: { id, folder, dir, status = "ok"|"broken",
+-- errors = {...}, warnings = {...}, spec = normalised spec or nil }
+-- A missing tools/ gives an empty list; one that is not a readable folder,
+-- or a home that cannot be used, gives the empty list and a message as
+-- second result.
+function M.list()
   local entries = {}
+  local tools_dir, derr = config.tools_dir()
+  if not tools_dir then return entries, derr end
+  local names, lerr, code = fs.list(tools_dir)
   if not names then
-    if code == 2 then return entries end -- ENOENT: a fresh home
-    if code == 20 then return entries, tools_dir .. " is not a folder" end -- ENOTDIR
+    if code == errno.ENOENT then return entries end -- a fresh home
+    if code == errno.ENOTDIR then return entries, tools_dir .. " is not a folder" end
     return entries, "cannot list the tools: " .. tostring(lerr)
   end
   for _, folder in ipairs(names) do
@@ -124,8 +129,8 @@ end
 
 -- The tool with this id, or nil, message. A broken tool is returned too
 -- (check entry.status).
-function M.get(id, home)
-  local list, problem = M.list(home)
+function M.get(id)
+  local list, problem = M.list()
   for _, e in ipairs(list) do
     if e.id == id and e.status == "ok" then return e end
   end

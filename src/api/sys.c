@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,8 +90,119 @@ static const luaL_Reg sys_functions[] = {
     {NULL, NULL},
 };
 
+/* ---- pixie.sys.errno -------------------------------------------------------
+ * The errno names of <errno.h> (POSIX plus the Linux ones a file system or a
+ * socket can return) with this platform's values, so Lua compares a
+ * binding's third result with errno.ENOENT, never with a typed number. */
+
+/* clang-format off */
+#define ERRNO(name) {#name, name}
+/* clang-format on */
+static const struct {
+    const char *name;
+    int value;
+} errno_names[] = {
+    ERRNO(E2BIG),        ERRNO(EACCES),       ERRNO(EADDRINUSE),      ERRNO(EADDRNOTAVAIL),
+    ERRNO(EAFNOSUPPORT), ERRNO(EAGAIN),       ERRNO(EALREADY),        ERRNO(EBADF),
+    ERRNO(EBADMSG),      ERRNO(EBUSY),        ERRNO(ECANCELED),       ERRNO(ECHILD),
+    ERRNO(ECONNABORTED), ERRNO(ECONNREFUSED), ERRNO(ECONNRESET),      ERRNO(EDEADLK),
+    ERRNO(EDESTADDRREQ), ERRNO(EDOM),         ERRNO(EDQUOT),          ERRNO(EEXIST),
+    ERRNO(EFAULT),       ERRNO(EFBIG),        ERRNO(EHOSTUNREACH),    ERRNO(EIDRM),
+    ERRNO(EILSEQ),       ERRNO(EINPROGRESS),  ERRNO(EINTR),           ERRNO(EINVAL),
+    ERRNO(EIO),          ERRNO(EISCONN),      ERRNO(EISDIR),          ERRNO(ELOOP),
+    ERRNO(EMFILE),       ERRNO(EMLINK),       ERRNO(EMSGSIZE),        ERRNO(EMULTIHOP),
+    ERRNO(ENAMETOOLONG), ERRNO(ENETDOWN),     ERRNO(ENETRESET),       ERRNO(ENETUNREACH),
+    ERRNO(ENFILE),       ERRNO(ENOBUFS),      ERRNO(ENODATA),         ERRNO(ENODEV),
+    ERRNO(ENOENT),       ERRNO(ENOEXEC),      ERRNO(ENOLCK),          ERRNO(ENOLINK),
+    ERRNO(ENOMEM),       ERRNO(ENOMSG),       ERRNO(ENOPROTOOPT),     ERRNO(ENOSPC),
+    ERRNO(ENOSR),        ERRNO(ENOSTR),       ERRNO(ENOSYS),          ERRNO(ENOTBLK),
+    ERRNO(ENOTCONN),     ERRNO(ENOTDIR),      ERRNO(ENOTEMPTY),       ERRNO(ENOTRECOVERABLE),
+    ERRNO(ENOTSOCK),     ERRNO(ENOTSUP),      ERRNO(ENOTTY),          ERRNO(ENXIO),
+    ERRNO(EOPNOTSUPP),   ERRNO(EOVERFLOW),    ERRNO(EOWNERDEAD),      ERRNO(EPERM),
+    ERRNO(EPIPE),        ERRNO(EPROTO),       ERRNO(EPROTONOSUPPORT), ERRNO(EPROTOTYPE),
+    ERRNO(ERANGE),       ERRNO(EROFS),        ERRNO(ESHUTDOWN),       ERRNO(ESPIPE),
+    ERRNO(ESRCH),        ERRNO(ESTALE),       ERRNO(ETIME),           ERRNO(ETIMEDOUT),
+    ERRNO(ETXTBSY),      ERRNO(EWOULDBLOCK),  ERRNO(EXDEV),
+};
+#undef ERRNO
+
+/* __index of pixie.sys.errno: the value of a known name; any other key
+ * raises (a misspelt name is a programmer mistake, not "no such errno"). */
+static int errno_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL) {
+        return luaL_error(L, "pixie.sys.errno has no %s", luaL_tolstring(L, 2, NULL));
+    }
+    return 1;
+}
+
+/* __newindex of pixie.sys.errno: always raises. */
+static int errno_newindex(lua_State *L)
+{
+    return luaL_error(L, "pixie.sys.errno is read-only");
+}
+
+/* The iterator errno_pairs returns: next over the values table (argument 1). */
+static int errno_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) {
+        return 2;
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs of pixie.sys.errno: iterates name, value over the values. */
+static int errno_pairs(lua_State *L)
+{
+    lua_pushcfunction(L, errno_next);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Pushes the read-only errno table: an empty proxy whose metatable reads
+ * from the name -> value table held as an upvalue. */
+static void push_errno_table(lua_State *L)
+{
+    lua_createtable(L, 0, 0);                                                 /* proxy */
+    lua_createtable(L, 0, 4);                                                 /* proxy, meta */
+    lua_createtable(L, 0, (int)(sizeof errno_names / sizeof errno_names[0])); /* values */
+    for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++) {
+        lua_pushinteger(L, errno_names[i].value);
+        lua_setfield(L, -2, errno_names[i].name);
+    }
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, errno_index, 1);
+    lua_setfield(L, -3, "__index");
+    lua_pushcclosure(L, errno_pairs, 1); /* consumes values */
+    lua_setfield(L, -2, "__pairs");
+    lua_pushcfunction(L, errno_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushliteral(L, "pixie.sys.errno is read-only");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+/* strerror(code) -> the C library's text for errno value code (for a
+ * message built from a binding's third result; "Unknown error N" for a
+ * value it does not know). */
+static int sys_strerror(lua_State *L)
+{
+    lua_Integer code = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, code > 0 && code < 4096, 1, "errno value out of range");
+    lua_pushstring(L, strerror((int)code));
+    return 1;
+}
+
 int luaopen_pixie_sys(lua_State *L)
 {
     luaL_newlib(L, sys_functions);
+    lua_pushcfunction(L, sys_strerror);
+    lua_setfield(L, -2, "strerror");
+    push_errno_table(L);
+    lua_setfield(L, -2, "errno");
     return 1;
 }

@@ -139,7 +139,7 @@ class LauncherTestCase(unittest.TestCase):
         os.makedirs(TMP_BASE, exist_ok=True)
         self.home = tempfile.mkdtemp(prefix="e2e-launcher-", dir=TMP_BASE)
         self.nonce = "NONCE_" + uuid.uuid4().hex
-        self.driver = Driver()
+        self.driver = Driver({"PIXIE_HOME": self.home})
 
     def tearDown(self):
         self.driver.close()

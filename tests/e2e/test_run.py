@@ -92,6 +92,30 @@ class ExampleRuns(unittest.TestCase):
         self.assertEqual(record["status"], "ok")
         self.assertEqual(record["outputs"]["lines"], 2)
 
+    def test_a_json_array_is_not_an_inputs_object(self):
+        home = home_with(examples=True)
+        for text in ("[]", "[1]", "[\"text\"]"):
+            with self.subTest(inputs=text):
+                write(os.path.join(home, "in.json"), text)
+                r = pixie("run", "word-count", "--inputs", os.path.join(home, "in.json"), home=home)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn("in.json: not a JSON object", r.stderr)
+
+    def test_a_json_array_answer_is_not_an_outputs_object(self):
+        home = home_with("badoutput")
+        for kind in ("empty_array", "one", "array"):
+            with self.subTest(kind=kind):
+                r = pixie("run", "badoutput", f"kind={kind}", "--json", home=home)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                record = json.loads(r.stdout)
+                self.assertEqual(record["status"], "error")
+                self.assertIn("tool answered with a JSON array; the outputs must be a JSON object",
+                              record["error"])
+        r = pixie("run", "badoutput", "kind=empty_object", "--json", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        record = json.loads(r.stdout)
+        self.assertEqual((record["status"], record["outputs"]), ("ok", {}))
+
     def test_bad_inputs_are_all_reported_and_nothing_runs(self):
         home = home_with(examples=True)
         r = pixie("run", "word-count", "bogus=1", home=home)

@@ -4,7 +4,9 @@ its echo back on Ctrl-C and SIGTERM), stdin and --from-file input with the
 exact newline rule and the 64 KiB cap, every refusal, --clear, and the
 exact success line. Files are judged with python-dotenv itself."""
 import fcntl
+import json
 import os
+import shutil
 import select
 import signal
 import stat
@@ -358,6 +360,34 @@ class PipedInput(unittest.TestCase):
                 self.assertIn("never taken from the command line", r.stderr)
                 self.assert_clean(r)
                 self.assertFalse(os.path.exists(env_path(self.home)))
+
+    def test_a_home_path_a_pattern_would_trip_on(self):
+        # a parent folder named "tools" and '%', '-', '.' in the home's path:
+        # the tools root is the home's tools folder, whatever the path holds
+        parent = make_home("set-secret-odd")
+        home = os.path.join(parent, "tools", "a%b-c.d", "tools.x")
+        shutil.copytree(self.home, home)
+        r = set_secret(home, TOOL, KEY, input=CANARY.encode())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, SUCCESS)
+        self.assertEqual(env_values(home), {KEY: CANARY})
+        r = set_secret(home, TOOL, KEY, "--clear")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(env_values(home), {})
+
+    def test_a_tool_folder_linked_from_outside_the_tools_folder_is_refused(self):
+        outside = make_home("set-secret-outside")
+        shutil.copytree(os.path.join(self.home, "tools", TOOL), os.path.join(outside, TOOL))
+        os.symlink(os.path.join(outside, TOOL), os.path.join(self.home, "tools", "linked"))
+        with open(os.path.join(outside, TOOL, "tool.json")) as f:
+            spec = json.load(f)
+        spec["id"] = "linked"
+        write(os.path.join(outside, TOOL, "tool.json"), json.dumps(spec))
+        r = set_secret(self.home, "linked", KEY, input=CANARY.encode())
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("outside the tools folder", r.stderr)
+        self.assert_clean(r)
+        self.assertFalse(os.path.exists(os.path.join(outside, TOOL, ".env")))
 
     def test_from_file(self):
         src = os.path.join(self.home, "value.txt")

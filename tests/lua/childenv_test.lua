@@ -3,6 +3,7 @@
 -- the tool's .venv, else PIXIE_PYTHON, else python3 on PATH.
 local t = require("harness")
 local childenv = require("pixie.childenv")
+local config = require("pixie.config")
 
 -- A fake parent environment.
 local function parent(vars)
@@ -38,7 +39,9 @@ t.test("Pixie's own variables win over the .env", function()
 end)
 
 t.test(".env values are read interpolated from the allow-listed environment", function()
-  local dir = t.tmpdir("childenv") .. "/tools/demo"
+  local home = t.tmpdir("childenv")
+  assert(config.set_home(home))
+  local dir = home .. "/tools/demo"
   t.write(dir .. "/.env", 'GREETING="hi ${HOME}"\nOTHER=${NOT_ALLOWED:-fallback}\n')
   local values = assert(childenv.read_dotenv(dir, parent({ HOME = "/home/u", NOT_ALLOWED = "x" })))
   t.eq(values, { GREETING = "hi /home/u", OTHER = "fallback" })

@@ -4,12 +4,15 @@ local t = require("harness")
 local env = require("pixie.env")
 local secrets = require("pixie.secrets")
 local fs = require("pixie.fs")
+local config = require("pixie.config")
 
 local CANARY = "CANARY-LUA-ENV-SECRET"
 
--- A tools/<id> folder with an optional .env text; returns the entry.
+-- A tools/<id> folder with an optional .env text in a fresh home (made the
+-- current home); returns the entry.
 local function tool(dir_text, secrets_decl)
   local home = t.tmpdir("env")
+  assert(config.set_home(home))
   local dir = home .. "/tools/t1"
   assert(fs.mkdirs(dir))
   if dir_text then t.write(dir .. "/.env", dir_text) end

@@ -3,6 +3,7 @@ local argparse = require("pixie.argparse")
 local json = require("pixie.json")
 local out = require("pixie.out")
 local inputs = require("pixie.inputs")
+local sys = require("pixie.sys")
 
 local command = {
   summary = "run a tool once with the given inputs and print its outputs",
@@ -20,26 +21,26 @@ The tool is started, run once, and stopped. Exit 1 when the run fails.
 }
 
 local INPUTS_LIMIT = 1024 * 1024
-local EFBIG = 27
+local EFBIG = sys.errno.EFBIG
 
 -- Reads the --inputs source (a file, or stdin for "-"): a JSON object of
 -- at most 1 MiB of UTF-8. Returns table | nil, message (naming the source).
 local function read_inputs_file(source)
   local label = source == "-" and "--inputs - (stdin)" or ("--inputs " .. out.quote(source))
-  local text, err, code
+  local text, _, code
   if source == "-" then
     text = io.stdin:read(INPUTS_LIMIT + 1) or ""
     if #text > INPUTS_LIMIT then code = EFBIG end
   else
-    text, err, code = require("pixie.fs").read(source, { limit = INPUTS_LIMIT })
+    text, _, code = require("pixie.fs").read(source, { limit = INPUTS_LIMIT })
   end
   if code == EFBIG then return nil, ("%s is larger than %d bytes"):format(label, INPUTS_LIMIT) end
-  if not text then return nil, label .. ": " .. tostring(err):gsub("^.*: ", "") end
+  if not text then return nil, label .. ": " .. sys.strerror(code) end
   if text:match("^%s*$") then return nil, label .. " is empty (expected a JSON object)" end
   if not utf8.len(text) then return nil, label .. " is not valid UTF-8" end
   local value, derr = json.decode(text)
   if value == nil then return nil, label .. ": " .. derr end
-  if type(value) ~= "table" then return nil, label .. ": not a JSON object" end
+  if type(value) ~= "table" or json.is_array(value) then return nil, label .. ": not a JSON object" end
   return value
 end
 
