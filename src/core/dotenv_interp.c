@@ -36,7 +36,7 @@ static int table_init(table *t, size_t n)
 /* The slot holding key, or the empty slot where it would go. */
 static slot *table_find(const table *t, const char *k, size_t len)
 {
-    size_t i = (size_t)hash_fnv1a(k, len) & t->mask;
+    size_t i = (size_t)hash_fnv1a(HASH_FNV1A_INIT, k, len) & t->mask;
     for (;;) {
         slot *s = &t->slots[i];
         if (!s->key || (s->len == len && memcmp(s->key, k, len) == 0)) {

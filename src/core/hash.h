@@ -1,17 +1,18 @@
-/* The one non-cryptographic hash of the core: 64-bit FNV-1a, for hash
- * tables keyed by short byte strings (dotenv's interpolation, the masker).
- * Not for anything an attacker may choose to collide at scale. */
+/* The one string hash of the core: 64-bit FNV-1a. Not for adversaries
+ * (anyone can build collisions); for hash tables and change detection. */
 #ifndef PIXIE_HASH_H
 #define PIXIE_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* FNV-1a of the n bytes at p (p may be NULL when n is 0). */
-static inline uint64_t hash_fnv1a(const void *p, size_t n)
+#define HASH_FNV1A_INIT 1469598103934665603ull
+
+/* Continues the FNV-1a hash h over p[0, n); start with HASH_FNV1A_INIT.
+ * Hashing a string in pieces gives the hash of the whole. */
+static inline uint64_t hash_fnv1a(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) {
         h = (h ^ s[i]) * 1099511628211ull;
     }
