@@ -12,7 +12,8 @@ end
 local write_error -- the first failed stdout write (disk full, closed), or nil
 
 -- Control characters other than tab and newline, written as \xNN, so a
--- message cannot carry terminal escapes.
+-- message cannot carry terminal escapes. The rule of src/core/termtext.c
+-- (TERMTEXT_CONTROLS_BUT_LAYOUT), which log lines use: keep the two equal.
 local function neutralised(text)
   return (text:gsub("[%z\1-\8\11-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end))
 end

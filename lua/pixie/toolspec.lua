@@ -23,14 +23,14 @@
 --   these too, so a tool that fails them is listed as broken.
 -- Neither parse nor validate ever raises, whatever they are given.
 local json = require("pixie.json")
-local strict = require("pixie.strict")
+local schema = require("pixie.jsonschema")
 
 local M = {}
 
 M.ID_PATTERN = "^[a-z][a-z0-9-]*$"
 M.ID_MAX = 64
 M.SECRET_KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
-M.MAX_ERRORS = strict.MAX_ERRORS
+M.MAX_ERRORS = schema.MAX_ERRORS
 
 M.INPUT_TYPES = {
   "text", "textarea", "number", "slider", "select", "multiselect", "checkbox",
@@ -61,16 +61,16 @@ function M.id_valid(id)
   return type(id) == "string" and #id <= M.ID_MAX and id:match(M.ID_PATTERN) ~= nil
 end
 
-local CHECK = strict.CHECK
-local quote, join, index, shape, describe = strict.quote, strict.join, strict.index, strict.shape, strict.describe
-local add, bad, finite, norm_number = strict.add, strict.bad, strict.finite, strict.norm_number
-local field, req_str, opt_str, bool = strict.field, strict.req_str, strict.opt_str, strict.bool
-local enum, array_of, object_schema = strict.enum, strict.array_of, strict.object_schema
-local check_object = strict.check_object
+local CHECK = schema.CHECK
+local quote, join, index, shape, describe = schema.quote, schema.join, schema.index, schema.shape, schema.describe
+local add, bad, finite, norm_number = schema.add, schema.bad, schema.finite, schema.norm_number
+local field, req_str, opt_str, bool = schema.field, schema.req_str, schema.opt_str, schema.bool
+local enum, array_of, object_schema = schema.enum, schema.array_of, schema.object_schema
+local check_object = schema.check_object
 
 -- An error collector carrying the tool name used in messages.
 local function new_ctx(tool)
-  local ctx = strict.new_ctx("tool.json")
+  local ctx = schema.new_ctx("tool.json")
   ctx.tool = tool
   return ctx
 end
@@ -419,7 +419,7 @@ end
 function M.validate(value, tool)
   local ctx = new_ctx(tool_name(tool, value))
   local spec = guarded(ctx, validate_into, value)
-  return strict.result(ctx, spec)
+  return schema.result(ctx, spec)
 end
 
 local function parse_into(ctx, text)
@@ -440,7 +440,7 @@ local function parse_into(ctx, text)
     add(ctx, "", "is empty")
     return nil
   end
-  local value, err = json.decode(text, { integers = false }) -- strict normalises numbers
+  local value, err = json.decode(text, { integers = false }) -- the schema engine normalises numbers
   if value == nil then
     add(ctx, "", "is not valid JSON: " .. tostring(err))
     return nil
@@ -456,7 +456,7 @@ end
 function M.parse(text, tool)
   local ctx = new_ctx(type(tool) == "string" and tool ~= "" and tool or "?")
   local spec = guarded(ctx, parse_into, text)
-  return strict.result(ctx, spec)
+  return schema.result(ctx, spec)
 end
 
 return M

@@ -3,14 +3,18 @@
  * ${NAME:-default} interpolation (main.py resolve_variables), a quoting
  * writer whose output python-dotenv reads back exactly, and rewriting of
  * one key keeping every other byte. Pure functions on memory buffers: no
- * I/O, no printing. Errors are negative errno values:
- *   -EILSEQ  text or value is not valid UTF-8
+ * I/O, no printing. One header for four files, one concern each:
+ * dotenv_chars.c (what a character is), dotenv_parse.c (the reader),
+ * dotenv_interp.c (interpolation), dotenv_write.c (quoting, rewriting).
+ * Errors are negative errno values, each with one meaning:
+ *   -EILSEQ  text or value is not valid UTF-8 (and nothing else)
  *   -EINVAL  value holds a NUL byte, or a key is not ^[A-Za-z_][A-Za-z0-9_]*$
  *   -EDOM    value cannot be written so python-dotenv reads it back: it
  *            ends with a backslash (so cannot be quoted, see dotenv_quote)
  *            and cannot be written unquoted either (it holds CR or LF, has
  *            leading or trailing whitespace, whitespace before '#', or
- *            starts with a quote)
+ *            starts with a quote); the value is valid UTF-8, so this is
+ *            never reported as -EILSEQ
  *   -EBADMSG a rewrite would change how python-dotenv reads the file
  *            beyond the one key (an unterminated quote earlier in the file
  *            would swallow the new line); nothing is produced

@@ -31,7 +31,8 @@ int envfile_read(const char *path, const char *tools_root, char **data, size_t *
  * missing), see dotenv_set for the rewrite. *interp_warning (may be NULL)
  * is set when the value contains "${". Returns 0, a dotenv_set error
  * (-EINVAL bad key or NUL in value, -EILSEQ invalid UTF-8 in the value or
- * the file) or a file error as above. */
+ * the file, -EDOM a value python-dotenv could not read back, -EBADMSG) or
+ * a file error as above. */
 int envfile_set(const char *path, const char *tools_root, const char *key, const char *value,
                 size_t value_len, int *interp_warning);
 

@@ -1,8 +1,11 @@
 /* Pixie's log (see log.h). Lines are built and masked outside the lock;
  * the lock only orders the writes and guards the file descriptor. */
 #include "log.h"
+#include "buf.h"
 #include "fsutil.h"
 #include "mask.h"
+#include "term.h"
+#include "termtext.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,8 +123,8 @@ static void write_all(int fd, const char *p, size_t n)
 }
 
 /* Returns the malloc'd, masked "<component>: <message>" without trailing
- * newlines, or NULL. */
-static char *masked_body(const char *component, const char *fmt, va_list ap)
+ * newlines (its length in *len), or NULL. */
+static char *masked_body(const char *component, const char *fmt, va_list ap, size_t *len)
 {
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0) {
@@ -137,10 +140,25 @@ static char *masked_body(const char *component, const char *fmt, va_list ap)
     if (bl < 0) {
         return NULL;
     }
-    size_t ol;
-    char *masked = mask_scrub(body, (size_t)bl, &ol);
+    char *masked = mask_scrub(body, (size_t)bl, len);
     free(body);
     return masked;
+}
+
+/* prefix, then s[0..n) with the bytes of `set` as \xNN, then suffix,
+ * masked once more: the bytes a sink receives, so the masker sees them in
+ * their final encoding. Returns them malloc'd (caller frees, length in
+ * *len) or NULL on ENOMEM. */
+static char *encode_masked(const char *prefix, const char *s, size_t n, enum termtext_set set,
+                           const char *suffix, size_t *len)
+{
+    struct buf b = {0};
+    buf_append(&b, prefix, strlen(prefix));
+    termtext_escape(s, n, set, &b);
+    buf_append(&b, suffix, strlen(suffix));
+    char *out = b.err ? NULL : mask_scrub(b.data, b.len, len);
+    buf_free(&b);
+    return out;
 }
 
 void log_vwrite(enum log_level level, const char *component, const char *fmt, va_list ap)
@@ -154,7 +172,8 @@ void log_vwrite(enum log_level level, const char *component, const char *fmt, va
     if (!to_err && !to_file) {
         return;
     }
-    char *body = masked_body(component, fmt, ap);
+    size_t body_len;
+    char *body = masked_body(component, fmt, ap, &body_len);
     if (!body) {
         return;
     }
@@ -162,25 +181,37 @@ void log_vwrite(enum log_level level, const char *component, const char *fmt, va
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char *line = NULL;
-    int n = asprintf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level], body);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+             level_names[level]);
+    /* One line per event on every sink: the message's own line breaks as
+     * \xNN. Bytes go to the file (and to a stderr that is not a terminal)
+     * as they are; a terminal gets control characters as \xNN too. */
+    size_t n;
+    char *line = encode_masked(prefix, body, body_len, TERMTEXT_LINE_BREAKS, "\n", &n);
     free(body);
-    if (n < 0) {
+    if (!line) {
         return;
+    }
+    char *shown = NULL;
+    size_t shown_len = 0;
+    if (to_err && term_isatty(STDERR_FILENO)) {
+        shown = encode_masked("", line, n, TERMTEXT_CONTROLS_BUT_LAYOUT, "", &shown_len);
+        to_err = shown != NULL;
     }
     pthread_mutex_lock(&log_lock);
     if (to_err) {
-        write_all(STDERR_FILENO, line, (size_t)n);
+        write_all(STDERR_FILENO, shown ? shown : line, shown ? shown_len : n);
     }
     if (to_file) {
         int fd = log_file();
         if (fd >= 0) {
-            write_all(fd, line, (size_t)n);
+            write_all(fd, line, n);
         }
     }
     pthread_mutex_unlock(&log_lock);
+    free(shown);
     free(line);
 }
 

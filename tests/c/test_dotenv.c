@@ -159,6 +159,55 @@ static void test_writer(void)
     CHECK(!dotenv_key_valid("", 0));
 }
 
+/* Each refusal has one code and one meaning: -EINVAL a NUL byte, -EILSEQ
+ * invalid UTF-8 and nothing else, -EDOM a valid value python-dotenv could
+ * not read back (ends in a backslash and holds a newline, edge whitespace,
+ * or a leading quote); the checker, the quoter and the rewriter agree. */
+static void test_refusal_codes_each_mean_one_thing(void)
+{
+    static const struct {
+        const char *value;
+        size_t len;
+        int rc;
+    } cases[] = {
+        {"plain", 5, 0},
+        {"a\\", 2, 0},
+        {"a\tb\\", 4, 0},
+        {"a\0b", 3, -EINVAL},
+        {"a\0\xff\\", 4, -EINVAL},
+        {"a\xff", 2, -EILSEQ},
+        {"a\xff\n\\", 4, -EILSEQ},
+        {"a\nb\\", 4, -EDOM},
+        {"a\rb\\", 4, -EDOM},
+        {"\xc3\xa9\n\\", 4, -EDOM}, /* valid UTF-8: never -EILSEQ */
+        {" a\\", 3, -EDOM},
+        {"\xc2\xa0"
+         "a\\",
+         4, -EDOM}, /* leading NBSP */
+        {"a #b\\", 5, -EDOM},
+        {"'a\\", 3, -EDOM},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *v = cases[i].value;
+        size_t len = cases[i].len;
+        int want = cases[i].rc;
+        char *out = NULL;
+        size_t n = 0;
+        int rc = dotenv_check_value(v, len);
+        CHECK(rc == want);
+        if (rc != want) {
+            fprintf(stderr, "case %zu: check_value %d, want %d\n", i, rc, want);
+        }
+        rc = dotenv_quote(v, len, &out, &n, NULL);
+        CHECK(rc == want);
+        free(out);
+        out = NULL;
+        rc = dotenv_set("A=1\n", 4, "K", v, len, &out, &n, NULL);
+        CHECK(rc == want && (rc == 0) == (out != NULL));
+        free(out);
+    }
+}
+
 /* dotenv_set(text, key, value) == want. */
 static int set_gives(const char *text, const char *key, const char *value, const char *want)
 {
@@ -312,6 +361,7 @@ int main(void)
     test_newlines_and_spans();
     test_warnings_name_lines();
     test_writer();
+    test_refusal_codes_each_mean_one_thing();
     test_set_keeps_other_bytes();
     test_unset();
     test_interpolation();

@@ -1,7 +1,8 @@
--- Strict checking of decoded JSON documents against declarative schemas,
--- with every error reported at once as "path: message" (0-based JSON paths
--- such as `inputs[2].options[0].value`; the context's root name, e.g.
--- `tool.json`, stands for the document itself).
+-- A JSON-schema engine: checks decoded JSON documents against declarative
+-- schemas written in Lua (its own small schema language, not the JSON
+-- Schema standard), with every error reported at once as "path: message"
+-- (0-based JSON paths such as `inputs[2].options[0].value`; the context's
+-- root name, e.g. `tool.json`, stands for the document itself).
 -- The engine of lua/pixie/toolspec.lua; the model itself lives there.
 --
 -- A schema is object_schema({field, ...}); a field is field(name, kind,
