@@ -86,6 +86,9 @@ int spawn_capture(struct spawn_child *c, const char *in, size_t in_len, int64_t 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t spawn_now_ms(void);
 
+/* Sleeps ms milliseconds (EINTR-safe). */
+void spawn_sleep_ms(int ms);
+
 /* Makes this process a child subreaper and starts the watchdog (once;
  * spawn_start calls it; it registers spawn_shutdown with atexit). Returns 0
  * or -errno. */

@@ -26,7 +26,4 @@ void spawn_guard_add_group(pid_t pgid);
  * SPAWN_STATUS_UNKNOWN), or another -errno from waitpid. */
 int spawn_reap_leader(struct spawn_child *c, int flags);
 
-/* Sleeps ms milliseconds (EINTR-safe). */
-void spawn_sleep_ms(int ms);
-
 #endif
