@@ -84,3 +84,35 @@ void buf_free(struct buf *b)
     b->len = b->cap = 0;
     b->err = 0;
 }
+
+int buf_grow_array(void **arr, size_t *cap, size_t need, size_t elem_size)
+{
+    if (elem_size == 0) {
+        return -EINVAL;
+    }
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t max = SIZE_MAX / elem_size;
+    if (need > max) {
+        return -EOVERFLOW;
+    }
+    size_t ncap = *cap >= BUF_ARRAY_MIN_CAP ? *cap : BUF_ARRAY_MIN_CAP;
+    while (ncap < need) {
+        ncap = ncap > max / 2 ? need : ncap * 2;
+    }
+    if (ncap > max) {
+        ncap = need;
+    }
+    /* the caller's pointer is read and written as bytes: it may be any
+     * object pointer type (no access through a void * lvalue) */
+    void *old, *nv;
+    memcpy(&old, arr, sizeof old);
+    nv = realloc(old, ncap * elem_size);
+    if (!nv) {
+        return -ENOMEM;
+    }
+    memcpy(arr, &nv, sizeof nv);
+    *cap = ncap;
+    return 0;
+}

@@ -42,4 +42,16 @@ int buf_take(struct buf *b, char **out, size_t *out_len);
 /* Frees the bytes and leaves b empty; idempotent. */
 void buf_free(struct buf *b);
 
+/* Growth of any malloc'd array (the one way the core grows one): *arr
+ * points to *cap elements of elem_size (> 0) bytes, or is NULL with *cap
+ * 0. Makes room for at least `need` elements, doubling the capacity (at
+ * least BUF_ARRAY_MIN_CAP elements) when need > *cap; elements already
+ * there keep their values, new ones are uninitialised. arr is the address
+ * of the caller's typed pointer, passed as `(void **)&v`. Returns 0 (then
+ * *cap >= need), -EINVAL when elem_size is 0, -EOVERFLOW when need *
+ * elem_size does not fit in size_t, or -ENOMEM; on failure *arr and *cap
+ * are unchanged and still owned by the caller. */
+#define BUF_ARRAY_MIN_CAP 16
+int buf_grow_array(void **arr, size_t *cap, size_t need, size_t elem_size);
+
 #endif

@@ -13,6 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define READY_TIMEOUT_MS 30000 /* the timings of SPEC §4.2 */
+#define PROBE_TIMEOUT_MS 1000
+#define EARLY_DEATH_MS 1000
+#define STOP_GRACE_MS 5000
+#define TIMEOUT_GRACE_MS 1000
+#define FAILED_START_GRACE_MS 2000
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc;
 
@@ -59,36 +66,6 @@ static uint64_t tool_sig(const struct launcher_tool *t)
     return h ^ t->max_memory_mb;
 }
 
-static struct slot *slot_get(const char *id)
-{
-    pthread_mutex_lock(&pool_lock);
-    struct slot *s = pool_slots;
-    while (s && strcmp(s->id, id) != 0) {
-        s = s->next;
-    }
-    if (!s && (s = calloc(1, sizeof *s)) != NULL) {
-        if (!(s->id = strdup(id))) {
-            free(s);
-            s = NULL;
-        } else {
-            pthread_mutex_init(&s->start_lock, NULL);
-            pthread_mutex_init(&s->run_lock, NULL);
-            s->next = pool_slots;
-            pool_slots = s;
-        }
-    }
-    pthread_mutex_unlock(&pool_lock);
-    return s;
-}
-
-static struct slot *slot_find_locked(const char *id)
-{
-    struct slot *s = pool_slots;
-    while (s && strcmp(s->id, id) != 0) {
-        s = s->next;
-    }
-    return s;
-}
 /* ---- init ---------------------------------------------------------------------- */
 
 static void init_once_fn(void)
@@ -107,18 +84,12 @@ int launcher_init(void)
 
 void launcher_set_output(launcher_output_fn fn, void *ctx)
 {
-    pthread_mutex_lock(&pool_lock);
-    pool_out_fn = fn;
-    pool_out_ctx = ctx;
-    pthread_mutex_unlock(&pool_lock);
+    pool_set_output(fn, ctx);
 }
 
 void launcher_set_warm_max(int n)
 {
-    pthread_mutex_lock(&pool_lock);
-    pool_warm_max = n >= 1 ? n : 1;
-    pthread_cond_signal(&pool_reaper_cond);
-    pthread_mutex_unlock(&pool_lock);
+    pool_set_warm_max(n);
 }
 
 /* ---- starting -------------------------------------------------------------------- */
@@ -127,11 +98,11 @@ void launcher_set_warm_max(int n)
  * it) and the masked tail of its output. Waits briefly for the output. */
 static char *death_message(struct inst *in, const char *what)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     pool_wait_flag_locked(&in->io_done, 1000);
     size_t tlen = 0;
     char *tail = pool_ring_copy(&in->tail, &tlen);
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     char status[64] = "stopped";
     if (in->child.reaped) {
         spawn_describe_status(in->child.status, status, sizeof status);
@@ -152,9 +123,9 @@ static char *death_message(struct inst *in, const char *what)
 /* 1 when the masked tail mentions a bind failure. */
 static int bind_failed(struct inst *in)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     char *tail = pool_ring_copy(&in->tail, NULL);
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     int r =
         tail && (strstr(tail, "Address already in use") || strstr(tail, "address already in use"));
     free(tail);
@@ -178,51 +149,28 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
     snprintf(port_s, sizeof port_s, "%d", port);
     const char *argv[] = {t->python, t->entrypoint, "--port", port_s, NULL};
     static const char *const no_env[] = {NULL};
-    struct inst *in = calloc(1, sizeof *in);
+    struct inst *in = pool_inst_new(slot, port, sig);
     if (!in) {
         *rc = -ENOMEM;
         set_err(err, fmt("out of memory"));
         return NULL;
     }
-    in->refs = 1;
-    in->slot = slot;
-    in->port = port;
-    in->sig = sig;
-    in->spawn_rc = 1;
-    in->io_fd[0] = in->io_fd[1] = in->io_pidfd = -1;
-    in->argv = argv;
-    in->envp = t->env ? t->env : no_env;
-    in->cwd = t->dir;
-    in->max_memory_mb = t->max_memory_mb;
     in->warm_keep_seconds = t->warm_keep_seconds;
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = t->env ? t->env : no_env,
+        .cwd = t->dir,
+        .max_memory_mb = t->max_memory_mb,
+    };
     /* PIXIE_TOOL_ID=<id> in the environment identifies re-parented orphans */
-    snprintf(in->marker, sizeof in->marker, "PIXIE_TOOL_ID=%s", t->id);
-    int has_marker = 0;
-    for (const char *const *e = in->envp; *e && !has_marker; e++) {
-        has_marker = strcmp(*e, in->marker) == 0;
-    }
-    if (!has_marker) {
-        in->marker[0] = '\0';
-    }
-    if (!(in->mask[0] = mask_stream_new()) || !(in->mask[1] = mask_stream_new())) {
-        pool_inst_unref(in);
-        *rc = -ENOMEM;
-        set_err(err, fmt("out of memory"));
-        return NULL;
+    char marker[160];
+    snprintf(marker, sizeof marker, "PIXIE_TOOL_ID=%s", t->id);
+    for (const char *const *e = o.envp; *e && !o.marker; e++) {
+        o.marker = strcmp(*e, marker) == 0 ? marker : NULL;
     }
     int64_t t0 = spawn_now_ms();
-    pthread_mutex_lock(&pool_lock);
-    in->next_job = pool_jobs;
-    pool_jobs = in;
-    pool_wake_io();
-    while (in->spawn_rc == 1) {
-        pthread_cond_wait(&pool_cond, &pool_lock);
-    }
-    pthread_mutex_unlock(&pool_lock);
-    in->argv = NULL;
-    in->envp = NULL;
-    if (in->spawn_rc != 0) {
-        *rc = in->spawn_rc;
+    *rc = pool_inst_spawn(in, &o);
+    if (*rc != 0) {
         set_err(err, fmt("cannot start tool '%s': %s: %s", t->id, t->python, strerror(-*rc)));
         pool_inst_unref(in);
         return NULL;
@@ -231,9 +179,9 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
      * from 1 ms to 100 ms; the wait wakes at once if the process dies */
     for (;;) {
         int64_t elapsed = spawn_now_ms() - t0;
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         int exited = in->exited;
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
         if (exited) {
             *retry = elapsed < EARLY_DEATH_MS || bind_failed(in);
             *rc = -ECHILD;
@@ -260,9 +208,9 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
             }
         }
         int interval = 1 + (int)(elapsed / 100);
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         pool_wait_flag_locked(&in->exited, interval < 100 ? interval : 100);
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
     }
     in->started_at = in->last_used_wall = pool_wall_now();
     in->last_used_ms = spawn_now_ms();
@@ -277,7 +225,7 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
     uint64_t sig = tool_sig(t);
     *started = 0;
     pthread_mutex_lock(&slot->start_lock);
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     struct inst *in = slot->inst, *stale = NULL;
     int stale_grace = 0;
     if (in && (in->exited || in->sig != sig)) {
@@ -287,7 +235,7 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
         in = NULL;
     }
     unsigned gen = slot->stop_gen;
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     if (stale) {
         pool_inst_kill(stale, stale_grace);
     }
@@ -298,9 +246,9 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
             in = start_once(slot, t, sig, rc, &retry, err);
         }
         if (in) {
-            pthread_mutex_lock(&pool_lock);
-            if (slot->stop_gen != gen || pool_shutting_down) {
-                pthread_mutex_unlock(&pool_lock);
+            pool_lock();
+            if (slot->stop_gen != gen || !pool_running_locked()) {
+                pool_unlock();
                 pool_inst_kill(in, STOP_GRACE_MS);
                 *rc = -ECANCELED;
                 set_err(err, fmt("tool '%s' was stopped while it was starting", t->id));
@@ -311,17 +259,17 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
                 slot->inst = in;
                 *started = 1;
                 in->busy += use;
-                pthread_cond_signal(&pool_reaper_cond); /* the LRU cap may apply now */
-                pthread_mutex_unlock(&pool_lock);
+                pool_wake_reaper_locked(); /* the LRU cap may apply now */
+                pool_unlock();
             }
         }
         pthread_mutex_unlock(&slot->start_lock);
         return in;
     } else {
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         if (!in->in_pool) {
             /* removed since we looked (a stop, the reaper): start afresh */
-            pthread_mutex_unlock(&pool_lock);
+            pool_unlock();
             pthread_mutex_unlock(&slot->start_lock);
             return ensure(slot, t, use, started, rc, err);
         }
@@ -331,7 +279,7 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
     in->last_used_ms = spawn_now_ms();
     in->last_used_wall = pool_wall_now();
     in->busy += use;
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     pthread_mutex_unlock(&slot->start_lock);
     return in;
 }
@@ -349,7 +297,7 @@ static struct slot *tool_slot(const struct launcher_tool *t, int *rc, char **err
         set_err(err, fmt("launcher cannot start: %s", strerror(-*rc)));
         return NULL;
     }
-    struct slot *slot = slot_get(t->id);
+    struct slot *slot = pool_slot_get(t->id);
     if (!slot) {
         *rc = -ENOMEM;
         set_err(err, fmt("out of memory"));
@@ -399,14 +347,10 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
         res->status = r.status;
         res->body = r.body;
         res->body_len = r.body_len;
-        pthread_mutex_lock(&pool_lock);
-        in->busy--;
-        in->last_used_ms = spawn_now_ms();
-        in->last_used_wall = pool_wall_now();
-        pool_sweep_wanted = 1;
-        pthread_cond_signal(&pool_reaper_cond);
+        pool_lock();
+        pool_run_done_locked(in);
         int removed = rc == -ETIMEDOUT && pool_inst_remove_locked(in);
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
         if (rc == -ETIMEDOUT) {
             res->timed_out = 1;
             set_err(err, fmt("tool '%s' did not answer /run within %ld ms; its processes were "
@@ -416,11 +360,11 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
                 pool_inst_kill(in, TIMEOUT_GRACE_MS); /* drops the pool's reference */
             }
         } else if (rc != 0) {
-            pthread_mutex_lock(&pool_lock);
+            pool_lock();
             pool_wait_flag_locked(&in->exited, 200);
             removed = in->exited && pool_inst_remove_locked(in);
             int exited = in->exited;
-            pthread_mutex_unlock(&pool_lock);
+            pool_unlock();
             if (removed) {
                 spawn_kill_tree(&in->child, 0); /* reaps it: its status is known */
             }
@@ -446,13 +390,13 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
 {
     *body = NULL;
     *len = 0;
-    pthread_mutex_lock(&pool_lock);
-    struct slot *s = slot_find_locked(tool_id);
+    pool_lock();
+    struct slot *s = pool_slot_find_locked(tool_id);
     struct inst *in = s ? s->inst : NULL;
     if (in) {
         in->refs++;
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     if (!in) {
         set_err(err, fmt("tool '%s' is not running", tool_id));
         return -ESRCH;
@@ -473,8 +417,8 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
 
 int launcher_stop(const char *tool_id, int grace_ms)
 {
-    pthread_mutex_lock(&pool_lock);
-    struct slot *s = slot_find_locked(tool_id);
+    pool_lock();
+    struct slot *s = pool_slot_find_locked(tool_id);
     struct inst *in = NULL;
     if (s) {
         s->stop_gen++;
@@ -483,7 +427,7 @@ int launcher_stop(const char *tool_id, int grace_ms)
             pool_inst_remove_locked(in);
         }
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     if (!in) {
         return 0;
     }
@@ -509,22 +453,22 @@ static void *stop_thread(void *arg)
 
 void launcher_stop_all(int grace_ms)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     size_t n = 0;
-    for (struct slot *s = pool_slots; s; s = s->next) {
+    for (struct slot *s = pool_slots_locked(); s; s = s->next) {
         s->stop_gen++;
         n += s->inst != NULL;
     }
     struct stop_job *jobs_v = calloc(n ? n : 1, sizeof *jobs_v);
     size_t k = 0;
-    for (struct slot *s = pool_slots; s && jobs_v; s = s->next) {
+    for (struct slot *s = pool_slots_locked(); s && jobs_v; s = s->next) {
         if (s->inst) {
             jobs_v[k].in = s->inst;
             jobs_v[k++].grace = grace_ms;
             pool_inst_remove_locked(s->inst);
         }
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     if (!jobs_v) {
         return;
     }
@@ -544,10 +488,10 @@ void launcher_stop_all(int grace_ms)
 
 int launcher_state(struct launcher_state_row **rows, size_t *n)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     size_t count = (size_t)pool_warm_count_locked(), k = 0;
     struct launcher_state_row *v = calloc(count ? count : 1, sizeof *v);
-    for (struct slot *s = pool_slots; s && v; s = s->next) {
+    for (struct slot *s = pool_slots_locked(); s && v; s = s->next) {
         struct inst *in = s->inst;
         if (!in) {
             continue;
@@ -560,7 +504,7 @@ int launcher_state(struct launcher_state_row **rows, size_t *n)
         v[k].busy = in->busy;
         k++;
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     if (!v) {
         return -ENOMEM;
     }
@@ -571,22 +515,22 @@ int launcher_state(struct launcher_state_row **rows, size_t *n)
 
 int launcher_tail(const char *tool_id, char **out, size_t *len)
 {
-    pthread_mutex_lock(&pool_lock);
-    struct slot *s = slot_find_locked(tool_id);
+    pool_lock();
+    struct slot *s = pool_slot_find_locked(tool_id);
     int rc = -ESRCH;
     if (s) {
         *out = pool_ring_copy(&s->tail, len);
         rc = *out ? 0 : -ENOMEM;
     }
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     return rc;
 }
 
 void launcher_shutdown(void)
 {
-    pthread_mutex_lock(&pool_lock);
-    int running = pool_running() && !pool_shutting_down;
-    pthread_mutex_unlock(&pool_lock);
+    pool_lock();
+    int running = pool_running_locked();
+    pool_unlock();
     if (!running) {
         return;
     }

@@ -3,6 +3,9 @@
  * that evicts idle tools and cleans up dead ones. See launcher_pool.h. */
 #include "launcher_pool.h"
 
+#include "buf.h"
+#include "mask.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,32 +18,41 @@
 #include <time.h>
 #include <unistd.h>
 
-pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
-pthread_cond_t pool_reaper_cond = PTHREAD_COND_INITIALIZER;
-struct slot *pool_slots;
-struct inst *pool_jobs;
-int pool_warm_max = DEFAULT_WARM_MAX;
-launcher_output_fn pool_out_fn;
-void *pool_out_ctx;
-int pool_shutting_down;
-int pool_sweep_wanted;
+#define IDLE_FLUSH_MS 200 /* the timings of SPEC §4.2 */
+#define REAPER_TICK_MS 500
+#define SWEEP_MIN_GAP_MS 50 /* at most 20 /proc scans a second */
+#define DEFAULT_WARM_MAX 5
+
+/* The pool's state; every field under pool_mutex. */
+static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;        /* an instance changed */
+static pthread_cond_t pool_reaper_cond = PTHREAD_COND_INITIALIZER; /* work for the reaper */
+static struct slot *pool_slots;
+static struct inst *pool_jobs; /* spawn requests for the I/O thread */
+static int pool_warm_max = DEFAULT_WARM_MAX;
+static launcher_output_fn pool_out_fn;
+static void *pool_out_ctx;
+static int pool_shutting_down;
+static int pool_sweep_wanted; /* a run ended: sweep soon */
 static int pool_wake_fd = -1;
 static pthread_t io_thread, reaper_thread;
 static int started;
+
+void pool_lock(void)
+{
+    pthread_mutex_lock(&pool_mutex);
+}
+
+void pool_unlock(void)
+{
+    pthread_mutex_unlock(&pool_mutex);
+}
 
 double pool_wall_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 /* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
@@ -88,14 +100,113 @@ char *pool_ring_copy(const struct ring *r, size_t *len)
     return s;
 }
 
-void pool_wake_io(void)
+/* Wakes the I/O thread (new spawn requests, shutdown). Any thread. */
+static void pool_wake_io(void)
 {
     uint64_t one = 1;
     if (write(pool_wake_fd, &one, sizeof one) < 0) {
         /* the counter is saturated: the thread is awake anyway */
     }
 }
-/* ---- instances (pool_lock held unless said otherwise) ---------------------- */
+/* ---- slots and instances (lock held unless said otherwise) ----------------- */
+
+void pool_set_output(launcher_output_fn fn, void *ctx)
+{
+    pool_lock();
+    pool_out_fn = fn;
+    pool_out_ctx = ctx;
+    pool_unlock();
+}
+
+void pool_set_warm_max(int n)
+{
+    pool_lock();
+    pool_warm_max = n >= 1 ? n : 1;
+    pthread_cond_signal(&pool_reaper_cond);
+    pool_unlock();
+}
+
+struct slot *pool_slots_locked(void)
+{
+    return pool_slots;
+}
+
+struct slot *pool_slot_find_locked(const char *id)
+{
+    struct slot *s = pool_slots;
+    while (s && strcmp(s->id, id) != 0) {
+        s = s->next;
+    }
+    return s;
+}
+
+struct slot *pool_slot_get(const char *id)
+{
+    pool_lock();
+    struct slot *s = pool_slot_find_locked(id);
+    if (!s && (s = calloc(1, sizeof *s)) != NULL) {
+        if (!(s->id = strdup(id))) {
+            free(s);
+            s = NULL;
+        } else {
+            pthread_mutex_init(&s->start_lock, NULL);
+            pthread_mutex_init(&s->run_lock, NULL);
+            s->next = pool_slots;
+            pool_slots = s;
+        }
+    }
+    pool_unlock();
+    return s;
+}
+
+struct inst *pool_inst_new(struct slot *slot, int port, uint64_t sig)
+{
+    struct inst *in = calloc(1, sizeof *in);
+    if (!in) {
+        return NULL;
+    }
+    in->refs = 1;
+    in->slot = slot;
+    in->port = port;
+    in->sig = sig;
+    in->spawn_rc = 1;
+    in->io_fd[0] = in->io_fd[1] = in->io_pidfd = -1;
+    if (!(in->mask[0] = mask_stream_new()) || !(in->mask[1] = mask_stream_new())) {
+        pool_inst_unref(in);
+        return NULL;
+    }
+    return in;
+}
+
+int pool_inst_spawn(struct inst *in, const struct spawn_opts *o)
+{
+    pool_lock();
+    in->spawn = o;
+    in->next_job = pool_jobs;
+    pool_jobs = in;
+    pool_wake_io();
+    while (in->spawn_rc == 1) {
+        pthread_cond_wait(&pool_cond, &pool_mutex);
+    }
+    in->spawn = NULL;
+    int rc = in->spawn_rc;
+    pool_unlock();
+    return rc;
+}
+
+void pool_run_done_locked(struct inst *in)
+{
+    in->busy--;
+    in->last_used_ms = spawn_now_ms();
+    in->last_used_wall = pool_wall_now();
+    pool_sweep_wanted = 1;
+    pthread_cond_signal(&pool_reaper_cond);
+}
+
+void pool_wake_reaper_locked(void)
+{
+    pthread_cond_signal(&pool_reaper_cond);
+}
 
 void pool_inst_unref_locked(struct inst *in)
 {
@@ -112,9 +223,9 @@ void pool_inst_unref_locked(struct inst *in)
 
 void pool_inst_unref(struct inst *in)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     pool_inst_unref_locked(in);
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
 }
 
 /* Takes the instance out of its slot (the caller becomes its remover and
@@ -137,10 +248,10 @@ void pool_inst_kill(struct inst *in, int grace_ms)
 {
     spawn_kill_tree(&in->child, grace_ms);
     spawn_close(&in->child);
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     pool_wait_flag_locked(&in->io_done, 1000);
     pool_inst_unref_locked(in);
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
 }
 
 /* Waits on pool_cond until *flag is set or ms pass. Lock held. */
@@ -148,7 +259,7 @@ void pool_wait_flag_locked(const int *flag, int ms)
 {
     struct timespec until = deadline_in(ms);
     while (!*flag) {
-        if (pthread_cond_timedwait(&pool_cond, &pool_lock, &until) == ETIMEDOUT) {
+        if (pthread_cond_timedwait(&pool_cond, &pool_mutex, &until) == ETIMEDOUT) {
             break;
         }
     }
@@ -163,12 +274,12 @@ static void emit(struct inst *in, int stream, const char *text, size_t len)
     if (len == 0) {
         return;
     }
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     ring_add(&in->tail, text, len);
     ring_add(&in->slot->tail, text, len);
     launcher_output_fn fn = pool_out_fn;
     void *ctx = pool_out_ctx;
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     if (fn) {
         fn(ctx, in->slot->id, stream == 0 ? "stdout" : "stderr", text, len);
     }
@@ -215,21 +326,14 @@ static void io_read(struct inst *in, int stream)
 /* Starts the processes requested in `pool_jobs` and registers their pipes. */
 static void io_spawn_jobs(void)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     struct inst *list = pool_jobs;
     pool_jobs = NULL;
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     while (list) {
         struct inst *in = list;
         list = in->next_job;
-        struct spawn_opts o = {
-            .argv = in->argv,
-            .envp = in->envp,
-            .cwd = in->cwd,
-            .max_memory_mb = in->max_memory_mb,
-            .marker = in->marker,
-        };
-        int rc = spawn_start(&o, &in->child);
+        int rc = spawn_start(in->spawn, &in->child);
         if (rc == 0) {
             /* the I/O thread owns the pipes and a pidfd of its own */
             in->io_fd[0] = in->child.out_fd;
@@ -237,7 +341,7 @@ static void io_spawn_jobs(void)
             in->child.out_fd = in->child.err_fd = -1;
             in->io_pidfd = in->child.pidfd >= 0 ? fcntl(in->child.pidfd, F_DUPFD_CLOEXEC, 3) : -1;
         }
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         in->spawn_rc = rc;
         if (rc == 0) {
             in->refs++; /* the I/O thread's */
@@ -247,7 +351,7 @@ static void io_spawn_jobs(void)
             in->io_done = 1;
         }
         pthread_cond_broadcast(&pool_cond);
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
     }
 }
 
@@ -261,8 +365,10 @@ static int io_leader_gone(struct inst *in)
     }
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    return waitid(P_PID, (id_t)in->child.pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-           si.si_pid != 0;
+    if (waitid(P_PID, (id_t)in->child.pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        return errno == ECHILD; /* reaped already: gone; EINTR: look again */
+    }
+    return si.si_pid != 0;
 }
 
 static void *io_main(void *arg)
@@ -271,25 +377,17 @@ static void *io_main(void *arg)
     struct pollfd *p = NULL;
     struct inst **who = NULL;
     int *what = NULL;
-    size_t cap = 0;
+    size_t cap_p = 0, cap_who = 0, cap_what = 0;
     for (;;) {
         size_t n = 0, need = 1;
         for (struct inst *in = io_list; in; in = in->next_io) {
             need += 3;
         }
-        if (need > cap) {
-            size_t ncap = need * 2;
-            struct pollfd *np = realloc(p, ncap * sizeof *p);
-            p = np ? np : p;
-            struct inst **nwho = realloc(who, ncap * sizeof *who);
-            who = nwho ? nwho : who;
-            int *nwhat = realloc(what, ncap * sizeof *what);
-            what = nwhat ? nwhat : what;
-            if (!np || !nwho || !nwhat) {
-                usleep(100000); /* out of memory: try again shortly */
-                continue;
-            }
-            cap = ncap;
+        if (buf_grow_array((void **)&p, &cap_p, need, sizeof *p) != 0 ||
+            buf_grow_array((void **)&who, &cap_who, need, sizeof *who) != 0 ||
+            buf_grow_array((void **)&what, &cap_what, need, sizeof *what) != 0) {
+            spawn_sleep_ms(100); /* out of memory: try again shortly */
+            continue;
         }
         p[n] = (struct pollfd){pool_wake_fd, POLLIN, 0};
         who[n] = NULL;
@@ -349,11 +447,11 @@ static void *io_main(void *arg)
                 }
             }
             if (!in->exited && io_leader_gone(in)) {
-                pthread_mutex_lock(&pool_lock);
+                pool_lock();
                 in->exited = 1;
                 pthread_cond_broadcast(&pool_cond);
                 pthread_cond_signal(&pool_reaper_cond);
-                pthread_mutex_unlock(&pool_lock);
+                pool_unlock();
             }
             if (in->exited && in->io_fd[0] < 0 && in->io_fd[1] < 0) {
                 if (in->io_pidfd >= 0) {
@@ -361,18 +459,18 @@ static void *io_main(void *arg)
                     in->io_pidfd = -1;
                 }
                 *link = in->next_io;
-                pthread_mutex_lock(&pool_lock);
+                pool_lock();
                 in->io_done = 1;
                 pthread_cond_broadcast(&pool_cond);
                 pool_inst_unref_locked(in);
-                pthread_mutex_unlock(&pool_lock);
+                pool_unlock();
             } else {
                 link = &in->next_io;
             }
         }
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         int done = pool_shutting_down && !io_list && !pool_jobs;
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
         if (done) {
             break;
         }
@@ -436,16 +534,16 @@ static void *reaper_main(void *arg)
     for (;;) {
         struct inst *victims[64];
         int grace[64];
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         int n = collect_victims_locked(victims, grace, 64);
         if (n == 0 && !pool_shutting_down && !pool_sweep_wanted) {
             struct timespec until = deadline_in(REAPER_TICK_MS);
-            pthread_cond_timedwait(&pool_reaper_cond, &pool_lock, &until);
+            pthread_cond_timedwait(&pool_reaper_cond, &pool_mutex, &until);
         }
         int stop = pool_shutting_down && n == 0;
         int warm = pool_warm_count_locked();
         pool_sweep_wanted = 0;
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
         for (int i = 0; i < n; i++) {
             pool_inst_kill(victims[i], grace[i]);
         }
@@ -454,7 +552,7 @@ static void *reaper_main(void *arg)
              * right after runs (when tools tend to leave processes), so
              * the watchdog soon knows every escaped descendant */
             spawn_sweep();
-            sleep_ms(SWEEP_MIN_GAP_MS);
+            spawn_sleep_ms(SWEEP_MIN_GAP_MS);
         }
         if (stop) {
             return NULL;
@@ -479,28 +577,30 @@ int pool_start(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&io_thread, NULL, io_main, NULL);
     if (rc == 0 && (rc = pthread_create(&reaper_thread, NULL, reaper_main, NULL)) != 0) {
-        pthread_mutex_lock(&pool_lock);
+        pool_lock();
         pool_shutting_down = 1;
-        pthread_mutex_unlock(&pool_lock);
+        pool_unlock();
         pool_wake_io();
         pthread_join(io_thread, NULL);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pool_lock();
     started = rc == 0;
+    pool_unlock();
     return -rc;
 }
 
-int pool_running(void)
+int pool_running_locked(void)
 {
-    return started;
+    return started && !pool_shutting_down;
 }
 
 void pool_stop_threads(void)
 {
-    pthread_mutex_lock(&pool_lock);
+    pool_lock();
     pool_shutting_down = 1;
     pthread_cond_signal(&pool_reaper_cond);
-    pthread_mutex_unlock(&pool_lock);
+    pool_unlock();
     pool_wake_io();
     pthread_join(reaper_thread, NULL);
     pthread_join(io_thread, NULL);

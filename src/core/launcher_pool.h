@@ -12,29 +12,20 @@
  * instance from the pool (a stop, a timed-out run, the reaper, a failed
  * start) kills and reaps its tree. Only one thread ever removes it.
  *
- * Every field of the pool is under pool_lock unless said otherwise. */
+ * The pool's state (the slot list, spawn requests, the output callback, the
+ * warm cap, shutdown) is private to launcher_pool.c; launcher.c reaches it
+ * through the functions below. */
 #ifndef PIXIE_LAUNCHER_POOL_H
 #define PIXIE_LAUNCHER_POOL_H
 
 #include "launcher.h"
-#include "mask.h"
 #include "spawn.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
-#define READY_TIMEOUT_MS 30000 /* the timings of SPEC §4.2 */
-#define PROBE_TIMEOUT_MS 1000
-#define TAIL_SIZE 4096
-#define IDLE_FLUSH_MS 200
-#define REAPER_TICK_MS 500
-#define SWEEP_MIN_GAP_MS 50 /* at most 20 /proc scans a second */
-#define STOP_GRACE_MS 5000
-#define EVICT_GRACE_MS 3000
-#define TIMEOUT_GRACE_MS 1000
-#define FAILED_START_GRACE_MS 2000
-#define EARLY_DEATH_MS 1000
-#define DEFAULT_WARM_MAX 5
+#define TAIL_SIZE 4096      /* masked output kept per instance and per tool */
+#define EVICT_GRACE_MS 3000 /* SIGTERM grace of a stale or evicted instance */
 
 struct ring {
     char data[TAIL_SIZE];
@@ -42,12 +33,12 @@ struct ring {
 };
 
 struct slot;
+struct mask_stream;
 
 struct inst { /* one process; see above */
     int refs;
     struct slot *slot;
     struct spawn_child child;
-    int spawn_rc; /* set by the I/O thread: 0 or -errno; 1 = pending */
     int port;
     uint64_t sig;
     double started_at, last_used_wall;
@@ -57,59 +48,66 @@ struct inst { /* one process; see above */
     int exited;  /* the I/O thread saw the leader exit */
     int io_done; /* the I/O thread is finished with the pipes */
     unsigned warm_keep_seconds;
-    /* I/O thread's own descriptors and per-stream masking state */
-    int io_fd[2], io_pidfd;
+    struct ring tail;
+    /* the pool's own: launcher_pool.c only */
+    int spawn_rc;                   /* 0 or -errno; 1 = pending */
+    const struct spawn_opts *spawn; /* the request, during pool_inst_spawn */
+    int io_fd[2], io_pidfd;         /* the I/O thread's descriptors */
     int64_t io_last[2];
     int io_dirty[2];
     struct mask_stream *mask[2];
-    struct ring tail;
-    /* spawn request */
-    const char *const *argv, *const *envp;
-    const char *cwd;
-    unsigned max_memory_mb;
-    char marker[160];
     struct inst *next_job, *next_io;
 };
 
 struct slot {
     char *id;
     pthread_mutex_t start_lock, run_lock;
-    struct inst *inst; /* current ready instance, under pool_lock */
+    struct inst *inst; /* current ready instance, under the pool lock */
     unsigned stop_gen; /* bumped by stop: a start in progress gives up */
-    struct ring tail;  /* output of every instance, under pool_lock */
+    struct ring tail;  /* output of every instance, under the pool lock */
     struct slot *next;
 };
 
-extern pthread_mutex_t pool_lock;
-extern pthread_cond_t pool_cond;        /* an instance's state changed */
-extern pthread_cond_t pool_reaper_cond; /* work for the reaper */
-extern struct slot *pool_slots;
-extern struct inst *pool_jobs; /* spawn requests for the I/O thread */
-extern int pool_warm_max;
-extern launcher_output_fn pool_out_fn;
-extern void *pool_out_ctx;
-extern int pool_shutting_down;
-extern int pool_sweep_wanted; /* a run ended: sweep soon */
+/* The pool lock: every field above is under it unless said otherwise. */
+void pool_lock(void);
+void pool_unlock(void);
 
 /* Creates the eventfd and starts the I/O and reaper threads (signals
  * blocked in them). Returns 0 or -errno. */
 int pool_start(void);
 
-/* 1 once pool_start succeeded. */
-int pool_running(void);
+/* 1 after pool_start succeeded and before a shutdown began. Lock held. */
+int pool_running_locked(void);
 
 /* Ends both threads (after the caller stopped every instance). */
 void pool_stop_threads(void);
 
-/* Wakes the I/O thread (new spawn requests, shutdown). Any thread. */
-void pool_wake_io(void);
+/* The output callback and the warm cap (launcher_set_output and
+ * launcher_set_warm_max). Lock not held. */
+void pool_set_output(launcher_output_fn fn, void *ctx);
+void pool_set_warm_max(int n);
 
-/* CLOCK_REALTIME in seconds. */
-double pool_wall_now(void);
+/* The slot of tool `id`, created when missing (slots are never freed);
+ * NULL when out of memory. Lock not held. */
+struct slot *pool_slot_get(const char *id);
 
-/* The ring's content as a malloc'd NUL-terminated string (the caller
- * frees), or NULL; its length in *len when len is not NULL. Lock held. */
-char *pool_ring_copy(const struct ring *r, size_t *len);
+/* The slot of `id`, or NULL. Lock held. */
+struct slot *pool_slot_find_locked(const char *id);
+
+/* The first slot (the others follow ->next). Lock held. */
+struct slot *pool_slots_locked(void);
+
+/* Number of ready instances in the pool. Lock held. */
+int pool_warm_count_locked(void);
+
+/* A new instance of slot (not in the pool, no process yet) with one
+ * reference for the caller, or NULL when out of memory. */
+struct inst *pool_inst_new(struct slot *slot, int port, uint64_t sig);
+
+/* Has the I/O thread start in's process as `o` describes (o need only live
+ * during the call) and waits for it. Returns 0, or the -errno of
+ * spawn_start (then nothing runs). Lock not held. */
+int pool_inst_spawn(struct inst *in, const struct spawn_opts *o);
 
 /* Drops one reference; frees the instance at zero. Lock held / not held. */
 void pool_inst_unref_locked(struct inst *in);
@@ -124,10 +122,22 @@ int pool_inst_remove_locked(struct inst *in);
  * not held. */
 void pool_inst_kill(struct inst *in, int grace_ms);
 
-/* Number of ready instances in the pool. Lock held. */
-int pool_warm_count_locked(void);
+/* A run on in ended: one less busy, used now, and the reaper sweeps soon
+ * (runs tend to leave processes behind). Lock held. */
+void pool_run_done_locked(struct inst *in);
 
-/* Waits on pool_cond until *flag is set or ms pass. Lock held. */
+/* Wakes the reaper (an instance joined: the LRU cap may apply). Lock held. */
+void pool_wake_reaper_locked(void);
+
+/* Waits until *flag is set (by a change of an instance's state) or ms
+ * pass. Lock held. */
 void pool_wait_flag_locked(const int *flag, int ms);
+
+/* CLOCK_REALTIME in seconds. */
+double pool_wall_now(void);
+
+/* The ring's content as a malloc'd NUL-terminated string (the caller
+ * frees), or NULL; its length in *len when len is not NULL. Lock held. */
+char *pool_ring_copy(const struct ring *r, size_t *len);
 
 #endif

@@ -213,9 +213,9 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
     plan.as.rlim_cur = plan.as.rlim_max = (rlim_t)o->max_memory_mb * 1024 * 1024;
     pid_t pid = -1;
     if (rc == 0) {
-        pid = fork();
+        pid = spawn_fork_tracked(); /* registered before anyone can reap it */
         if (pid < 0) {
-            rc = -errno;
+            rc = pid;
         } else if (pid == 0) {
             child_exec(&plan);
         }
@@ -231,8 +231,7 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
         }
         if (r != 0) {
             /* the child reported an errno (or vanished): nothing was executed */
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-            }
+            spawn_reap_failed(pid);
             rc = r == (ssize_t)sizeof child_err && child_err ? -child_err : -ECHILD;
         }
     }
@@ -244,6 +243,7 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
         return rc;
     }
     c->pid = pid;
+    /* safe: the pid is ours (unreaped, so not recycled) until c reaps it */
     c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (c->pidfd >= 0 && c->pidfd < 3) {
         c->pidfd = fd_above_stdio(c->pidfd);
@@ -256,7 +256,6 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
     if (c->in_fd >= 0) {
         fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
     }
-    spawn_track_add(pid);
     spawn_guard_add_group(pid);
     return 0;
 }
@@ -277,7 +276,8 @@ int spawn_wait(struct spawn_child *c, int timeout_ms)
         return -EINVAL;
     }
     int64_t deadline = timeout_ms < 0 ? -1 : spawn_now_ms() + timeout_ms;
-    while (!spawn_reap_leader(c, WNOHANG)) {
+    int r;
+    while ((r = spawn_reap_leader(c, WNOHANG)) == 0) {
         int64_t left = deadline < 0 ? 1000 : deadline - spawn_now_ms();
         if (left <= 0) {
             return -ETIMEDOUT;
@@ -289,7 +289,7 @@ int spawn_wait(struct spawn_child *c, int timeout_ms)
             spawn_sleep_ms(left < 5 ? (int)left : 5);
         }
     }
-    return 0;
+    return r < 0 ? r : 0;
 }
 
 void spawn_close(struct spawn_child *c)
@@ -305,6 +305,13 @@ void spawn_close(struct spawn_child *c)
 /* ---- capturing output ------------------------------------------------------ */
 
 #define LINGER_MS 500 /* output still arriving after the leader exited */
+
+/* What a capture that saw the leader reaped returns: 0, or -ECHILD when
+ * its status was lost. */
+static int reaped_rc(const struct spawn_child *c)
+{
+    return c->status == SPAWN_STATUS_UNKNOWN ? -ECHILD : 0;
+}
 
 /* Reads what is available on *fd; closes it at EOF. */
 static void pump(int *fd, int stream, spawn_chunk_fn on_chunk, void *ctx)
@@ -340,19 +347,23 @@ int spawn_capture(struct spawn_child *c, const char *in, size_t in_len, int64_t 
     }
     int64_t exited_at = c->reaped ? spawn_now_ms() : -1;
     for (;;) {
-        if (!c->reaped && spawn_reap_leader(c, WNOHANG)) {
-            exited_at = spawn_now_ms();
+        if (!c->reaped) {
+            int r = spawn_reap_leader(c, WNOHANG);
+            if (r < 0 && !c->reaped) {
+                return r;
+            }
+            exited_at = c->reaped ? spawn_now_ms() : -1;
         }
         int64_t now = spawn_now_ms();
         if (c->reaped && ((c->out_fd < 0 && c->err_fd < 0) || now - exited_at >= LINGER_MS)) {
-            return 0;
+            return reaped_rc(c);
         }
         int64_t until = deadline_ms > 0 ? deadline_ms : -1;
         if (c->reaped && (until < 0 || exited_at + LINGER_MS < until)) {
             until = exited_at + LINGER_MS;
         }
         if (until >= 0 && now >= until) {
-            return c->reaped ? 0 : -ETIMEDOUT;
+            return c->reaped ? reaped_rc(c) : -ETIMEDOUT;
         }
         struct pollfd p[4];
         int np = 0, io = -1, ie = -1, ii = -1, ip = -1;
@@ -402,7 +413,9 @@ int spawn_capture(struct spawn_child *c, const char *in, size_t in_len, int64_t 
 
 void spawn_describe_status(int status, char *buf, size_t size)
 {
-    if (WIFEXITED(status)) {
+    if (status == SPAWN_STATUS_UNKNOWN) {
+        snprintf(buf, size, "exit status unknown");
+    } else if (WIFEXITED(status)) {
         snprintf(buf, size, "exit code %d", WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
         const char *name = sigabbrev_np(WTERMSIG(status));

@@ -32,11 +32,16 @@ struct spawn_child {
     int out_fd; /* parent end of stdout, O_CLOEXEC|O_NONBLOCK, -1 once closed */
     int err_fd; /* parent end of stderr, same */
     int in_fd;  /* parent end of stdin when stdin_pipe, else -1 */
-    int reaped; /* 1 once the leader was waited for */
-    int status; /* its wait status once reaped */
+    int reaped; /* 1 once the leader is gone (waited for, or status lost) */
+    int status; /* its wait status once reaped, or SPAWN_STATUS_UNKNOWN */
     int forced; /* 1 when spawn_kill_tree had to SIGKILL something */
     char marker[256];
 };
+
+/* c->status of a leader that someone else reaped: no wait status is
+ * negative. Every function that would report the status returns -ECHILD
+ * instead; a lost status is never taken for an exit code. */
+#define SPAWN_STATUS_UNKNOWN (-1)
 
 /* Starts the process. Returns 0 with *c filled, or -errno: -ENOENT /
  * -EACCES / -ENOEXEC ... when the program cannot be executed (reported by
@@ -46,11 +51,12 @@ struct spawn_child {
 int spawn_start(const struct spawn_opts *o, struct spawn_child *c);
 
 /* Waits for the leader to exit for at most timeout_ms (-1 = forever) and
- * reaps it. Returns 0 (c->status set), -ETIMEDOUT, or -errno. */
+ * reaps it. Returns 0 (c->status set), -ETIMEDOUT, -ECHILD (its status was
+ * lost: see SPAWN_STATUS_UNKNOWN), or -errno. */
 int spawn_wait(struct spawn_child *c, int timeout_ms);
 
 /* Non-blocking: 1 when the leader has exited (and is then reaped), 0 when
- * it is running, negative errno on error. */
+ * it is running, -ECHILD when its status was lost, other -errno on error. */
 int spawn_poll_exit(struct spawn_child *c);
 
 /* Stops the whole tree: SIGTERM to the group and to every descendant
@@ -58,7 +64,8 @@ int spawn_poll_exit(struct spawn_child *c);
  * waits up to grace_ms for all of them to go, then SIGKILL to what is left,
  * and reaps the leader and every re-parented member (c->forced tells
  * whether SIGKILL was needed). On return no process of the tree is alive
- * and none is our zombie. Returns 0 or -errno. */
+ * and none is our zombie. Returns 0, -EBUSY when something outlived
+ * SIGKILL, -ECHILD when the leader's status was lost, or -errno. */
 int spawn_kill_tree(struct spawn_child *c, int grace_ms);
 
 /* Closes the parent's fds of c (idempotent). Does not signal or reap. */
@@ -71,12 +78,16 @@ typedef void (*spawn_chunk_fn)(void *ctx, int stream, const char *data, size_t l
  * stderr, passing every chunk to on_chunk, until both pipes reach EOF and
  * the leader has exited, or until deadline_ms (CLOCK_MONOTONIC ms, as
  * spawn_now_ms; <= 0 = none) passes. Returns 0 when finished (leader reaped,
- * c->status set), -ETIMEDOUT at the deadline (the caller kills), -errno. */
+ * c->status set), -ETIMEDOUT at the deadline (the caller kills), -ECHILD
+ * when the output was read but the leader's status was lost, -errno. */
 int spawn_capture(struct spawn_child *c, const char *in, size_t in_len, int64_t deadline_ms,
                   spawn_chunk_fn on_chunk, void *ctx);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t spawn_now_ms(void);
+
+/* Sleeps ms milliseconds (EINTR-safe). */
+void spawn_sleep_ms(int ms);
 
 /* Makes this process a child subreaper and starts the watchdog (once;
  * spawn_start calls it; it registers spawn_shutdown with atexit). Returns 0
@@ -95,7 +106,8 @@ void spawn_shutdown(void);
  * Returns the number of zombies reaped or -errno. */
 int spawn_sweep(void);
 
-/* Describes a wait status for messages: "exit code N" / "signal N (NAME)". */
+/* Describes a wait status for messages: "exit code N" / "signal N (NAME)"
+ * / "exit status unknown" (SPAWN_STATUS_UNKNOWN). */
 void spawn_describe_status(int status, char *buf, size_t size);
 
 /* Resolves `name` against the ':'-separated `path` (a name containing '/'

@@ -15,6 +15,8 @@
 #include "spawn.h"
 #include "spawn_tree.h"
 
+#include "buf.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -60,21 +62,26 @@ static pid_t guard_pid = -1;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc;
 
-void spawn_track_add(pid_t pid)
+/* The registry is the only place a leader's exit status can be lost: a pid
+ * is in it from the instant fork() returns until its spawn_child reaps it,
+ * and nothing else reaps a pid that is in it (sweeps and tree kills check
+ * it under reg_lock, around their waitpid). */
+pid_t spawn_fork_tracked(void)
 {
     pthread_mutex_lock(&reg_lock);
-    if (n_tracked == cap_tracked) {
-        size_t ncap = cap_tracked ? cap_tracked * 2 : 16;
-        pid_t *p = realloc(tracked, ncap * sizeof *p);
-        if (p) {
-            tracked = p;
-            cap_tracked = ncap;
-        }
+    int rc = buf_grow_array((void **)&tracked, &cap_tracked, n_tracked + 1, sizeof *tracked);
+    pid_t pid = rc != 0 ? rc : fork();
+    if (pid < 0 && rc == 0) {
+        pid = -errno;
     }
-    if (n_tracked < cap_tracked) {
+    if (pid == 0) {
+        return 0; /* the child: its copy of reg_lock is never used again */
+    }
+    if (pid > 0) {
         tracked[n_tracked++] = pid;
     }
     pthread_mutex_unlock(&reg_lock);
+    return pid;
 }
 
 static void track_del(pid_t pid)
@@ -89,6 +96,13 @@ static void track_del(pid_t pid)
     pthread_mutex_unlock(&reg_lock);
 }
 
+void spawn_reap_failed(pid_t pid)
+{
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    track_del(pid);
+}
+
 static int is_tracked_locked(pid_t pid)
 {
     for (size_t i = 0; i < n_tracked; i++) {
@@ -97,6 +111,13 @@ static int is_tracked_locked(pid_t pid)
         }
     }
     return 0;
+}
+
+/* Reaps pid when it is our zombie and no registered leader (a leader's
+ * status belongs to its spawn_child). reg_lock held. Returns 1 if reaped. */
+static int reap_untracked_locked(pid_t pid)
+{
+    return !is_tracked_locked(pid) && waitpid(pid, NULL, WNOHANG) == pid;
 }
 
 /* Tells the watchdog about a group or pid; reg_lock held. */
@@ -153,9 +174,9 @@ static int proc_scan(struct pinfo **out)
     if (!d) {
         return -errno;
     }
-    size_t n = 0, cap = 256;
-    struct pinfo *v = malloc(cap * sizeof *v);
-    if (!v) {
+    size_t n = 0, cap = 0;
+    struct pinfo *v = NULL;
+    if (buf_grow_array((void **)&v, &cap, 256, sizeof *v) != 0) {
         closedir(d);
         return -ENOMEM;
     }
@@ -180,13 +201,8 @@ static int proc_scan(struct pinfo **out)
         if (parse_stat(buf, &p) != 0) {
             continue;
         }
-        if (n == cap) {
-            struct pinfo *nv = realloc(v, cap * 2 * sizeof *v);
-            if (!nv) {
-                break;
-            }
-            v = nv;
-            cap *= 2;
+        if (buf_grow_array((void **)&v, &cap, n + 1, sizeof *v) != 0) {
+            break;
         }
         v[n++] = p;
     }
@@ -252,30 +268,28 @@ static void known_add(struct known *k, const struct pinfo *p)
     if (known_has(k, p)) {
         return;
     }
-    if (k->n == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 16;
-        struct guard_msg *nv = realloc(k->v, ncap * sizeof *nv);
-        if (!nv) {
-            return;
-        }
-        k->v = nv;
-        k->cap = ncap;
+    if (buf_grow_array((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v) != 0) {
+        return;
     }
     k->v[k->n++] = (struct guard_msg){0, p->pid, p->start};
 }
 
-/* Marks (p->mark = 1) the members of the tree of leader `lead` in v[0..n):
- * its group, known members, orphans with the marker, their descendants. */
-static void mark_tree(struct pinfo *v, int n, pid_t lead, const char *marker, struct known *k)
+/* Marks (p->mark = 1) the members of c's tree in v[0..n): its group, known
+ * members, orphans with the marker, their descendants. */
+static void mark_tree(struct pinfo *v, int n, const struct spawn_child *c, struct known *k)
 {
-    pid_t self = getpid(), own_group = getpgrp();
+    pid_t self = getpid(), own_group = getpgrp(), lead = c->pid;
+    const char *marker = c->marker;
     pthread_mutex_lock(&reg_lock);
+    /* a reaped leader's pid may since be another spawn's leader (then no
+     * process holds the old group id any more, or the pid were not free) */
+    int lead_reused = c->reaped && is_tracked_locked(lead);
     for (int i = 0; i < n; i++) {
         struct pinfo *p = &v[i];
         p->mark = 0;
-        if (p->pid == self || (p->pid != lead && is_tracked_locked(p->pid))) {
+        if (p->pid == self || ((p->pid != lead || lead_reused) && is_tracked_locked(p->pid))) {
             p->mark = -1; /* never a member: us, the watchdog, other leaders */
-        } else if (p->pid == lead || p->pgid == lead || known_has(k, p)) {
+        } else if ((!lead_reused && (p->pid == lead || p->pgid == lead)) || known_has(k, p)) {
             p->mark = 1;
         } else if (marker[0] && p->ppid == self && p->pgid != own_group) {
             p->mark = environ_has(p->pid, marker) ? 1 : 0;
@@ -304,27 +318,30 @@ static void mark_tree(struct pinfo *v, int n, pid_t lead, const char *marker, st
     }
 }
 
-/* Reaps c's leader if it has exited. Returns 1 when reaped (now or before). */
 int spawn_reap_leader(struct spawn_child *c, int flags)
 {
     if (c->reaped) {
-        return 1;
+        return c->status == SPAWN_STATUS_UNKNOWN ? -ECHILD : 1;
     }
     int st;
     pid_t r;
     while ((r = waitpid(c->pid, &st, flags)) < 0 && errno == EINTR) {
     }
-    if (r == c->pid || (r < 0 && errno == ECHILD)) {
-        c->reaped = 1;
-        c->status = r == c->pid ? st : 0;
-        if (c->pidfd >= 0) {
-            close(c->pidfd);
-            c->pidfd = -1;
-        }
-        track_del(c->pid);
-        return 1;
+    if (r == 0) {
+        return 0;
     }
-    return 0;
+    if (r < 0 && errno != ECHILD) {
+        return -errno;
+    }
+    /* ECHILD: no longer our child, so its status is lost; never "exit 0" */
+    c->reaped = 1;
+    c->status = r == c->pid ? st : SPAWN_STATUS_UNKNOWN;
+    if (c->pidfd >= 0) {
+        close(c->pidfd);
+        c->pidfd = -1;
+    }
+    track_del(c->pid);
+    return r == c->pid ? 1 : -ECHILD;
 }
 
 /* Signals every live member of c's tree; reaps members that are our zombies.
@@ -341,7 +358,7 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
     if (n < 0) {
         return n;
     }
-    mark_tree(v, n, c->pid, c->marker, k);
+    mark_tree(v, n, c, k);
     pid_t self = getpid();
     int alive = 0, group_kill = sig && c->reaped;
     for (int i = 0; i < n; i++) {
@@ -356,7 +373,9 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
             if (v[i].pid == c->pid) {
                 spawn_reap_leader(c, WNOHANG);
             } else if (v[i].ppid == self) {
-                waitpid(v[i].pid, NULL, WNOHANG);
+                pthread_mutex_lock(&reg_lock);
+                reap_untracked_locked(v[i].pid);
+                pthread_mutex_unlock(&reg_lock);
             }
             continue;
         }
@@ -493,9 +512,9 @@ static void init_once_fn(void)
         init_rc = -errno;
         return;
     }
-    pid_t pid = fork();
+    pid_t pid = spawn_fork_tracked();
     if (pid < 0) {
-        init_rc = -errno;
+        init_rc = pid;
         close(sv[0]);
         close(sv[1]);
         return;
@@ -507,7 +526,6 @@ static void init_once_fn(void)
     close(sv[1]);
     guard_fd = sv[0];
     guard_pid = pid;
-    spawn_track_add(pid);
     atexit(spawn_shutdown);
 }
 
@@ -569,9 +587,7 @@ int spawn_sweep(void)
             continue; /* ours to leave, a leader, or covered by its group */
         }
         if (is_dead(p)) {
-            if (p->ppid == self && waitpid(p->pid, NULL, WNOHANG) == p->pid) {
-                reaped++;
-            }
+            reaped += p->ppid == self && reap_untracked_locked(p->pid);
             continue;
         }
         size_t k = 0;
@@ -581,14 +597,8 @@ int spawn_sweep(void)
         if (k < n_escaped) {
             continue;
         }
-        if (n_escaped == cap_escaped) {
-            size_t ncap = cap_escaped ? cap_escaped * 2 : 16;
-            struct guard_msg *ne = realloc(escaped, ncap * sizeof *ne);
-            if (!ne) {
-                continue;
-            }
-            escaped = ne;
-            cap_escaped = ncap;
+        if (buf_grow_array((void **)&escaped, &cap_escaped, n_escaped + 1, sizeof *escaped) != 0) {
+            continue;
         }
         escaped[n_escaped++] = (struct guard_msg){GUARD_ADD_PID, p->pid, p->start};
         guard_send_locked(GUARD_ADD_PID, p->pid, p->start);
@@ -646,7 +656,10 @@ int spawn_kill_tree(struct spawn_child *c, int grace_ms)
     signal_tree(c, 0, &k); /* reaps members that turned into zombies meanwhile */
     free(k.v);
     guard_send(GUARD_DEL_GROUP, c->pid, 0);
-    return alive > 0 ? -EBUSY : 0;
+    if (alive > 0) {
+        return -EBUSY;
+    }
+    return c->reaped && c->status == SPAWN_STATUS_UNKNOWN ? -ECHILD : 0;
 }
 
 void spawn_guard_add_group(pid_t pgid)

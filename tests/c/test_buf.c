@@ -1,5 +1,7 @@
 /* buf: appends keep the bytes and a NUL, growth keeps earlier content,
- * take moves ownership out, a failure is sticky, overflow is refused. */
+ * take moves ownership out, a failure is sticky, overflow is refused.
+ * buf_grow_array: an array grows by doubling and keeps its elements; an
+ * impossible size is refused and leaves the array as it was. */
 #include "buf.h"
 #include "check.h"
 
@@ -80,6 +82,49 @@ static void test_overflow_is_refused_and_sticky(void)
     buf_free(&b);
 }
 
+static void test_grow_array_keeps_elements_and_doubles(void)
+{
+    long *v = NULL;
+    size_t cap = 0;
+    CHECK(buf_grow_array((void **)&v, &cap, 0, sizeof *v) == 0 && v == NULL && cap == 0);
+    CHECK(buf_grow_array((void **)&v, &cap, 1, sizeof *v) == 0);
+    CHECK(v != NULL && cap == BUF_ARRAY_MIN_CAP);
+    size_t n = 0;
+    for (long i = 0; i < 1000; i++) {
+        CHECK(buf_grow_array((void **)&v, &cap, n + 1, sizeof *v) == 0);
+        v[n++] = i * 7;
+    }
+    CHECK(cap >= 1000 && cap < 2000 && (cap & (cap - 1)) == 0); /* 16 doubled */
+    int same = 1;
+    for (size_t i = 0; i < n; i++) {
+        same &= v[i] == (long)i * 7;
+    }
+    CHECK(same);
+    long *before = v;
+    CHECK(buf_grow_array((void **)&v, &cap, 5, sizeof *v) == 0 && v == before); /* no-op */
+    CHECK(buf_grow_array((void **)&v, &cap, cap + 1, sizeof *v) == 0 && v[999] == 999 * 7);
+    free(v);
+}
+
+static void test_grow_array_refuses_overflow_and_keeps_the_array(void)
+{
+    long *v = NULL;
+    size_t cap = 0;
+    CHECK(buf_grow_array((void **)&v, &cap, 3, sizeof *v) == 0);
+    v[0] = 42;
+    long *before = v;
+    size_t cap_before = cap;
+    CHECK(buf_grow_array((void **)&v, &cap, SIZE_MAX / sizeof *v + 1, sizeof *v) == -EOVERFLOW);
+    CHECK(buf_grow_array((void **)&v, &cap, SIZE_MAX, sizeof *v) == -EOVERFLOW);
+    CHECK(v == before && cap == cap_before && v[0] == 42);
+    CHECK(buf_grow_array((void **)&v, &cap, 1, 0) == -EINVAL);
+    free(v);
+    char *big = NULL; /* huge elements: the count overflows long before SIZE_MAX */
+    size_t bcap = 0;
+    CHECK(buf_grow_array((void **)&big, &bcap, 3, SIZE_MAX / 2) == -EOVERFLOW);
+    CHECK(big == NULL && bcap == 0);
+}
+
 int main(void)
 {
     test_append_and_take();
@@ -87,5 +132,7 @@ int main(void)
     test_growth_keeps_bytes_including_nul_bytes();
     test_clear_keeps_memory();
     test_overflow_is_refused_and_sticky();
+    test_grow_array_keeps_elements_and_doubles();
+    test_grow_array_refuses_overflow_and_keeps_the_array();
     return check_exit();
 }
