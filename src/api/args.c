@@ -50,8 +50,7 @@ lua_Integer api_optinteger(lua_State *L, int arg, const char *name, lua_Integer 
         int ok;
         v = lua_tointegerx(L, -1, &ok);
         if (!ok || lua_type(L, -1) != LUA_TNUMBER || v < min || v > max) {
-            option_error(L, arg, name,
-                         lua_pushfstring(L, "integer in %I..%I expected", min, max));
+            option_error(L, arg, name, lua_pushfstring(L, "integer in %I..%I expected", min, max));
         }
     }
     lua_pop(L, 1);

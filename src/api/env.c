@@ -67,8 +67,7 @@ static env_opts check_opts(lua_State *L, int idx)
             luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, idx, "environ must be a table");
             lua_pushnil(L);
             while (lua_next(L, -2) != 0) {
-                luaL_argcheck(L,
-                              lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING,
+                luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING,
                               idx, "environ must map strings to strings");
                 lua_pop(L, 1);
             }

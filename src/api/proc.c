@@ -28,7 +28,7 @@
 #define PROC_DEFAULT_MAX_OUTPUT (16u * 1024u * 1024u)
 #define PROC_DEFAULT_GRACE_MS 2000
 #define PROC_MAX_TIMEOUT_MS (7 * 24 * 3600 * 1000LL) /* a week */
-#define PROC_MAX_GRACE_MS (10 * 60 * 1000)          /* ten minutes */
+#define PROC_MAX_GRACE_MS (10 * 60 * 1000)           /* ten minutes */
 #define PROC_MAX_OUTPUT (1LL << 30)
 #define PROC_MAX_MEMORY_MB (1LL << 24) /* 16 TiB */
 

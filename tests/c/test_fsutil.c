@@ -22,7 +22,8 @@ static void test_write_atomic_mode_ignores_umask(const char *dir)
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     struct buf b = {0};
     CHECK(fsutil_read(path, 100, 1, &b) == 0 && b.len == 5 && memcmp(b.data, "hello", 5) == 0);
-    CHECK(fsutil_read(path, 4, 1, &b) == -EFBIG && b.len == 5); /* appends; a failure adds nothing */
+    CHECK(fsutil_read(path, 4, 1, &b) == -EFBIG &&
+          b.len == 5); /* appends; a failure adds nothing */
     CHECK(fsutil_read(path, 5, 1, &b) == 0 && b.len == 10 && strcmp(b.data, "hellohello") == 0);
     buf_free(&b);
 }

@@ -1,9 +1,8 @@
-/* Runs one Lua test file (or bench script, with ARGS in the global `arg`) inside the pixie Lua host (same modules as the
- * pixie binary), with tests/lua/ on package.path for the harness.
- * Tests of out-of-memory paths get one global function:
- *   fail_allocs(n)   after n more growing allocations, every growing
- *                    allocation fails (Lua then raises a memory error);
- *   fail_allocs()    allocations succeed again. */
+/* Runs one Lua test file (or bench script, with ARGS in the global `arg`) inside the pixie Lua host
+ * (same modules as the pixie binary), with tests/lua/ on package.path for the harness. Tests of
+ * out-of-memory paths get one global function: fail_allocs(n)   after n more growing allocations,
+ * every growing allocation fails (Lua then raises a memory error); fail_allocs()    allocations
+ * succeed again. */
 #include "host.h"
 
 #include <lauxlib.h>
