@@ -42,6 +42,8 @@ lua_Integer api_optinteger(lua_State *L, int arg, const char *name, lua_Integer 
 {
     if (name) {
         push_option(L, arg, name);
+    } else if (lua_isnone(L, arg)) {
+        lua_pushnil(L);
     } else {
         lua_pushvalue(L, arg);
     }

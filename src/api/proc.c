@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define PROC_RUN_MT "pixie.proc.run"
 #define PROC_DEFAULT_TIMEOUT_MS 60000
 #define PROC_DEFAULT_MAX_OUTPUT (16u * 1024u * 1024u)
 #define PROC_DEFAULT_GRACE_MS 2000
@@ -37,8 +36,8 @@ struct capture {
     struct mask_stream *mask;
 };
 
-/* A run in progress: userdata so that every allocation is freed (and the
- * tree killed) even when a Lua error unwinds. */
+/* A run in progress, in a box (api_newbox) so that every allocation is
+ * freed (and the tree killed) even when a Lua error unwinds. */
 struct proc_run {
     struct spawn_child child;
     int started;
@@ -83,9 +82,11 @@ static void capture_finish(struct proc_run *r, struct capture *c)
     capture_clip(r, c);
 }
 
-/* Kills what is still running and frees everything; idempotent. */
-static void proc_run_release(struct proc_run *r)
+/* Kills what is still running and frees everything; idempotent (the box's
+ * release function, also called directly). */
+static void proc_run_release(void *payload)
 {
+    struct proc_run *r = payload;
     if (r->started) {
         spawn_kill_tree(&r->child, 0);
         spawn_close(&r->child);
@@ -98,12 +99,6 @@ static void proc_run_release(struct proc_run *r)
             r->out[i].mask = NULL;
         }
     }
-}
-
-static int proc_run_gc(lua_State *L)
-{
-    proc_run_release(luaL_checkudata(L, 1, PROC_RUN_MT));
-    return 0;
 }
 
 static void push_capture(lua_State *L, struct capture *c, const char *field)
@@ -144,13 +139,11 @@ static int proc_run(lua_State *L)
     }
     const char **envp = api_push_envp(L, env_idx, "option 'env'");
 
-    struct proc_run *r = lua_newuserdatauv(L, sizeof *r, 0);
-    memset(r, 0, sizeof *r);
-    luaL_setmetatable(L, PROC_RUN_MT);
+    struct proc_run *r = api_newbox(L, sizeof *r, proc_run_release);
     r->max_output = (size_t)max_output;
     for (int i = 0; i < 2; i++) {
         if (!(r->out[i].mask = mask_stream_new())) {
-            return api_nomem(L); /* r is released by its __gc */
+            return api_nomem(L); /* r is released by its box */
         }
     }
     spawn_sweep(); /* reap zombies left by earlier escapees */
@@ -207,13 +200,6 @@ static const luaL_Reg proc_functions[] = {
 
 int luaopen_pixie_proc(lua_State *L)
 {
-    if (luaL_newmetatable(L, PROC_RUN_MT)) {
-        lua_pushcfunction(L, proc_run_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, proc_run_gc);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
     luaL_newlib(L, proc_functions);
     return 1;
 }
