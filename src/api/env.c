@@ -32,6 +32,19 @@ static int remember_secret(const char *value, size_t len)
     return mask_add(value, len) < 0 ? -ENOMEM : 0;
 }
 
+/* remember_secret for every value of doc. Returns 0 or -ENOMEM. */
+static int remember_values(const dotenv_doc *doc)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < doc->count; i++) {
+        const dotenv_binding *b = &doc->bindings[i];
+        if (b->value) {
+            rc = remember_secret(b->value, b->value_len);
+        }
+    }
+    return rc;
+}
+
 /* A parsed file, in a box (api_newbox) so a raise cannot leak it. */
 typedef struct {
     dotenv_doc doc;
@@ -111,11 +124,8 @@ static int load(lua_State *L, const char *path, const env_opts *o, parsed **out)
     if (rc == 0) {
         rc = dotenv_parse(box->text, len, &box->doc);
     }
-    for (size_t i = 0; rc == 0 && i < box->doc.count; i++) {
-        const dotenv_binding *b = &box->doc.bindings[i];
-        if (b->value) {
-            rc = remember_secret(b->value, b->value_len);
-        }
+    if (rc == 0) {
+        rc = remember_values(&box->doc);
     }
     *out = box;
     return rc;
@@ -148,13 +158,7 @@ static int interpolate(lua_State *L, const env_opts *o, parsed *box)
         }
     }
     int rc = dotenv_interpolate(&box->doc, env, n, o->override);
-    for (size_t k = 0; rc == 0 && k < box->doc.count; k++) {
-        const dotenv_binding *b = &box->doc.bindings[k];
-        if (b->value) {
-            rc = remember_secret(b->value, b->value_len);
-        }
-    }
-    return rc;
+    return rc == 0 ? remember_values(&box->doc) : rc;
 }
 
 /* Pushes the warnings of doc as an array of "line N: ..." strings. */
