@@ -90,7 +90,7 @@ int api_optboolean(lua_State *L, int arg, const char *name, int def);
 
 /* Pushes a box: a zero-filled userdata of `size` bytes whose __gc and
  * __close call release(payload) once (release may be NULL). Returns the
- * payload, suitably aligned for any C object. */
+ * payload, aligned as Lua aligns userdata (pointers, integers, doubles). */
 void *api_newbox(lua_State *L, size_t size, void (*release)(void *payload));
 
 /* Pushes a box holding an empty struct buf (src/core/buf.h) for core

@@ -5,16 +5,24 @@
 #include "buf.h"
 
 #include <lauxlib.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BOX_MT "pixie.box"
 
+/* The payload's alignment: Lua's own for userdata (LUAI_MAXALIGN). */
+union box_align {
+    void *p;
+    double d;
+    long long ll;
+    lua_Number n;
+    lua_Integer i;
+};
+
 struct box {
     void (*release)(void *payload); /* NULL once run (or never needed) */
-    alignas(max_align_t) unsigned char payload[];
+    union box_align payload[];
 };
 
 /* __gc and __close: releases the payload; idempotent. */
