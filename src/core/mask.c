@@ -338,17 +338,23 @@ static int emit_prefix(const unsigned char *buf, size_t p, struct mask_ivec *iv,
     if (buf_reserve(out, p + 3 * nr) < 0) {
         return out->err;
     }
-    size_t pos = 0;
+    char *o = out->data + out->len; /* room reserved: plain copies */
+    size_t pos = 0, w = 0;
     int covered = *prev_covered;
     for (size_t k = 0; k < nr; k++) {
         size_t s = v[k].s, e = v[k].e < p ? v[k].e : p;
-        buf_append(out, buf + pos, s - pos); /* room reserved: cannot fail */
+        memcpy(o + w, buf + pos, s - pos);
+        w += s - pos;
         if (!(covered && s == 0)) {
-            buf_append(out, MASK_TOKEN, 3);
+            memcpy(o + w, MASK_TOKEN, 3);
+            w += 3;
         }
         pos = e;
     }
-    buf_append(out, buf + pos, p - pos);
+    memcpy(o + w, buf + pos, p - pos);
+    w += p - pos;
+    out->len += w;
+    o[w] = '\0';
     if (p > 0) {
         *prev_covered = nr > 0 && pos == p;
     }
