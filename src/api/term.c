@@ -34,12 +34,6 @@ static int push_and_wipe(lua_State *L, struct buf *b, size_t len)
     return 1;
 }
 
-/* Reads a byte limit from opts.max (index idx, optional table). */
-static size_t opt_max(lua_State *L, int idx)
-{
-    return (size_t)api_optinteger(L, idx, "max", TERM_DEFAULT_MAX, 1, TERM_LIMIT_MAX);
-}
-
 /* isatty(fd | "stdin" | "stdout" | "stderr") -> boolean */
 static int term_isatty_l(lua_State *L)
 {
@@ -62,7 +56,7 @@ static int term_isatty_l(lua_State *L)
 static int term_read_secret_l(lua_State *L)
 {
     const char *prompt = luaL_checkstring(L, 1);
-    size_t max = opt_max(L, 2);
+    size_t max = (size_t)api_optinteger(L, 2, "max", TERM_DEFAULT_MAX, 1, TERM_LIMIT_MAX);
     struct buf *b = new_buffer(L, max + 1);
     size_t len = 0;
     int rc = term_read_secret(prompt, b->data, max + 1, &len);
