@@ -64,6 +64,7 @@ local db = {}
 ---@param ... any
 ---@return table[]|nil rows
 ---@return string? message
+---@return integer? errno
 function db.query(sql, ...) end
 
 ---Runs one statement; string parameters are masked before they are stored.
@@ -71,6 +72,7 @@ function db.query(sql, ...) end
 ---@param ... any
 ---@return integer|nil changes
 ---@return string? message
+---@return integer? errno
 function db.exec(sql, ...) end
 
 -- pixie.env -----------------------------------------------------------------
@@ -99,7 +101,9 @@ function env.read(path, opts) end
 ---@return integer? errno
 function env.keys(path, opts) end
 
----Atomic 0600 write of one key; other lines kept byte for byte.
+---Atomic 0600 write of one key; other lines kept byte for byte. A refusal
+---names the key and why (NUL byte, not UTF-8, python-dotenv could not read
+---it back: errno EDOM), never the value or its length.
 ---@param path string
 ---@param key string
 ---@param value string
@@ -120,6 +124,7 @@ function env.unset(path, key, opts) end
 ---@param value string
 ---@return string|nil text
 ---@return boolean|string expands_or_message
+---@return integer? errno
 function env.quote(value) end
 
 ---@class pixie.env.Status
@@ -387,6 +392,8 @@ function mask.stream() end
 ---@class pixie.proc
 local proc = {}
 
+---Numbers out of range raise: timeout_ms 0..604800000 (0 = none), grace_ms
+---0..600000, max_output 0..2^30, max_memory_mb 0..2^24 (0 = no limit).
 ---@param argv string[]
 ---@param opts? {cwd?: string, env?: table<string, string>, timeout_ms?: integer, stdin?: string, max_memory_mb?: integer, max_output?: integer, grace_ms?: integer}
 ---@return {code?: integer, signal?: integer, stdout: string, stderr: string, timed_out: boolean, truncated: boolean}|nil

@@ -166,10 +166,10 @@ local function run(args)
   end
   local value = read_value(opts, interactive)
   check_value(value)
+  -- pixie.env's refusals name the key, never the value or its length, so
+  -- they are printed as they come (set-secret never tells the length, §6.2).
   local ok, warnings = pixie.env.set(env_path, opts.key, value, env_opts)
-  -- pixie.env's refusals name the byte length (fine for logs, SPEC §3.2);
-  -- set-secret never tells the length of what was typed (SPEC §6.2).
-  if not ok then fail((warnings:gsub(" %(%d+ bytes%)", ""))) end
+  if not ok then fail(warnings) end
   for _, w in ipairs(warnings) do pixie.log.warn(w) end
   stop_warm(opts.id)
   print(("Secret %s set for tool %s."):format(opts.key, opts.id))

@@ -1,12 +1,12 @@
 /* pixie.db: SQLite databases for Lua, over src/core/store.
  *
  *   db.open(path) -> handle | nil, msg, errno
- *   h:exec(sql, ...) -> changes | nil, msg      (every statement of sql runs;
- *                                                 parameters need exactly one)
- *   h:query(sql, ...) -> rows, columns | nil, msg   (exactly one statement)
- *   h:transaction(fn) -> true, fn's results | nil, msg   (errors rethrown)
+ *   h:exec(sql, ...) -> changes | nil, msg, errno   (every statement of sql
+ *                                          runs; parameters need exactly one)
+ *   h:query(sql, ...) -> rows, columns | nil, msg, errno  (one statement)
+ *   h:transaction(fn) -> true, fn's results | nil, msg, errno  (errors rethrown)
  *   h:last_insert_rowid() -> integer
- *   h:check([full]) -> true | nil, msg          (quick_check / integrity_check)
+ *   h:check([full]) -> true | nil, msg, errno  (quick_check / integrity_check)
  *   h:spawn_log_append(tool_id, stream, text) -> true | nil, msg, errno
  *   h:close()  (idempotent; also __gc and __close)
  *
@@ -16,7 +16,7 @@
  * Rows are tables keyed by column name; a NULL column is absent from the
  * row (reads as nil); `columns` lists the names in order. BLOBs come back
  * as strings. Misuse (closed handle, wrong types, parameter count) raises;
- * SQL and database failures return nil, message. */
+ * SQL and database failures return nil, message, errno (api_fail). */
 #include "api.h"
 #include "store.h"
 
@@ -69,13 +69,13 @@ static void check_params(lua_State *L, int first)
     }
 }
 
-/* Pushes nil, message (the connection's last error) and returns 2. */
-static int fail_sql(lua_State *L, struct db_handle *h)
+/* The failure return of core error rc: nil, the connection's last error
+ * message, errno. Finalizes the statement in flight first. */
+static int fail_sql(lua_State *L, struct db_handle *h, int rc)
 {
-    lua_pushnil(L);
     lua_pushstring(L, store_errmsg(h->s));
     drop_stmt(h);
-    return 2;
+    return api_fail(L, rc, "%s", lua_tostring(L, -1));
 }
 
 /* Binds arguments first..top to h->stmt. Raises (after finalizing) when
@@ -178,8 +178,9 @@ static int db_exec(lua_State *L)
     int64_t before = store_total_changes(h->s);
     size_t pos = 0;
     for (int first = 1;; first = 0) {
-        if (next_stmt(h, sql, len, &pos) != 0) {
-            return fail_sql(L, h);
+        int rc = next_stmt(h, sql, len, &pos);
+        if (rc != 0) {
+            return fail_sql(L, h, rc);
         }
         if (!h->stmt) {
             break;
@@ -188,14 +189,13 @@ static int db_exec(lua_State *L)
             drop_stmt(h);
             return luaL_error(L, "exec: parameters need a single SQL statement");
         }
-        if (bind_params(L, h, first ? 3 : lua_gettop(L) + 1) != 0) {
-            return fail_sql(L, h);
+        if ((rc = bind_params(L, h, first ? 3 : lua_gettop(L) + 1)) != 0) {
+            return fail_sql(L, h, rc);
         }
-        int rc;
         while ((rc = store_step(h->stmt)) == 1) {
         }
         if (rc < 0) {
-            return fail_sql(L, h);
+            return fail_sql(L, h, rc);
         }
         drop_stmt(h);
     }
@@ -210,8 +210,9 @@ static int db_query(lua_State *L)
     size_t len;
     const char *sql = check_sql(L, &len);
     size_t pos = 0;
-    if (next_stmt(h, sql, len, &pos) != 0) {
-        return fail_sql(L, h);
+    int rc = next_stmt(h, sql, len, &pos);
+    if (rc != 0) {
+        return fail_sql(L, h, rc);
     }
     if (!h->stmt) {
         return luaL_argerror(L, 2, "no SQL statement");
@@ -220,8 +221,8 @@ static int db_query(lua_State *L)
         drop_stmt(h);
         return luaL_error(L, "query: only one SQL statement is allowed");
     }
-    if (bind_params(L, h, 3) != 0) {
-        return fail_sql(L, h);
+    if ((rc = bind_params(L, h, 3)) != 0) {
+        return fail_sql(L, h, rc);
     }
     int ncol = store_column_count(h->stmt);
     lua_settop(L, 2);
@@ -232,7 +233,6 @@ static int db_query(lua_State *L)
     }
     lua_newtable(L); /* 4: rows */
     lua_Integer n = 0;
-    int rc;
     while ((rc = store_step(h->stmt)) == 1) {
         lua_createtable(L, 0, ncol);
         for (int i = 0; i < ncol; i++) {
@@ -246,7 +246,7 @@ static int db_query(lua_State *L)
         lua_rawseti(L, 4, ++n);
     }
     if (rc < 0) {
-        return fail_sql(L, h);
+        return fail_sql(L, h, rc);
     }
     drop_stmt(h);
     lua_pushvalue(L, 3);
@@ -268,8 +268,9 @@ static int db_transaction(lua_State *L)
     luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
     int nested = store_in_transaction(h->s);
-    if (control(h, nested ? "SAVEPOINT pixie_tx" : "BEGIN IMMEDIATE") != 0) {
-        return fail_sql(L, h);
+    int rc = control(h, nested ? "SAVEPOINT pixie_tx" : "BEGIN IMMEDIATE");
+    if (rc != 0) {
+        return fail_sql(L, h, rc);
     }
     lua_pushboolean(L, 1); /* 3: first result */
     lua_pushvalue(L, 2);
@@ -286,13 +287,12 @@ static int db_transaction(lua_State *L)
         control(h, nested ? "ROLLBACK TO pixie_tx; RELEASE pixie_tx" : "ROLLBACK");
         return lua_error(L);
     }
-    if (control(h, nested ? "RELEASE pixie_tx" : "COMMIT") != 0) {
-        lua_pushnil(L);
+    if ((rc = control(h, nested ? "RELEASE pixie_tx" : "COMMIT")) != 0) {
         lua_pushstring(L, store_errmsg(h->s));
         if (!nested && store_in_transaction(h->s)) {
             control(h, "ROLLBACK");
         }
-        return 2;
+        return api_fail(L, rc, "%s", lua_tostring(L, -1));
     }
     return lua_gettop(L) - 2;
 }
@@ -310,8 +310,9 @@ static int db_check(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
     char err[512];
-    if (store_check(h->s, lua_toboolean(L, 2), err, sizeof err) != 0) {
-        return api_fail(L, err);
+    int rc = store_check(h->s, lua_toboolean(L, 2), err, sizeof err);
+    if (rc != 0) {
+        return api_fail(L, rc, "%s", err);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -323,16 +324,13 @@ static int db_spawn_log_append(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
     const char *tool_id = luaL_checkstring(L, 2);
-    const char *stream = luaL_checkstring(L, 3);
+    static const char *const streams[] = {"stdout", "stderr", "pixie", NULL};
+    const char *stream = streams[luaL_checkoption(L, 3, NULL, streams)];
     size_t len;
     const char *text = luaL_checklstring(L, 4, &len);
-    luaL_argcheck(L,
-                  strcmp(stream, "stdout") == 0 || strcmp(stream, "stderr") == 0 ||
-                      strcmp(stream, "pixie") == 0,
-                  3, "stream must be stdout, stderr or pixie");
     int rc = store_spawn_log_append(h->s, tool_id, stream, text, len);
     if (rc != 0) {
-        return api_fail_errno(L, rc, "spawn_log append");
+        return api_fail(L, rc, "spawn_log append:");
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -358,9 +356,8 @@ static int db_tostring(lua_State *L)
 /* open(path) -> handle | nil, msg, errno */
 static int db_open(lua_State *L)
 {
-    size_t plen;
-    const char *path = luaL_checklstring(L, 1, &plen);
-    luaL_argcheck(L, strlen(path) == plen && plen > 0, 1, "bad path");
+    const char *path = api_checkpath(L, 1);
+    luaL_argcheck(L, path[0] != '\0', 1, "empty path");
     struct db_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->s = NULL;
     h->stmt = NULL;
@@ -368,10 +365,7 @@ static int db_open(lua_State *L)
     char err[1024];
     int rc = store_open(path, &h->s, err, sizeof err);
     if (rc != 0) {
-        lua_pushnil(L);
-        lua_pushstring(L, err);
-        lua_pushinteger(L, -rc);
-        return 3;
+        return api_fail(L, rc, "%s", err);
     }
     return 1;
 }

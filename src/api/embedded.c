@@ -8,7 +8,7 @@
 /* get(name) -> bytes | nil */
 static int embedded_get(lua_State *L)
 {
-    const struct embedded_file *f = embedded_find(luaL_checkstring(L, 1));
+    const struct embedded_file *f = embedded_find(api_checkpath(L, 1));
     if (!f) {
         lua_pushnil(L);
         return 1;

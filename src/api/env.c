@@ -9,8 +9,9 @@
  * {NAME = value} (default {}), override = bool (default true, as
  * dotenv_values; false is load_dotenv's default).
  * Every value read or set is registered for masking before anything else
- * can see it. Messages name the key, the path and byte lengths, never a
- * value. Misuse (bad key, wrong types) raises. */
+ * can see it. Messages name the key and the path, never a value nor its
+ * length (a caller that logs a refusal adds the length it knows). Misuse
+ * (bad key, wrong types, a path with a NUL byte) raises. */
 #include "api.h"
 #include "dotenv.h"
 #include "envfile.h"
@@ -21,41 +22,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENV_DOC_META "pixie.env.doc"
-
 /* Registers a secret value with the process-wide masking registry
  * (values under 4 bytes are ignored by it). Every path that reads or sets
  * a value goes through here before the value can reach anything else.
- * Returns 0 or -ENOMEM (the caller then fails rather than hold an unmasked
- * value). */
+ * Returns 0 or -ENOMEM (the caller then raises rather than hold an
+ * unmasked value). */
 static int remember_secret(const char *value, size_t len)
 {
     return mask_add(value, len) < 0 ? -ENOMEM : 0;
 }
 
-/* A parsed file owned by Lua: freed by __gc even when a Lua error
- * interrupts the binding. */
+/* remember_secret for every value of doc. Returns 0 or -ENOMEM. */
+static int remember_values(const dotenv_doc *doc)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < doc->count; i++) {
+        const dotenv_binding *b = &doc->bindings[i];
+        if (b->value) {
+            rc = remember_secret(b->value, b->value_len);
+        }
+    }
+    return rc;
+}
+
+/* A parsed file, in a box (api_newbox) so a raise cannot leak it. */
 typedef struct {
     dotenv_doc doc;
     char *text;
-} doc_box;
+} parsed;
 
-static int doc_gc(lua_State *L)
+static void parsed_release(void *payload)
 {
-    doc_box *box = luaL_checkudata(L, 1, ENV_DOC_META);
-    dotenv_doc_free(&box->doc);
-    free(box->text);
-    box->text = NULL;
-    return 0;
-}
-
-/* Pushes a new empty doc_box. */
-static doc_box *new_box(lua_State *L)
-{
-    doc_box *box = lua_newuserdatauv(L, sizeof *box, 0);
-    memset(box, 0, sizeof *box);
-    luaL_setmetatable(L, ENV_DOC_META);
-    return box;
+    parsed *p = payload;
+    dotenv_doc_free(&p->doc);
+    free(p->text);
+    p->text = NULL;
 }
 
 /* Options of every call: checked before anything is allocated. */
@@ -71,82 +72,60 @@ typedef struct {
 static env_opts check_opts(lua_State *L, int idx)
 {
     env_opts o = {NULL, 0, 1, 0};
-    if (lua_isnoneornil(L, idx)) {
-        return o;
-    }
-    luaL_checktype(L, idx, LUA_TTABLE);
-    if (lua_getfield(L, idx, "tools_root") != LUA_TNIL) {
-        luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, idx, "tools_root must be a string");
-        o.tools_root = lua_tostring(L, -1); /* kept alive by the options table */
-    }
-    if (lua_getfield(L, idx, "interpolate") != LUA_TNIL) {
-        o.interpolate = lua_toboolean(L, -1);
-    }
-    if (lua_getfield(L, idx, "override") != LUA_TNIL) {
-        o.override = lua_toboolean(L, -1);
-    }
-    if (lua_getfield(L, idx, "environ") != LUA_TNIL) {
-        luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, idx, "environ must be a table");
-        lua_pushnil(L);
-        while (lua_next(L, -2) != 0) {
-            luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING, idx,
-                          "environ must map strings to strings");
-            lua_pop(L, 1);
+    o.tools_root = api_optstring(L, idx, "tools_root", NULL, NULL);
+    o.interpolate = api_optboolean(L, idx, "interpolate", 0);
+    o.override = api_optboolean(L, idx, "override", 1);
+    if (!lua_isnoneornil(L, idx)) {
+        if (lua_getfield(L, idx, "environ") != LUA_TNIL) {
+            luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, idx, "environ must be a table");
+            lua_pushnil(L);
+            while (lua_next(L, -2) != 0) {
+                luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING,
+                              idx, "environ must map strings to strings");
+                lua_pop(L, 1);
+            }
+            o.opts_idx = idx;
         }
-        o.opts_idx = idx;
+        lua_pop(L, 1);
     }
-    lua_pop(L, 4);
     return o;
 }
 
-/* Human text for a core error on `path`, naming no value. */
-static const char *describe(lua_State *L, int rc, const char *path)
+/* Human text for a core error on a .env file, naming no value: an
+ * api_fail format whose arguments are the path and the size limit (an
+ * int); a trailing ':' adds strerror. */
+static const char *describe(int rc)
 {
     switch (rc) {
     case -ELOOP:
-        return lua_pushfstring(L, "%s is a symlink; refusing to follow it", path);
+        return "%s is a symlink; refusing to follow it";
     case -EXDEV:
-        return lua_pushfstring(L, "%s: the tool folder lies outside the tools folder", path);
+        return "%s: the tool folder lies outside the tools folder";
     case -EILSEQ:
-        return lua_pushfstring(L, "%s is not valid UTF-8", path);
+        return "%s is not valid UTF-8";
     case -EBADMSG:
-        return lua_pushfstring(
-            L, "%s has an unterminated quote that would swallow the change; fix that line first",
-            path);
+        return "%s has an unterminated quote that would swallow the change; fix that line first";
     case -EFBIG:
-        return lua_pushfstring(L, "%s is larger than %d bytes", path, (int)ENVFILE_MAX_BYTES);
+        return "%s is larger than %d bytes";
     case -EINVAL:
-        return lua_pushfstring(L, "%s is not a regular file", path);
+        return "%s is not a regular file";
     default:
-        return lua_pushfstring(L, "%s: %s", path, strerror(-rc));
+        return "%s:";
     }
-}
-
-/* Pushes nil, message, errno code; returns 3. The message is the one on
- * top of the stack. */
-static int fail_top(lua_State *L, int rc)
-{
-    lua_pushnil(L);
-    lua_insert(L, -2);
-    lua_pushinteger(L, rc < 0 ? -rc : rc);
-    return 3;
 }
 
 /* Reads and parses path into a new box left on the stack. Returns 0 or the
  * core error (nothing extra pushed). */
-static int load(lua_State *L, const char *path, const env_opts *o, doc_box **out)
+static int load(lua_State *L, const char *path, const env_opts *o, parsed **out)
 {
-    doc_box *box = new_box(L);
+    parsed *box = api_newbox(L, sizeof *box, parsed_release);
     size_t len;
     int rc = envfile_read(path, o->tools_root, &box->text, &len);
     if (rc == 0) {
         rc = dotenv_parse(box->text, len, &box->doc);
     }
-    for (size_t i = 0; rc == 0 && i < box->doc.count; i++) {
-        const dotenv_binding *b = &box->doc.bindings[i];
-        if (b->value) {
-            rc = remember_secret(b->value, b->value_len);
-        }
+    if (rc == 0) {
+        rc = remember_values(&box->doc);
     }
     *out = box;
     return rc;
@@ -154,7 +133,7 @@ static int load(lua_State *L, const char *path, const env_opts *o, doc_box **out
 
 /* Builds the environ pairs (userdata left on the stack) from opts.environ
  * and interpolates box's values. Returns 0 or -ENOMEM. */
-static int interpolate(lua_State *L, const env_opts *o, doc_box *box)
+static int interpolate(lua_State *L, const env_opts *o, parsed *box)
 {
     size_t n = 0;
     int environ_idx = 0;
@@ -167,7 +146,7 @@ static int interpolate(lua_State *L, const env_opts *o, doc_box *box)
             lua_pop(L, 1);
         }
     }
-    dotenv_pair *env = lua_newuserdatauv(L, (n ? n : 1) * sizeof *env, 0);
+    dotenv_pair *env = api_newbox(L, (n ? n : 1) * sizeof *env, NULL);
     size_t i = 0;
     if (environ_idx) {
         lua_pushnil(L);
@@ -179,13 +158,7 @@ static int interpolate(lua_State *L, const env_opts *o, doc_box *box)
         }
     }
     int rc = dotenv_interpolate(&box->doc, env, n, o->override);
-    for (size_t k = 0; rc == 0 && k < box->doc.count; k++) {
-        const dotenv_binding *b = &box->doc.bindings[k];
-        if (b->value) {
-            rc = remember_secret(b->value, b->value_len);
-        }
-    }
-    return rc;
+    return rc == 0 ? remember_values(&box->doc) : rc;
 }
 
 /* Pushes the warnings of doc as an array of "line N: ..." strings. */
@@ -200,16 +173,15 @@ static void push_warnings(lua_State *L, const dotenv_doc *doc)
 
 static int env_read(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     env_opts o = check_opts(L, 2);
-    doc_box *box;
+    parsed *box;
     int rc = load(L, path, &o, &box);
     if (rc == 0 && o.interpolate) {
         rc = interpolate(L, &o, box);
     }
     if (rc != 0) {
-        describe(L, rc, path);
-        return fail_top(L, rc);
+        return api_fail(L, rc, describe(rc), path, (int)ENVFILE_MAX_BYTES);
     }
     lua_createtable(L, 0, (int)box->doc.count);
     for (size_t i = 0; i < box->doc.count; i++) {
@@ -228,13 +200,12 @@ static int env_read(lua_State *L)
 
 static int env_keys(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     env_opts o = check_opts(L, 2);
-    doc_box *box;
+    parsed *box;
     int rc = load(L, path, &o, &box);
     if (rc != 0) {
-        describe(L, rc, path);
-        return fail_top(L, rc);
+        return api_fail(L, rc, describe(rc), path, (int)ENVFILE_MAX_BYTES);
     }
     lua_newtable(L); /* seen */
     lua_newtable(L); /* result */
@@ -263,39 +234,44 @@ static const char *check_key(lua_State *L, int idx)
     return key;
 }
 
-/* Pushes the refusal message for a value that cannot be written, or
- * returns 0 (nothing pushed) when the value is writable. */
-static int check_value(lua_State *L, const char *key, const char *value, size_t len)
+/* The format of the refusal of a value dotenv_check_value did not pass
+ * (rc), with one %s for what the value is ("value of KEY", "value"). */
+static const char *refusal(int rc)
 {
-    int rc = dotenv_check_value(value, len);
-    if (rc == -EINVAL) {
-        lua_pushfstring(L, "value of %s (%d bytes) contains a NUL byte; refused", key, (int)len);
-    } else if (rc != 0) {
-        lua_pushfstring(L, "value of %s (%d bytes) is not valid UTF-8; refused", key, (int)len);
+    switch (rc) {
+    case -EINVAL:
+        return "%s contains a NUL byte; refused";
+    case -EILSEQ:
+        return "%s is not valid UTF-8; refused";
+    case -EDOM:
+        return "%s ends with a backslash and has a line break, leading or trailing "
+               "whitespace, whitespace before '#' or a leading quote: python-dotenv could "
+               "not read it back; refused";
+    default:
+        return "%s cannot be written:";
     }
-    return rc;
 }
 
 static int env_set(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     const char *key = check_key(L, 2);
     size_t len;
     const char *value = luaL_checklstring(L, 3, &len);
     env_opts o = check_opts(L, 4);
     if (remember_secret(value, len) != 0) {
-        return luaL_error(L, "out of memory registering the value of %s for masking", key);
+        return api_nomem(L);
     }
-    int rc = check_value(L, key, value, len);
+    const char *what = lua_pushfstring(L, "value of %s", key);
+    int rc = dotenv_check_value(value, len);
     if (rc != 0) {
-        return fail_top(L, rc);
+        return api_fail(L, rc, refusal(rc), what);
     }
     int expands = 0;
     rc = envfile_set(path, o.tools_root, key, value, len, &expands);
     if (rc != 0) {
-        const char *why = describe(L, rc, path);
-        lua_pushfstring(L, "cannot set %s (%d bytes): %s", key, (int)len, why);
-        return fail_top(L, rc);
+        const char *fmt = lua_pushfstring(L, "cannot set %%s: %s", describe(rc));
+        return api_fail(L, rc, fmt, key, path, (int)ENVFILE_MAX_BYTES);
     }
     lua_pushboolean(L, 1);
     lua_newtable(L);
@@ -310,15 +286,14 @@ static int env_set(lua_State *L)
 
 static int env_unset(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     const char *key = check_key(L, 2);
     env_opts o = check_opts(L, 3);
     int removed = 0;
     int rc = envfile_unset(path, o.tools_root, key, &removed);
     if (rc != 0) {
-        const char *why = describe(L, rc, path);
-        lua_pushfstring(L, "cannot unset %s: %s", key, why);
-        return fail_top(L, rc);
+        const char *fmt = lua_pushfstring(L, "cannot unset %%s: %s", describe(rc));
+        return api_fail(L, rc, fmt, key, path, (int)ENVFILE_MAX_BYTES);
     }
     lua_pushboolean(L, 1);
     lua_pushinteger(L, removed);
@@ -330,20 +305,22 @@ static int env_quote(lua_State *L)
     size_t len;
     const char *value = luaL_checklstring(L, 1, &len);
     if (remember_secret(value, len) != 0) {
-        return luaL_error(L, "out of memory registering a value for masking");
+        return api_nomem(L);
     }
-    int rc = check_value(L, "the value", value, len);
+    int rc = dotenv_check_value(value, len);
     if (rc != 0) {
-        return fail_top(L, rc);
+        return api_fail(L, rc, refusal(rc), "value");
     }
-    doc_box *box = new_box(L); /* owns the quoted text until __gc */
+    void **text = api_newptr(L); /* owns the quoted text */
+    char *out;
     size_t out_len;
     int expands = 0;
-    rc = dotenv_quote(value, len, &box->text, &out_len, &expands);
+    rc = dotenv_quote(value, len, &out, &out_len, &expands);
     if (rc != 0) {
-        return luaL_error(L, "out of memory");
+        return api_fail(L, rc, refusal(rc), "value");
     }
-    lua_pushlstring(L, box->text, out_len);
+    *text = out;
+    lua_pushlstring(L, out, out_len);
     lua_pushboolean(L, expands);
     return 2;
 }
@@ -355,11 +332,6 @@ static const luaL_Reg env_functions[] = {
 
 int luaopen_pixie_env(lua_State *L)
 {
-    if (luaL_newmetatable(L, ENV_DOC_META)) {
-        lua_pushcfunction(L, doc_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
     luaL_newlib(L, env_functions);
     return 1;
 }

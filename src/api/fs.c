@@ -1,6 +1,7 @@
 /* pixie.fs: file-system access for Lua. World failures return
  * nil, message, errno; misuse raises. */
 #include "api.h"
+#include "buf.h"
 #include "fsutil.h"
 
 #include <dirent.h>
@@ -15,53 +16,31 @@
 
 #define FS_DEFAULT_READ_LIMIT (64u * 1024u * 1024u)
 
-/* Reads an optional boolean field of the options table at index idx. */
-static int opt_flag(lua_State *L, int idx, const char *name)
-{
-    if (lua_isnoneornil(L, idx)) {
-        return 0;
-    }
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_getfield(L, idx, name);
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* read(path [, {limit=N, nofollow=bool}]) -> data | nil, msg, errno */
 static int fs_read(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
-    lua_Integer limit = FS_DEFAULT_READ_LIMIT;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        lua_getfield(L, 2, "limit");
-        limit = luaL_optinteger(L, -1, limit);
-        lua_pop(L, 1);
-        luaL_argcheck(L, limit >= 0, 2, "limit must be >= 0");
-    }
-    char *data;
-    size_t len;
-    int rc = fsutil_read(path, (size_t)limit, opt_flag(L, 2, "nofollow"), &data, &len);
+    const char *path = api_checkpath(L, 1);
+    lua_Integer limit = api_optinteger(L, 2, "limit", FS_DEFAULT_READ_LIMIT, 0, LUA_MAXINTEGER);
+    int nofollow = api_optboolean(L, 2, "nofollow", 0);
+    struct buf *b = api_newbuf(L, 0);
+    int rc = fsutil_read(path, (size_t)limit, nofollow, b);
     if (rc != 0) {
-        return api_fail_errno(L, rc, path);
+        return api_fail(L, rc, "%s:", path);
     }
-    lua_pushlstring(L, data, len);
-    free(data);
+    api_pushbuf(L, b);
     return 1;
 }
 
 /* write_atomic(path, data [, mode=0644]) -> true | nil, msg, errno */
 static int fs_write_atomic(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     size_t len;
     const char *data = luaL_checklstring(L, 2, &len);
-    lua_Integer mode = luaL_optinteger(L, 3, 0644);
-    luaL_argcheck(L, mode >= 0 && mode <= 07777, 3, "mode out of range");
+    lua_Integer mode = api_optinteger(L, 3, NULL, 0644, 0, 07777);
     int rc = fsutil_write_atomic(path, data, len, (mode_t)mode);
     if (rc != 0) {
-        return api_fail_errno(L, rc, path);
+        return api_fail(L, rc, "%s:", path);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -85,11 +64,11 @@ static const char *type_name(mode_t m)
  * uid, ino, dev} | nil, msg, errno. mtime is seconds (float). */
 static int fs_stat(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     struct stat st;
-    int r = opt_flag(L, 2, "nofollow") ? lstat(path, &st) : stat(path, &st);
+    int r = api_optboolean(L, 2, "nofollow", 0) ? lstat(path, &st) : stat(path, &st);
     if (r != 0) {
-        return api_fail_errno(L, -errno, path);
+        return api_fail(L, errno, "%s:", path);
     }
     lua_createtable(L, 0, 8);
     lua_pushstring(L, type_name(st.st_mode));
@@ -116,36 +95,40 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Closes the folder a listing holds (box release). */
+static void release_dir(void *payload)
+{
+    DIR **d = payload;
+    if (*d) {
+        closedir(*d);
+        *d = NULL;
+    }
+}
+
 /* list(dir) -> sorted array of entry names (without . and ..) | nil, msg, errno */
 static int fs_list(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
-    DIR *d = opendir(path);
-    if (!d) {
-        return api_fail_errno(L, -errno, path);
+    const char *path = api_checkpath(L, 1);
+    DIR **d = api_newbox(L, sizeof *d, release_dir); /* closed even if a push raises */
+    if (!(*d = opendir(path))) {
+        return api_fail(L, errno, "%s:", path);
     }
     lua_newtable(L);
+    int names = lua_gettop(L);
     lua_Integer n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
+    while ((e = readdir(*d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            lua_pushstring(L, e->d_name);
+            lua_rawseti(L, names, ++n);
         }
-        lua_pushstring(L, e->d_name);
-        lua_rawseti(L, -2, ++n);
     }
-    closedir(d);
-    /* sort in Lua-independent way: collect pointers to the interned strings */
-    const char **names = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n ? n : 1), 0);
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, -2, i);
-        names[i - 1] = lua_tostring(L, -1);
-        lua_pop(L, 1); /* strings stay alive: the table still holds them */
-    }
-    qsort(names, (size_t)n, sizeof(char *), compare_names);
+    release_dir(d);
+    const char **v = api_push_strv(L, names, "entry"); /* strings kept by `names` */
+    qsort(v, (size_t)n, sizeof *v, compare_names);
     lua_createtable(L, (int)n, 0);
     for (lua_Integer i = 0; i < n; i++) {
-        lua_pushstring(L, names[i]);
+        lua_pushstring(L, v[i]);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -154,11 +137,11 @@ static int fs_list(lua_State *L)
 /* mkdirs(path [, mode=0755]) -> true | nil, msg, errno */
 static int fs_mkdirs(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
-    lua_Integer mode = luaL_optinteger(L, 2, 0755);
+    const char *path = api_checkpath(L, 1);
+    lua_Integer mode = api_optinteger(L, 2, NULL, 0755, 0, 07777);
     int rc = fsutil_mkdirs(path, (mode_t)mode);
     if (rc != 0) {
-        return api_fail_errno(L, rc, path);
+        return api_fail(L, rc, "%s:", path);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -167,9 +150,9 @@ static int fs_mkdirs(lua_State *L)
 /* remove(path) -> true | nil, msg, errno (files, links, empty folders) */
 static int fs_remove(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     if (remove(path) != 0) {
-        return api_fail_errno(L, -errno, path);
+        return api_fail(L, errno, "%s:", path);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -178,10 +161,10 @@ static int fs_remove(lua_State *L)
 /* rename(from, to) -> true | nil, msg, errno */
 static int fs_rename(lua_State *L)
 {
-    const char *from = luaL_checkstring(L, 1);
-    const char *to = luaL_checkstring(L, 2);
+    const char *from = api_checkpath(L, 1);
+    const char *to = api_checkpath(L, 2);
     if (rename(from, to) != 0) {
-        return api_fail_errno(L, -errno, from);
+        return api_fail(L, errno, "%s:", from);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -190,11 +173,11 @@ static int fs_rename(lua_State *L)
 /* chmod(path, mode) -> true | nil, msg, errno */
 static int fs_chmod(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     lua_Integer mode = luaL_checkinteger(L, 2);
     luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "mode out of range");
     if (chmod(path, (mode_t)mode) != 0) {
-        return api_fail_errno(L, -errno, path);
+        return api_fail(L, errno, "%s:", path);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -203,10 +186,10 @@ static int fs_chmod(lua_State *L)
 /* realpath(path) -> absolute canonical path | nil, msg, errno */
 static int fs_realpath(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = api_checkpath(L, 1);
     char buf[PATH_MAX];
     if (!realpath(path, buf)) {
-        return api_fail_errno(L, -errno, path);
+        return api_fail(L, errno, "%s:", path);
     }
     lua_pushstring(L, buf);
     return 1;

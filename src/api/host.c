@@ -2,6 +2,7 @@
 #include "host.h"
 
 #include "api.h"
+#include "buf.h"
 #include "embedded.h"
 #include "mask.h"
 
@@ -111,10 +112,11 @@ void host_report(lua_State *L)
         msg = "unknown error";
         len = strlen(msg);
     }
-    size_t masked_len;
-    char *masked = mask_scrub(msg, len, &masked_len);
-    fprintf(stderr, "pixie: %s\n", masked ? masked : "error (message withheld: out of memory)");
-    free(masked);
+    struct buf masked = {0};
+    int rc = mask_scrub_to(&masked, msg, len);
+    fprintf(stderr, "pixie: %s\n",
+            rc == 0 ? masked.data : "error (message withheld: out of memory)");
+    buf_free(&masked);
     fflush(stderr);
     lua_pop(L, 1);
 }

@@ -29,8 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BOX_MT "pixie.launcher.box"
 #define DEFAULT_GRACE_MS 5000
+#define MAX_GRACE_MS 600000
+#define MAX_FIELD 10000000
+#define LAUNCHER_MAX_DEADLINE_MS (24 * 3600 * 1000L) /* a day */
 
 /* ---- output sink: the store's spawn_log ---------------------------------- */
 
@@ -68,73 +70,17 @@ static void at_exit(void)
     set_sink(NULL);
 }
 
-/* ---- C allocations owned by Lua while a call is in progress -------------- */
-
-struct box {
-    char *body, *err;
-    struct launcher_state_row *rows;
-};
-
-static int box_gc(lua_State *L)
-{
-    struct box *b = luaL_checkudata(L, 1, BOX_MT);
-    free(b->body);
-    free(b->err);
-    free(b->rows);
-    b->body = b->err = NULL;
-    b->rows = NULL;
-    return 0;
-}
-
-static struct box *push_box(lua_State *L)
-{
-    struct box *b = lua_newuserdatauv(L, sizeof *b, 0);
-    memset(b, 0, sizeof *b);
-    luaL_setmetatable(L, BOX_MT);
-    return b;
-}
-
-/* nil, message, errno from a core failure; the message is the core's own. */
-static int fail(lua_State *L, int rc, const char *msg)
-{
-    lua_pushnil(L);
-    lua_pushstring(L, msg ? msg : strerror(-rc));
-    lua_pushinteger(L, rc < 0 ? -rc : rc);
-    return 3;
-}
-
 /* ---- the tool table ------------------------------------------------------ */
 
+/* Non-empty C string field `name` of the tool table at idx (def when
+ * absent; NULL def: required). */
 static const char *field_str(lua_State *L, int idx, const char *name, const char *def)
 {
-    lua_getfield(L, idx, name);
-    const char *s = def;
-    if (!lua_isnil(L, -1)) {
-        size_t len;
-        s = lua_tolstring(L, -1, &len);
-        if (lua_type(L, -1) != LUA_TSTRING || strlen(s) != len || len == 0) {
-            luaL_error(L, "bad tool field '%s' (non-empty string expected)", name);
-        }
-    } else if (!def) {
-        luaL_error(L, "bad tool field '%s' (missing)", name);
+    const char *s = api_optstring(L, idx, name, def, NULL);
+    if (!s || !*s) {
+        luaL_argerror(L, idx, lua_pushfstring(L, "field '%s': non-empty string expected", name));
     }
-    lua_pop(L, 1); /* the string stays alive in the tool table */
     return s;
-}
-
-static unsigned field_uint(lua_State *L, int idx, const char *name, unsigned def)
-{
-    lua_getfield(L, idx, name);
-    lua_Integer v = def;
-    if (!lua_isnil(L, -1)) {
-        int ok;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < 0 || v > 10000000) {
-            luaL_error(L, "bad tool field '%s' (non-negative integer expected)", name);
-        }
-    }
-    lua_pop(L, 1);
-    return (unsigned)v;
 }
 
 /* Reads the tool table at idx into *t; pushes two values that keep the
@@ -147,18 +93,17 @@ static void check_tool(lua_State *L, int idx, struct launcher_tool *t)
     t->dir = field_str(L, idx, "dir", NULL);
     t->python = field_str(L, idx, "python", NULL);
     t->entrypoint = field_str(L, idx, "entrypoint", "main.py");
-    t->max_memory_mb = field_uint(L, idx, "max_memory_mb", 512);
-    t->max_runtime_seconds = field_uint(L, idx, "max_runtime_seconds", 60);
-    t->warm_keep_seconds = field_uint(L, idx, "warm_keep_seconds", 300);
-    lua_getfield(L, idx, "concurrent");
-    t->concurrent = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    t->max_memory_mb = (unsigned)api_optinteger(L, idx, "max_memory_mb", 512, 0, MAX_FIELD);
+    t->max_runtime_seconds =
+        (unsigned)api_optinteger(L, idx, "max_runtime_seconds", 60, 0, MAX_FIELD);
+    t->warm_keep_seconds = (unsigned)api_optinteger(L, idx, "warm_keep_seconds", 300, 0, MAX_FIELD);
+    t->concurrent = api_optboolean(L, idx, "concurrent", 1);
     lua_getfield(L, idx, "env");
     int env_idx = lua_gettop(L);
     if (lua_isnil(L, env_idx)) {
         env_idx = 0;
-    } else if (!lua_istable(L, env_idx)) {
-        luaL_error(L, "bad tool field 'env' (table expected)");
+    } else {
+        luaL_argcheck(L, lua_istable(L, env_idx), idx, "field 'env': table expected");
     }
     t->env = api_push_envp(L, env_idx, "tool field 'env'");
     lua_remove(L, -3); /* the env table itself stays in the tool table */
@@ -183,12 +128,14 @@ static int l_start(lua_State *L)
     lua_settop(L, 1);
     struct launcher_tool t;
     check_tool(L, 1, &t);
-    struct box *b = push_box(L);
+    void **err = api_newptr(L);
+    char *msg = NULL;
     int port = 0, started = 0;
     pid_t pid = 0;
-    int rc = launcher_start(&t, &port, &pid, &started, &b->err);
+    int rc = launcher_start(&t, &port, &pid, &started, &msg);
+    *err = msg;
     if (rc != 0) {
-        return fail(L, rc, b->err);
+        return api_fail(L, rc, msg ? "%s" : "launcher:", msg);
     }
     lua_createtable(L, 0, 3);
     set_int(L, "port", port);
@@ -231,15 +178,7 @@ static int l_run(lua_State *L)
             }
             lua_pop(L, 1);
         }
-        if (lua_getfield(L, 3, "deadline_ms") != LUA_TNIL) {
-            int ok;
-            lua_Integer v = lua_tointegerx(L, -1, &ok);
-            if (!ok || v <= 0) {
-                return luaL_error(L, "bad option 'deadline_ms' (positive integer expected)");
-            }
-            deadline = (long)v;
-        }
-        lua_pop(L, 1);
+        deadline = (long)api_optinteger(L, 3, "deadline_ms", 0, 1, LAUNCHER_MAX_DEADLINE_MS);
         if (lua_getfield(L, 3, "headers") != LUA_TNIL) {
             luaL_checktype(L, -1, LUA_TTABLE);
             lua_pushnil(L);
@@ -255,23 +194,19 @@ static int l_run(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    const char **headers = lua_newuserdatauv(L, sizeof(char *) * (size_t)(nh + 1), 0);
-    for (int i = 0; i < nh; i++) {
-        lua_rawgeti(L, anchor, i + 1);
-        headers[i] = lua_tostring(L, -1);
-        lua_pop(L, 1);
-    }
-    headers[nh] = NULL;
-    struct box *b = push_box(L);
+    const char **headers = api_push_strv(L, anchor, "header");
+    void **err = api_newptr(L), **res_body = api_newptr(L);
+    char *msg = NULL;
     struct launcher_result res;
-    int rc = launcher_run(&t, body, body_len, headers, deadline, &res, &b->err);
-    b->body = res.body;
+    int rc = launcher_run(&t, body, body_len, headers, deadline, &res, &msg);
+    *err = msg;
+    *res_body = res.body;
     if (rc != 0 && !res.timed_out) {
-        return fail(L, rc, b->err);
+        return api_fail(L, rc, msg ? "%s" : "launcher:", msg);
     }
     lua_createtable(L, 0, 6);
     if (res.timed_out) {
-        lua_pushstring(L, b->err ? b->err : "timed out");
+        lua_pushstring(L, msg ? msg : "timed out");
         lua_setfield(L, -2, "error");
     } else {
         set_int(L, "status_code", res.status);
@@ -288,20 +223,22 @@ static int l_run(lua_State *L)
 static int l_get(lua_State *L)
 {
     const char *id = luaL_checkstring(L, 1);
-    const char *path = luaL_checkstring(L, 2);
-    lua_Integer timeout = luaL_optinteger(L, 3, 5000);
+    const char *path = api_checkpath(L, 2);
+    lua_Integer timeout = api_optinteger(L, 3, NULL, 5000, 1, LAUNCHER_MAX_DEADLINE_MS);
     luaL_argcheck(L, path[0] == '/', 2, "path must start with '/'");
-    luaL_argcheck(L, timeout > 0, 3, "timeout must be positive");
-    struct box *b = push_box(L);
+    void **err = api_newptr(L), **res_body = api_newptr(L);
+    char *msg = NULL, *got = NULL;
     long status = 0;
     size_t len = 0;
-    int rc = launcher_get(id, path, (long)timeout, &status, &b->body, &len, &b->err);
+    int rc = launcher_get(id, path, (long)timeout, &status, &got, &len, &msg);
+    *err = msg;
+    *res_body = got;
     if (rc != 0) {
-        return fail(L, rc, b->err);
+        return api_fail(L, rc, msg ? "%s" : "launcher:", msg);
     }
     lua_createtable(L, 0, 2);
     set_int(L, "status_code", status);
-    lua_pushlstring(L, b->body ? b->body : "", len);
+    lua_pushlstring(L, got ? got : "", len);
     lua_setfield(L, -2, "body");
     return 1;
 }
@@ -309,8 +246,7 @@ static int l_get(lua_State *L)
 static int l_stop(lua_State *L)
 {
     const char *id = luaL_checkstring(L, 1);
-    lua_Integer grace = luaL_optinteger(L, 2, DEFAULT_GRACE_MS);
-    luaL_argcheck(L, grace >= 0 && grace <= 600000, 2, "grace_ms out of range");
+    lua_Integer grace = api_optinteger(L, 2, NULL, DEFAULT_GRACE_MS, 0, MAX_GRACE_MS);
     int was = launcher_stop(id, (int)grace);
     lua_pushboolean(L, 1);
     lua_pushboolean(L, was > 0);
@@ -320,8 +256,7 @@ static int l_stop(lua_State *L)
 
 static int l_stop_all(lua_State *L)
 {
-    lua_Integer grace = luaL_optinteger(L, 1, DEFAULT_GRACE_MS);
-    luaL_argcheck(L, grace >= 0 && grace <= 600000, 1, "grace_ms out of range");
+    lua_Integer grace = api_optinteger(L, 1, NULL, DEFAULT_GRACE_MS, 0, MAX_GRACE_MS);
     launcher_stop_all((int)grace);
     lua_pushboolean(L, 1);
     return 1;
@@ -329,14 +264,17 @@ static int l_stop_all(lua_State *L)
 
 static int l_state(lua_State *L)
 {
-    struct box *b = push_box(L);
+    void **owner = api_newptr(L);
+    struct launcher_state_row *rows = NULL;
     size_t n = 0;
-    if (launcher_state(&b->rows, &n) != 0) {
-        return fail(L, -ENOMEM, NULL);
+    int rc = launcher_state(&rows, &n);
+    *owner = rows;
+    if (rc != 0) {
+        return api_fail(L, rc, "launcher:");
     }
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
-        struct launcher_state_row *r = &b->rows[i];
+        struct launcher_state_row *r = &rows[i];
         lua_createtable(L, 0, 6);
         lua_pushstring(L, r->tool_id);
         lua_setfield(L, -2, "tool_id");
@@ -355,26 +293,29 @@ static int l_state(lua_State *L)
 static int l_output(lua_State *L)
 {
     const char *id = luaL_checkstring(L, 1);
-    struct box *b = push_box(L);
+    void **owner = api_newptr(L);
+    char *tail = NULL;
     size_t len = 0;
-    if (launcher_tail(id, &b->body, &len) != 0) {
+    int rc = launcher_tail(id, &tail, &len);
+    *owner = tail;
+    if (rc == -ENOMEM) {
+        return api_nomem(L);
+    }
+    if (rc != 0) {
         lua_pushnil(L);
         return 1;
     }
-    lua_pushlstring(L, b->body, len);
+    lua_pushlstring(L, tail, len);
     return 1;
 }
 
 static int l_configure(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    if (lua_getfield(L, 1, "warm_keep_max") != LUA_TNIL) {
-        int ok;
-        lua_Integer n = lua_tointegerx(L, -1, &ok);
-        luaL_argcheck(L, ok && n >= 1 && n <= 1024, 1, "warm_keep_max must be 1..1024");
+    lua_Integer n = api_optinteger(L, 1, "warm_keep_max", 0, 1, 1024);
+    if (n != 0) {
         launcher_set_warm_max((int)n);
     }
-    lua_pop(L, 1);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -410,11 +351,6 @@ static void install_hooks(void)
 int luaopen_pixie_launcher(lua_State *L)
 {
     pthread_once(&hooks_once, install_hooks);
-    if (luaL_newmetatable(L, BOX_MT)) {
-        lua_pushcfunction(L, box_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
     luaL_newlib(L, launcher_functions);
     return 1;
 }

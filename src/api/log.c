@@ -63,10 +63,10 @@ static int l_write(lua_State *L)
 /* open(logs_dir) -> true | nil, msg, errno */
 static int l_open(lua_State *L)
 {
-    const char *dir = luaL_checkstring(L, 1);
+    const char *dir = api_checkpath(L, 1);
     int rc = log_open(dir);
     if (rc < 0) {
-        return api_fail_errno(L, rc, dir);
+        return api_fail(L, rc, "%s:", dir);
     }
     lua_pushboolean(L, 1);
     return 1;

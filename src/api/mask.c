@@ -7,8 +7,9 @@
  *                              s:pending() -> integer, s:close() (idempotent;
  *                              also __gc and __close)
  * Misuse (wrong types, a closed stream) raises; running out of memory
- * raises "out of memory". */
+ * raises "not enough memory" (api.h). */
 #include "api.h"
+#include "buf.h"
 #include "mask.h"
 
 #include <errno.h>
@@ -16,43 +17,6 @@
 #include <stdlib.h>
 
 #define STREAM_MT "pixie.mask.stream"
-#define CBUF_MT "pixie.mask.cbuf"
-
-/* A C buffer owned by a userdata, so it is freed even if pushing it raises. */
-struct cbuf {
-    char *p;
-};
-
-static int cbuf_gc(lua_State *L)
-{
-    struct cbuf *b = luaL_checkudata(L, 1, CBUF_MT);
-    free(b->p);
-    b->p = NULL;
-    return 0;
-}
-
-/* Pushes an empty buffer holder; returns it (stays on the stack). */
-static struct cbuf *cbuf_new(lua_State *L)
-{
-    struct cbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
-    b->p = NULL;
-    if (luaL_newmetatable(L, CBUF_MT)) {
-        lua_pushcfunction(L, cbuf_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return b;
-}
-
-/* Replaces the holder on top of the stack by the string of its buffer
- * (n bytes; "" when p is NULL) and frees the buffer. */
-static void cbuf_push(lua_State *L, struct cbuf *b, size_t n)
-{
-    lua_pushlstring(L, b->p ? b->p : "", b->p ? n : 0);
-    free(b->p);
-    b->p = NULL;
-    lua_remove(L, -2);
-}
 
 /* add(value) -> true when registered, false when shorter than 4 bytes */
 static int l_add(lua_State *L)
@@ -61,7 +25,7 @@ static int l_add(lua_State *L)
     const char *v = luaL_checklstring(L, 1, &len);
     int rc = mask_add(v, len);
     if (rc < 0) {
-        return luaL_error(L, "out of memory");
+        return api_nomem(L);
     }
     lua_pushboolean(L, rc == 1);
     return 1;
@@ -70,14 +34,13 @@ static int l_add(lua_State *L)
 /* scrub(text) -> masked text */
 static int l_scrub(lua_State *L)
 {
-    size_t len, out_len = 0;
+    size_t len;
     const char *in = luaL_checklstring(L, 1, &len);
-    struct cbuf *b = cbuf_new(L);
-    b->p = mask_scrub(in, len, &out_len);
-    if (!b->p) {
-        return luaL_error(L, "out of memory");
+    struct buf *b = api_newbuf(L, 0);
+    if (mask_scrub_to(b, in, len) < 0) {
+        return api_nomem(L);
     }
-    cbuf_push(L, b, out_len);
+    api_pushbuf(L, b);
     return 1;
 }
 
@@ -107,7 +70,7 @@ static int l_stream(lua_State *L)
     luaL_setmetatable(L, STREAM_MT);
     ls->s = mask_stream_new();
     if (!ls->s) {
-        return luaL_error(L, "out of memory");
+        return api_nomem(L);
     }
     return 1;
 }
@@ -116,13 +79,13 @@ static int l_stream(lua_State *L)
 static int ls_feed(lua_State *L)
 {
     struct mask_stream *s = check_open(L);
-    size_t len, out_len = 0;
+    size_t len;
     const char *data = luaL_checklstring(L, 2, &len);
-    struct cbuf *b = cbuf_new(L);
-    if (mask_stream_feed(s, data, len, &b->p, &out_len) < 0) {
-        return luaL_error(L, "out of memory");
+    struct buf *b = api_newbuf(L, 0);
+    if (mask_stream_feed_to(s, data, len, b) < 0) {
+        return api_nomem(L);
     }
-    cbuf_push(L, b, out_len);
+    api_pushbuf(L, b);
     return 1;
 }
 
@@ -130,12 +93,11 @@ static int ls_feed(lua_State *L)
 static int ls_flush(lua_State *L)
 {
     struct mask_stream *s = check_open(L);
-    size_t out_len = 0;
-    struct cbuf *b = cbuf_new(L);
-    if (mask_stream_flush(s, &b->p, &out_len) < 0) {
-        return luaL_error(L, "out of memory");
+    struct buf *b = api_newbuf(L, 0);
+    if (mask_stream_flush_to(s, b) < 0) {
+        return api_nomem(L);
     }
-    cbuf_push(L, b, out_len);
+    api_pushbuf(L, b);
     return 1;
 }
 

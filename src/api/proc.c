@@ -23,18 +23,21 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define PROC_RUN_MT "pixie.proc.run"
 #define PROC_DEFAULT_TIMEOUT_MS 60000
 #define PROC_DEFAULT_MAX_OUTPUT (16u * 1024u * 1024u)
 #define PROC_DEFAULT_GRACE_MS 2000
+#define PROC_MAX_TIMEOUT_MS (7 * 24 * 3600 * 1000LL) /* a week */
+#define PROC_MAX_GRACE_MS (10 * 60 * 1000)           /* ten minutes */
+#define PROC_MAX_OUTPUT (1LL << 30)
+#define PROC_MAX_MEMORY_MB (1LL << 24) /* 16 TiB */
 
 struct capture {
     struct buf buf;
     struct mask_stream *mask;
 };
 
-/* A run in progress: userdata so that every allocation is freed (and the
- * tree killed) even when a Lua error unwinds. */
+/* A run in progress, in a box (api_newbox) so that every allocation is
+ * freed (and the tree killed) even when a Lua error unwinds. */
 struct proc_run {
     struct spawn_child child;
     int started;
@@ -43,17 +46,14 @@ struct proc_run {
     int truncated;
 };
 
-static void capture_append(struct proc_run *r, struct capture *c, const char *data, size_t len)
+/* Cuts c's text back to max_output bytes (masked first, then truncated:
+ * the cut never reveals what masking hid, it only drops bytes). */
+static void capture_clip(struct proc_run *r, struct capture *c)
 {
-    if (c->buf.len + len > r->max_output) {
+    if (c->buf.len > r->max_output) {
         r->truncated = 1;
-        len = r->max_output - c->buf.len;
-    }
-    if (len == 0) {
-        return;
-    }
-    if (buf_append(&c->buf, data, len) != 0) {
-        r->truncated = 1;
+        c->buf.len = r->max_output;
+        c->buf.data[c->buf.len] = '\0';
     }
 }
 
@@ -62,29 +62,31 @@ static void on_chunk(void *ctx, int stream, const char *data, size_t len)
 {
     struct proc_run *r = ctx;
     struct capture *c = &r->out[stream == 2];
-    char *masked = NULL;
-    size_t mlen = 0;
-    if (mask_stream_feed(c->mask, data, len, &masked, &mlen) == 0) {
-        capture_append(r, c, masked, mlen);
-    } else {
-        capture_append(r, c, "***", 3);
+    if (c->buf.len >= r->max_output) {
+        r->truncated = r->truncated || len > 0;
+        return; /* full: nothing more is kept */
     }
-    free(masked);
+    if (mask_stream_feed_to(c->mask, data, len, &c->buf) != 0) {
+        c->buf.err = 0;
+        buf_append(&c->buf, MASK_TOKEN, strlen(MASK_TOKEN)); /* out of memory: withhold it */
+        r->truncated = 1;
+    }
+    capture_clip(r, c);
 }
 
 static void capture_finish(struct proc_run *r, struct capture *c)
 {
-    char *masked = NULL;
-    size_t mlen = 0;
-    if (c->mask && mask_stream_flush(c->mask, &masked, &mlen) == 0) {
-        capture_append(r, c, masked, mlen);
+    if (c->buf.len < r->max_output && mask_stream_flush_to(c->mask, &c->buf) != 0) {
+        r->truncated = 1;
     }
-    free(masked);
+    capture_clip(r, c);
 }
 
-/* Kills what is still running and frees everything; idempotent. */
-static void proc_run_release(struct proc_run *r)
+/* Kills what is still running and frees everything; idempotent (the box's
+ * release function, also called directly). */
+static void proc_run_release(void *payload)
 {
+    struct proc_run *r = payload;
     if (r->started) {
         spawn_kill_tree(&r->child, 0);
         spawn_close(&r->child);
@@ -99,65 +101,10 @@ static void proc_run_release(struct proc_run *r)
     }
 }
 
-static int proc_run_gc(lua_State *L)
-{
-    proc_run_release(luaL_checkudata(L, 1, PROC_RUN_MT));
-    return 0;
-}
-
-/* Reads integer option `name` of the table at idx (>= 0), or `def`. */
-static lua_Integer opt_int(lua_State *L, int idx, const char *name, lua_Integer def)
-{
-    lua_getfield(L, idx, name);
-    lua_Integer v = def;
-    if (!lua_isnil(L, -1)) {
-        int ok;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < 0) {
-            luaL_error(L, "bad option '%s' (non-negative integer expected)", name);
-        }
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-/* Reads string option `name` (or NULL); the string stays in the options table. */
-static const char *opt_str(lua_State *L, int idx, const char *name, size_t *len)
-{
-    lua_getfield(L, idx, name);
-    const char *s = NULL;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            luaL_error(L, "bad option '%s' (string expected)", name);
-        }
-        s = lua_tolstring(L, -1, len);
-    }
-    lua_pop(L, 1);
-    return s;
-}
-
-/* Pushes a NULL-terminated array of the strings of the array at idx. */
-static const char **push_argv(lua_State *L, int idx)
-{
-    lua_Integer n = luaL_len(L, idx);
-    luaL_argcheck(L, n >= 1 && n < 100000, idx, "argv must be a non-empty array");
-    const char **argv = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, i);
-        size_t len;
-        const char *s = lua_tolstring(L, -1, &len);
-        luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && strlen(s) == len, idx,
-                      "argv entries must be strings without NUL");
-        argv[i - 1] = s; /* kept alive by the argv table */
-        lua_pop(L, 1);
-    }
-    argv[n] = NULL;
-    return argv;
-}
-
 static void push_capture(lua_State *L, struct capture *c, const char *field)
 {
-    lua_pushlstring(L, c->buf.data ? c->buf.data : "", c->buf.len);
+    c->buf.err = 0; /* a failed append was reported as truncated */
+    api_pushbuf(L, &c->buf);
     lua_setfield(L, -2, field);
 }
 
@@ -171,31 +118,32 @@ static int proc_run(lua_State *L)
         lua_settop(L, 1);
         lua_newtable(L);
     }
-    const char **argv = push_argv(L, 1);
-    const char *cwd = opt_str(L, 2, "cwd", NULL);
+    luaL_argcheck(L, luaL_len(L, 1) >= 1, 1, "argv must be a non-empty array");
+    const char **argv = api_push_strv(L, 1, "argv");
+    const char *cwd = api_optstring(L, 2, "cwd", NULL, NULL);
     size_t in_len = 0;
-    const char *in = opt_str(L, 2, "stdin", &in_len);
-    lua_Integer timeout = opt_int(L, 2, "timeout_ms", PROC_DEFAULT_TIMEOUT_MS);
-    lua_Integer mem = opt_int(L, 2, "max_memory_mb", 0);
-    lua_Integer max_output = opt_int(L, 2, "max_output", PROC_DEFAULT_MAX_OUTPUT);
-    lua_Integer grace = opt_int(L, 2, "grace_ms", PROC_DEFAULT_GRACE_MS);
+    const char *in = api_optstring(L, 2, "stdin", NULL, &in_len);
+    lua_Integer timeout =
+        api_optinteger(L, 2, "timeout_ms", PROC_DEFAULT_TIMEOUT_MS, 0, PROC_MAX_TIMEOUT_MS);
+    lua_Integer mem = api_optinteger(L, 2, "max_memory_mb", 0, 0, PROC_MAX_MEMORY_MB);
+    lua_Integer max_output =
+        api_optinteger(L, 2, "max_output", PROC_DEFAULT_MAX_OUTPUT, 0, PROC_MAX_OUTPUT);
+    lua_Integer grace =
+        api_optinteger(L, 2, "grace_ms", PROC_DEFAULT_GRACE_MS, 0, PROC_MAX_GRACE_MS);
     lua_getfield(L, 2, "env");
     int env_idx = lua_gettop(L);
     if (lua_isnil(L, env_idx)) {
         env_idx = 0;
-    } else if (!lua_istable(L, env_idx)) {
-        return luaL_error(L, "bad option 'env' (table expected)");
+    } else {
+        luaL_argcheck(L, lua_istable(L, env_idx), 2, "field 'env': table expected");
     }
     const char **envp = api_push_envp(L, env_idx, "option 'env'");
 
-    struct proc_run *r = lua_newuserdatauv(L, sizeof *r, 0);
-    memset(r, 0, sizeof *r);
-    luaL_setmetatable(L, PROC_RUN_MT);
+    struct proc_run *r = api_newbox(L, sizeof *r, proc_run_release);
     r->max_output = (size_t)max_output;
     for (int i = 0; i < 2; i++) {
         if (!(r->out[i].mask = mask_stream_new())) {
-            proc_run_release(r);
-            return api_fail(L, "out of memory");
+            return api_nomem(L); /* r is released by its box */
         }
     }
     spawn_sweep(); /* reap zombies left by earlier escapees */
@@ -209,7 +157,7 @@ static int proc_run(lua_State *L)
     int rc = spawn_start(&o, &r->child);
     if (rc != 0) {
         proc_run_release(r);
-        return api_fail_errno(L, rc, argv[0]);
+        return api_fail(L, rc, "%s:", argv[0]);
     }
     r->started = 1;
     int64_t deadline = timeout > 0 ? spawn_now_ms() + timeout : 0;
@@ -224,7 +172,7 @@ static int proc_run(lua_State *L)
     capture_finish(r, &r->out[1]);
     if (rc != 0 && !timed_out) {
         proc_run_release(r);
-        return api_fail_errno(L, rc, "capturing output");
+        return api_fail(L, rc, "capturing output:");
     }
     int st = r->child.status;
     lua_createtable(L, 0, 6);
@@ -252,13 +200,6 @@ static const luaL_Reg proc_functions[] = {
 
 int luaopen_pixie_proc(lua_State *L)
 {
-    if (luaL_newmetatable(L, PROC_RUN_MT)) {
-        lua_pushcfunction(L, proc_run_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, proc_run_gc);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
     luaL_newlib(L, proc_functions);
     return 1;
 }

@@ -1,24 +1,35 @@
-/* Helpers shared by every binding: failure returns (DESIGN.md error
- * contract) and handle class registration. */
+/* The failure return and out-of-memory raise of every binding (the error
+ * contract of api.h), and handle class registration. */
 #include "api.h"
 
+#include <errno.h>
 #include <lauxlib.h>
+#include <stdarg.h>
 #include <string.h>
 
-int api_fail_errno(lua_State *L, int negerr, const char *what)
+int api_fail(lua_State *L, int err, const char *fmt, ...)
 {
-    int e = negerr < 0 ? -negerr : negerr;
+    int e = err < 0 ? -err : err;
+    if (e == ENOMEM) {
+        return api_nomem(L);
+    }
     lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", what, strerror(e));
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(fmt);
+    if (n > 0 && fmt[n - 1] == ':') {
+        lua_pushfstring(L, " %s", strerror(e));
+        lua_concat(L, 2);
+    }
     lua_pushinteger(L, e);
     return 3;
 }
 
-int api_fail(lua_State *L, const char *msg)
+int api_nomem(lua_State *L)
 {
-    lua_pushnil(L);
-    lua_pushstring(L, msg);
-    return 2;
+    return luaL_error(L, "not enough memory");
 }
 
 void api_register_class(lua_State *L, const char *name, const luaL_Reg *meta,

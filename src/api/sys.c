@@ -41,7 +41,7 @@ static int sys_random_hex(lua_State *L)
     unsigned char buf[256];
     size_t want = (size_t)n & 0x1ff;
     if (want > sizeof buf || getrandom(buf, want, 0) != (ssize_t)want) {
-        return api_fail(L, "getrandom failed");
+        return api_fail(L, errno, "getrandom:");
     }
     char hex[513];
     for (lua_Integer i = 0; i < n; i++) {
@@ -56,7 +56,7 @@ static int sys_uuid4(lua_State *L)
 {
     unsigned char b[16];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        return api_fail(L, "getrandom failed");
+        return api_fail(L, errno, "getrandom:");
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);

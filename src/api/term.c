@@ -1,7 +1,9 @@
 /* pixie.term: terminal questions and secret input. Secret bytes live in a
- * Lua-owned buffer that is wiped right after the value is pushed and again
- * by its __gc, so no copy outlives the call except the returned string. */
+ * secret buffer (api_newbuf) that is wiped right after the value is pushed
+ * and again when the box is collected, so no copy outlives the call except
+ * the returned string. */
 #include "api.h"
+#include "buf.h"
 #include "term.h"
 
 #include <ctype.h>
@@ -13,51 +15,23 @@
 
 #define TERM_DEFAULT_MAX 65536
 #define TERM_LIMIT_MAX (64 * 1024 * 1024)
-#define BUFFER_META "pixie.term.buffer"
 
-struct secret_buffer {
-    size_t cap;
-    char data[];
-};
-
-/* __gc of a secret buffer: wipes what is left in it. */
-static int buffer_gc(lua_State *L)
+/* Pushes a new secret buffer with room for cap bytes (plus a NUL). */
+static struct buf *new_buffer(lua_State *L, size_t cap)
 {
-    struct secret_buffer *b = luaL_checkudata(L, 1, BUFFER_META);
-    explicit_bzero(b->data, b->cap);
-    return 0;
-}
-
-/* Pushes a new wiped-on-collect buffer of cap bytes and returns it. */
-static struct secret_buffer *new_buffer(lua_State *L, size_t cap)
-{
-    struct secret_buffer *b = lua_newuserdatauv(L, sizeof *b + cap, 0);
-    b->cap = cap;
-    memset(b->data, 0, cap);
-    luaL_setmetatable(L, BUFFER_META);
+    struct buf *b = api_newbuf(L, 1);
+    if (buf_reserve(b, cap) != 0) {
+        api_nomem(L);
+    }
     return b;
 }
 
-/* Pushes b->data[0..len) as the result and wipes the buffer. */
-static int push_and_wipe(lua_State *L, struct secret_buffer *b, size_t len)
+/* Pushes b's len bytes as the result and wipes the buffer. */
+static int push_and_wipe(lua_State *L, struct buf *b, size_t len)
 {
     lua_pushlstring(L, b->data, len);
     explicit_bzero(b->data, b->cap);
     return 1;
-}
-
-/* Reads a byte limit from opts.max (index idx, optional table). */
-static size_t opt_max(lua_State *L, int idx)
-{
-    lua_Integer max = TERM_DEFAULT_MAX;
-    if (!lua_isnoneornil(L, idx)) {
-        luaL_checktype(L, idx, LUA_TTABLE);
-        lua_getfield(L, idx, "max");
-        max = luaL_optinteger(L, -1, max);
-        lua_pop(L, 1);
-    }
-    luaL_argcheck(L, max >= 1 && max <= TERM_LIMIT_MAX, idx, "max must be 1..67108864");
-    return (size_t)max;
 }
 
 /* isatty(fd | "stdin" | "stdout" | "stderr") -> boolean */
@@ -82,21 +56,21 @@ static int term_isatty_l(lua_State *L)
 static int term_read_secret_l(lua_State *L)
 {
     const char *prompt = luaL_checkstring(L, 1);
-    size_t max = opt_max(L, 2);
-    struct secret_buffer *b = new_buffer(L, max + 1);
+    size_t max = (size_t)api_optinteger(L, 2, "max", TERM_DEFAULT_MAX, 1, TERM_LIMIT_MAX);
+    struct buf *b = new_buffer(L, max + 1);
     size_t len = 0;
-    int rc = term_read_secret(prompt, b->data, b->cap, &len);
+    int rc = term_read_secret(prompt, b->data, max + 1, &len);
     switch (rc) {
     case 0:
         return push_and_wipe(L, b, len);
     case -ENOTTY:
-        return api_fail(L, "no terminal");
+        return api_fail(L, rc, "no terminal");
     case -EINTR:
-        return api_fail(L, "interrupted");
+        return api_fail(L, rc, "interrupted");
     case -EMSGSIZE:
-        return api_fail(L, "too long");
+        return api_fail(L, rc, "too long");
     default:
-        return api_fail_errno(L, rc, "terminal");
+        return api_fail(L, rc, "terminal:");
     }
 }
 
@@ -104,18 +78,15 @@ static int term_read_secret_l(lua_State *L)
  * bytes" | nil, msg, errno. Never truncates. */
 static int term_read_stdin_l(lua_State *L)
 {
-    lua_Integer max = luaL_optinteger(L, 1, TERM_DEFAULT_MAX);
-    luaL_argcheck(L, max >= 0 && max <= TERM_LIMIT_MAX, 1, "max must be 0..67108864");
-    struct secret_buffer *b = new_buffer(L, (size_t)max + 1);
+    lua_Integer max = api_optinteger(L, 1, NULL, TERM_DEFAULT_MAX, 0, TERM_LIMIT_MAX);
+    struct buf *b = new_buffer(L, (size_t)max + 1);
     size_t len = 0;
     int rc = term_read_all(STDIN_FILENO, b->data, (size_t)max, &len);
     if (rc == -EFBIG) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "input longer than %I bytes", max);
-        return 2;
+        return api_fail(L, rc, "input longer than %I bytes", max);
     }
     if (rc != 0) {
-        return api_fail_errno(L, rc, "stdin");
+        return api_fail(L, rc, "stdin:");
     }
     return push_and_wipe(L, b, len);
 }
@@ -129,7 +100,7 @@ static int term_confirm_l(lua_State *L)
     size_t len = 0;
     int rc = term_read_line(prompt, line, sizeof line, &len);
     if (rc == -ENOTTY) {
-        return api_fail(L, "no terminal");
+        return api_fail(L, rc, "no terminal");
     }
     if (rc != 0) {
         lua_pushboolean(L, 0);
@@ -156,13 +127,6 @@ static const luaL_Reg term_functions[] = {
 
 int luaopen_pixie_term(lua_State *L)
 {
-    if (luaL_newmetatable(L, BUFFER_META)) {
-        lua_pushcfunction(L, buffer_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
-    lua_pop(L, 1);
     luaL_newlib(L, term_functions);
     return 1;
 }

@@ -1,5 +1,6 @@
 /* File-system mechanisms: bounded reads, atomic replace, mkdir -p. */
 #include "fsutil.h"
+#include "buf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,26 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_t *len)
-{
-    /* O_NONBLOCK: opening a FIFO nobody writes to must not hang; reads
-     * block again once it is open. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
-    if (fd < 0) {
-        return -errno;
-    }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    int rc = fsutil_read_fd(fd, limit, data, len);
-    close(fd);
-    return rc;
-}
-
-int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
+/* Appends the whole file open as fd (not a folder) to out; -EFBIG when it
+ * holds more than limit bytes (out then back to its old length). */
+static int read_fd_to(int fd, size_t limit, struct buf *out)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -39,49 +23,66 @@ int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
     if (S_ISDIR(st.st_mode)) {
         return -EISDIR;
     }
-    size_t cap =
+    size_t start = out->len;
+    size_t chunk =
         (S_ISREG(st.st_mode) && (size_t)st.st_size < limit) ? (size_t)st.st_size + 1 : 4096;
-    size_t n = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) {
-        return -ENOMEM;
-    }
+    int rc = 0;
     for (;;) {
-        if (n == cap) {
-            if (cap > limit) {
-                break;
-            }
-            size_t ncap = cap * 2;
-            char *nb = realloc(buf, ncap + 1);
-            if (!nb) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            int e = errno;
-            free(buf);
-            return -e;
-        }
-        if (r == 0) {
+        if (out->len - start > limit) {
+            rc = -EFBIG;
             break;
         }
-        n += (size_t)r;
+        if ((rc = buf_reserve(out, chunk)) != 0) {
+            break;
+        }
+        ssize_t r = read(fd, out->data + out->len, out->cap - 1 - out->len);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            rc = r < 0 ? -errno : 0;
+            break;
+        }
+        out->len += (size_t)r;
+        chunk = 4096; /* buf_reserve doubles the capacity when it must grow */
     }
-    if (n > limit) {
-        free(buf);
-        return -EFBIG;
+    if (rc != 0 && !out->err) {
+        out->len = start; /* a read failure leaves out as it was */
     }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return 0;
+    if (out->data) {
+        out->data[out->len] = '\0';
+    }
+    return rc;
+}
+
+int fsutil_read(const char *path, size_t limit, int nofollow, struct buf *out)
+{
+    /* O_NONBLOCK: opening a FIFO nobody writes to must not hang; reads
+     * block again once it is open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) {
+        return -errno;
+    }
+    int rc = 0;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        rc = -errno;
+    } else {
+        rc = read_fd_to(fd, limit, out);
+    }
+    close(fd);
+    return rc;
+}
+
+int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
+{
+    struct buf b = {0};
+    int rc = read_fd_to(fd, limit, &b);
+    if (rc == 0) {
+        rc = buf_take(&b, data, len);
+    }
+    buf_free(&b);
+    return rc;
 }
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. */

@@ -7,15 +7,18 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Reads the whole regular file `path` (following no symlink when
- * `nofollow` is set). Fails with -EFBIG when it is larger than `limit`
- * bytes. On success *data is a malloc'd NUL-terminated buffer the caller
- * frees and *len its length without the NUL. A FIFO with no writer reads
- * as empty instead of blocking the open. */
-int fsutil_read(const char *path, size_t limit, int nofollow, char **data, size_t *len);
+struct buf;
 
-/* Reads the whole file open as `fd` (not a folder) like fsutil_read; the
- * caller keeps and closes fd. */
+/* Appends the whole file `path` (not a folder; following no symlink when
+ * `nofollow` is set) to the caller's buffer `out`. Fails with -EFBIG when
+ * it is larger than `limit` bytes; on any failure out keeps its old length
+ * (its error sticks when growing it failed). A FIFO with no writer reads as
+ * empty instead of blocking the open. */
+int fsutil_read(const char *path, size_t limit, int nofollow, struct buf *out);
+
+/* Reads the whole file open as `fd` (not a folder) like fsutil_read, into
+ * a malloc'd NUL-terminated *data (caller frees) of *len bytes; the caller
+ * keeps and closes fd. */
 int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len);
 
 /* Replaces `path` atomically with `len` bytes of `data` and permission

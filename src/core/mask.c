@@ -13,6 +13,8 @@
  * the current snapshot under a read lock held only to take a reference,
  * and rebuild it under the registry mutex when its generation is stale. */
 #include "mask.h"
+#include "buf.h"
+#include "hash.h"
 #include "mask_ac.h"
 #include "mask_forms.h"
 
@@ -28,10 +30,9 @@ struct reg_pat {
 };
 
 static struct {
-    unsigned char *arena;
-    size_t arena_len, arena_cap;
-    struct reg_pat *pats;
-    size_t npats, pats_cap;
+    struct buf arena; /* the patterns' bytes */
+    struct buf pats;  /* struct reg_pat[npats] */
+    size_t npats;
     size_t *index; /* hash slots: pattern number + 1, 0 = empty */
     size_t index_cap;
 } reg;
@@ -63,13 +64,15 @@ struct mask_snap {
 static pthread_rwlock_t snap_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct mask_snap *snap_cur; /* changes under reg_lock + write lock */
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
+/* Pattern k of the registry (0-based) and its bytes. Need reg_lock. */
+static const struct reg_pat *reg_pat(size_t k)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 1099511628211ull;
-    }
-    return h;
+    return (const struct reg_pat *)reg.pats.data + k;
+}
+
+static const unsigned char *reg_bytes(const struct reg_pat *rp)
+{
+    return (const unsigned char *)reg.arena.data + rp->off;
 }
 
 /* Slot of pattern p in the index: where it is, or the empty slot where it
@@ -77,14 +80,14 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
 static size_t index_slot(const unsigned char *p, size_t n)
 {
     size_t mask = reg.index_cap - 1;
-    size_t i = (size_t)fnv1a(p, n) & mask;
+    size_t i = (size_t)hash_fnv1a(HASH_FNV1A_INIT, p, n) & mask;
     for (;;) {
         size_t k = reg.index[i];
         if (k == 0) {
             return i;
         }
-        const struct reg_pat *rp = &reg.pats[k - 1];
-        if (rp->len == n && memcmp(reg.arena + rp->off, p, n) == 0) {
+        const struct reg_pat *rp = reg_pat(k - 1);
+        if (rp->len == n && memcmp(reg_bytes(rp), p, n) == 0) {
             return i;
         }
         i = (i + 1) & mask;
@@ -103,28 +106,9 @@ static int index_grow(void)
     reg.index = ni;
     reg.index_cap = ncap;
     for (size_t k = 0; k < reg.npats; k++) {
-        const struct reg_pat *rp = &reg.pats[k];
-        reg.index[index_slot(reg.arena + rp->off, rp->len)] = k + 1;
+        const struct reg_pat *rp = reg_pat(k);
+        reg.index[index_slot(reg_bytes(rp), rp->len)] = k + 1;
     }
-    return 0;
-}
-
-/* Grows *p (elements of size sz, capacity *cap) to hold `want`. */
-static int grow(void **p, size_t *cap, size_t want, size_t sz)
-{
-    if (want <= *cap) {
-        return 0;
-    }
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < want) {
-        ncap *= 2;
-    }
-    void *np = realloc(*p, ncap * sz);
-    if (!np) {
-        return -ENOMEM;
-    }
-    *p = np;
-    *cap = ncap;
     return 0;
 }
 
@@ -140,14 +124,13 @@ static int reg_insert(void *ctx, const char *form, size_t n)
     if (reg.index[slot] != 0) {
         return 0;
     }
-    if (grow((void **)&reg.arena, &reg.arena_cap, reg.arena_len + n, 1) < 0 ||
-        grow((void **)&reg.pats, &reg.pats_cap, reg.npats + 1, sizeof *reg.pats) < 0) {
+    struct reg_pat rp = {reg.arena.len, n};
+    if (buf_reserve(&reg.arena, n) < 0 || buf_reserve(&reg.pats, sizeof rp) < 0) {
+        reg.arena.err = reg.pats.err = 0; /* a failed reservation changed nothing */
         return -ENOMEM;
     }
-    memcpy(reg.arena + reg.arena_len, p, n);
-    reg.pats[reg.npats].off = reg.arena_len;
-    reg.pats[reg.npats].len = n;
-    reg.arena_len += n;
+    buf_append(&reg.arena, p, n); /* room reserved: cannot fail */
+    buf_append(&reg.pats, &rp, sizeof rp);
     reg.index[slot] = ++reg.npats;
     *(int *)ctx = 1;
     return 0;
@@ -177,8 +160,8 @@ size_t mask_count(void)
 void mask_reset(void)
 {
     pthread_mutex_lock(&reg_lock);
-    free(reg.arena);
-    free(reg.pats);
+    buf_free(&reg.arena);
+    buf_free(&reg.pats);
     free(reg.index);
     memset(&reg, 0, sizeof reg);
     reg_epoch++;
@@ -215,8 +198,8 @@ static struct acref *acref_build(size_t base)
     size_t *lens = malloc((n ? n : 1) * sizeof *lens);
     if (r && pats && lens) {
         for (size_t k = 0; k < n; k++) {
-            pats[k] = reg.arena + reg.pats[base + k].off;
-            lens[k] = reg.pats[base + k].len;
+            pats[k] = reg_bytes(reg_pat(base + k));
+            lens[k] = reg_pat(base + k)->len;
         }
         r->ac = mask_ac_build(pats, lens, n);
     }
@@ -337,24 +320,25 @@ static size_t snap_hold(const struct mask_snap *snap, const uint32_t *st)
     return hold;
 }
 
-/* Writes buf[0, p) with every covered range of iv (ranges starting before p,
- * clipped to p) replaced by MASK_TOKEN into a new malloc'd NUL-terminated
- * buffer. A range starting at 0 continues the previous output's masked run
- * when *prev_covered is set (no second token). Updates *prev_covered to
- * whether byte p-1 was covered, and rebases iv to start at p (ranges wholly
- * before p are dropped). Returns 0 or -ENOMEM (nothing changed). */
+/* Appends buf[0, p) with every covered range of iv (ranges starting
+ * before p, clipped to p) replaced by MASK_TOKEN to out. A range starting at
+ * 0 continues the previous output's masked run when *prev_covered is set (no
+ * second token). Updates *prev_covered to whether byte p-1 was covered, and
+ * rebases iv to start at p (ranges wholly before p are dropped). Returns 0
+ * or out's error (-ENOMEM, ...; then nothing else changed and out is as it
+ * was). */
 static int emit_prefix(const unsigned char *buf, size_t p, struct mask_ivec *iv, int *prev_covered,
-                       char **out, size_t *out_len)
+                       struct buf *out)
 {
     const struct mask_iv *v = iv->v ? iv->v : iv->small;
     size_t nr = 0;
     while (nr < iv->n && v[nr].s < p) {
         nr++;
     }
-    char *o = malloc(p + 3 * nr + 1);
-    if (!o) {
-        return -ENOMEM;
+    if (buf_reserve(out, p + 3 * nr) < 0) {
+        return out->err;
     }
+    char *o = out->data + out->len; /* room reserved: plain copies */
     size_t pos = 0, w = 0;
     int covered = *prev_covered;
     for (size_t k = 0; k < nr; k++) {
@@ -369,6 +353,7 @@ static int emit_prefix(const unsigned char *buf, size_t p, struct mask_ivec *iv,
     }
     memcpy(o + w, buf + pos, p - pos);
     w += p - pos;
+    out->len += w;
     o[w] = '\0';
     if (p > 0) {
         *prev_covered = nr > 0 && pos == p;
@@ -383,38 +368,59 @@ static int emit_prefix(const unsigned char *buf, size_t p, struct mask_ivec *iv,
         rv[k].s = rv[k].s > p ? rv[k].s - p : 0;
         rv[k].e -= p;
     }
-    *out = o;
-    *out_len = w;
     return 0;
+}
+
+int mask_scrub_to(struct buf *out, const char *in, size_t len)
+{
+    struct mask_snap *snap = snap_acquire();
+    if (!snap) {
+        return -ENOMEM;
+    }
+    struct mask_ivec iv = {0};
+    uint32_t st[SNAP_LEVELS] = {MASK_AC_ROOT};
+    int prev = 0;
+    int rc = snap_scan(snap, (const unsigned char *)in, 0, len, st, &iv);
+    if (rc == 0) {
+        rc = emit_prefix((const unsigned char *)in, len, &iv, &prev, out);
+    }
+    mask_ivec_free(&iv);
+    snap_release(snap);
+    return rc;
+}
+
+/* Moves what `b` holds out as the char ** outputs of the functions below:
+ * NULL and 0 when it is empty and out_empty_null is set. Returns 0 or b's
+ * error. */
+static int take(struct buf *b, int empty_null, char **out, size_t *out_len)
+{
+    if (empty_null && b->len == 0 && !b->err) {
+        buf_free(b);
+        *out = NULL;
+        *out_len = 0;
+        return 0;
+    }
+    return buf_take(b, out, out_len);
 }
 
 char *mask_scrub(const char *in, size_t len, size_t *out_len)
 {
-    struct mask_snap *snap = snap_acquire();
-    if (!snap) {
+    struct buf b = {0};
+    char *out = NULL;
+    if (mask_scrub_to(&b, in, len) != 0 || take(&b, 0, &out, out_len) != 0) {
+        buf_free(&b);
         return NULL;
     }
-    struct mask_ivec iv = {0};
-    uint32_t st[SNAP_LEVELS] = {MASK_AC_ROOT};
-    char *out = NULL;
-    int prev = 0;
-    if (snap_scan(snap, (const unsigned char *)in, 0, len, st, &iv) == 0 &&
-        emit_prefix((const unsigned char *)in, len, &iv, &prev, &out, out_len) < 0) {
-        out = NULL;
-    }
-    mask_ivec_free(&iv);
-    snap_release(snap);
     return out;
 }
 
 struct mask_stream {
-    struct mask_snap *snap; /* the automaton `state` belongs to */
-    unsigned char *buf;     /* held-back bytes, then the new data */
-    size_t len, cap;
-    uint32_t state[SNAP_LEVELS]; /* automaton states after buf[0, len) */
-    int rescan;                  /* state is stale: scan buf from the start again */
+    struct mask_snap *snap;      /* the automaton `state` belongs to */
+    struct buf held;             /* held-back bytes, then the new data */
+    uint32_t state[SNAP_LEVELS]; /* automaton states after held */
+    int rescan;                  /* state is stale: scan held from the start again */
     int prev_covered;
-    struct mask_ivec iv; /* matches in buf, relative to buf */
+    struct mask_ivec iv; /* matches in held, relative to its start */
 };
 
 struct mask_stream *mask_stream_new(void)
@@ -422,13 +428,13 @@ struct mask_stream *mask_stream_new(void)
     return calloc(1, sizeof(struct mask_stream));
 }
 
-/* Appends data, scans, and emits what is final (everything when flushing). */
+/* Appends data, scans, and appends to out what is final (everything when
+ * flushing). */
 static int stream_advance(struct mask_stream *s, const char *data, size_t len, int flush,
-                          char **out, size_t *out_len)
+                          struct buf *out)
 {
-    *out = NULL;
-    *out_len = 0;
-    if (grow((void **)&s->buf, &s->cap, s->len + len + 1, 1) < 0) {
+    if (buf_reserve(&s->held, len) < 0) {
+        s->held.err = 0; /* a failed reservation changed nothing */
         return -ENOMEM;
     }
     struct mask_snap *snap = snap_acquire();
@@ -442,30 +448,29 @@ static int stream_advance(struct mask_stream *s, const char *data, size_t len, i
     } else {
         snap_release(snap);
     }
-    size_t from = s->len;
-    if (len) {
-        memcpy(s->buf + s->len, data, len);
-        s->len += len;
-    }
+    size_t from = s->held.len;
+    buf_append(&s->held, data, len); /* room reserved: cannot fail */
     if (s->rescan) {
         from = 0;
         memset(s->state, 0, sizeof s->state);
     }
-    if (snap_scan(s->snap, s->buf, from, s->len, s->state, &s->iv) < 0) {
+    unsigned char *held = (unsigned char *)s->held.data;
+    if (snap_scan(s->snap, held, from, s->held.len, s->state, &s->iv) < 0) {
         s->rescan = 1; /* merging again what was found is harmless */
         return -ENOMEM;
     }
     s->rescan = 0;
     size_t keep = flush ? 0 : snap_hold(s->snap, s->state);
-    size_t p = s->len - keep;
+    size_t p = s->held.len - keep;
     if (p == 0) {
         return 0;
     }
-    if (emit_prefix(s->buf, p, &s->iv, &s->prev_covered, out, out_len) < 0) {
-        return -ENOMEM;
+    int rc = emit_prefix(held, p, &s->iv, &s->prev_covered, out);
+    if (rc < 0) {
+        return rc;
     }
-    memmove(s->buf, s->buf + p, keep);
-    s->len = keep;
+    memmove(held, held + p, keep);
+    s->held.len = keep;
     if (flush) {
         memset(s->state, 0, sizeof s->state); /* what follows is a new stream */
         s->prev_covered = 0;
@@ -473,20 +478,45 @@ static int stream_advance(struct mask_stream *s, const char *data, size_t len, i
     return 0;
 }
 
+int mask_stream_feed_to(struct mask_stream *s, const char *data, size_t len, struct buf *out)
+{
+    return stream_advance(s, data, len, 0, out);
+}
+
+int mask_stream_flush_to(struct mask_stream *s, struct buf *out)
+{
+    return stream_advance(s, NULL, 0, 1, out);
+}
+
+/* mask_stream_feed / flush: stream_advance into a fresh buffer, moved out. */
+static int stream_advance_take(struct mask_stream *s, const char *data, size_t len, int flush,
+                               char **out, size_t *out_len)
+{
+    struct buf b = {0};
+    *out = NULL;
+    *out_len = 0;
+    int rc = stream_advance(s, data, len, flush, &b);
+    if (rc == 0) {
+        rc = take(&b, 1, out, out_len);
+    }
+    buf_free(&b);
+    return rc;
+}
+
 int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
                      size_t *out_len)
 {
-    return stream_advance(s, data, len, 0, out, out_len);
+    return stream_advance_take(s, data, len, 0, out, out_len);
 }
 
 int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len)
 {
-    return stream_advance(s, NULL, 0, 1, out, out_len);
+    return stream_advance_take(s, NULL, 0, 1, out, out_len);
 }
 
 size_t mask_stream_pending(const struct mask_stream *s)
 {
-    return s->len;
+    return s->held.len;
 }
 
 void mask_stream_free(struct mask_stream *s)
@@ -496,6 +526,6 @@ void mask_stream_free(struct mask_stream *s)
     }
     snap_release(s->snap);
     mask_ivec_free(&s->iv);
-    free(s->buf);
+    buf_free(&s->held);
     free(s);
 }

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+struct buf;
+
 /* The replacement text of a masked run. */
 #define MASK_TOKEN "***"
 
@@ -22,8 +24,12 @@
  * was ignored, -ENOMEM. Nothing is ever unregistered (but mask_reset). */
 int mask_add(const char *value, size_t len);
 
-/* Returns a malloc'd, NUL-terminated masked copy of in[0, len) (caller
- * frees) and its length (without the NUL) in *out_len; NULL on ENOMEM. */
+/* Appends a masked copy of in[0, len) to the caller's buffer `out`.
+ * Returns 0, or -ENOMEM (or out's earlier error) with out as it was. */
+int mask_scrub_to(struct buf *out, const char *in, size_t len);
+
+/* mask_scrub_to into a new malloc'd, NUL-terminated string (caller frees)
+ * of *out_len bytes; NULL on ENOMEM. For callers without a buf. */
 char *mask_scrub(const char *in, size_t len, size_t *out_len);
 
 /* Number of distinct registered patterns (values and derived forms). */
@@ -50,6 +56,14 @@ struct mask_stream *mask_stream_new(void);
  * emitted, masked, by a later call. */
 int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
                      size_t *out_len);
+
+/* mask_stream_feed appending the bytes safe to emit to the caller's buffer
+ * `out` instead. Returns 0 or -ENOMEM (or out's earlier error), out then as
+ * it was. */
+int mask_stream_feed_to(struct mask_stream *s, const char *data, size_t len, struct buf *out);
+
+/* mask_stream_flush appending to `out`, as mask_stream_feed_to. */
+int mask_stream_flush_to(struct mask_stream *s, struct buf *out);
 
 /* End of stream or idle: emits everything held back, masked, as
  * mask_stream_feed does. Later feeds are matched as a new stream: a match

@@ -1,5 +1,6 @@
 /* fsutil: atomic write keeps the mode whatever the umask, refuses symlinks,
  * bounded reads refuse oversize files. */
+#include "buf.h"
 #include "check.h"
 #include "fsutil.h"
 
@@ -19,11 +20,12 @@ static void test_write_atomic_mode_ignores_umask(const char *dir)
     umask(old);
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-    char *data = NULL;
-    size_t len = 0;
-    CHECK(fsutil_read(path, 100, 1, &data, &len) == 0 && len == 5 && memcmp(data, "hello", 5) == 0);
-    free(data);
-    CHECK(fsutil_read(path, 4, 1, &data, &len) == -EFBIG);
+    struct buf b = {0};
+    CHECK(fsutil_read(path, 100, 1, &b) == 0 && b.len == 5 && memcmp(b.data, "hello", 5) == 0);
+    CHECK(fsutil_read(path, 4, 1, &b) == -EFBIG &&
+          b.len == 5); /* appends; a failure adds nothing */
+    CHECK(fsutil_read(path, 5, 1, &b) == 0 && b.len == 10 && strcmp(b.data, "hellohello") == 0);
+    buf_free(&b);
 }
 
 static void test_write_atomic_refuses_symlink(const char *dir)
@@ -34,11 +36,32 @@ static void test_write_atomic_refuses_symlink(const char *dir)
     CHECK(fsutil_write_atomic(target, "old", 3, 0600) == 0);
     CHECK(symlink(target, link) == 0);
     CHECK(fsutil_write_atomic(link, "new", 3, 0600) == -ELOOP);
+    struct buf b = {0};
+    CHECK(fsutil_read(target, 100, 1, &b) == 0 && b.len == 3 && memcmp(b.data, "old", 3) == 0);
+    CHECK(fsutil_read(link, 100, 1, &b) == -ELOOP && b.len == 3);
+    buf_free(&b);
+}
+
+static void test_read_fd_is_bounded(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big", dir);
+    char big[10000];
+    memset(big, 'x', sizeof big);
+    CHECK(fsutil_write_atomic(path, big, sizeof big, 0600) == 0);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f) {
+        return;
+    }
     char *data = NULL;
     size_t len = 0;
-    CHECK(fsutil_read(target, 100, 1, &data, &len) == 0 && len == 3 && memcmp(data, "old", 3) == 0);
+    CHECK(fsutil_read_fd(fileno(f), sizeof big, &data, &len) == 0 && len == sizeof big &&
+          data[len] == '\0');
     free(data);
-    CHECK(fsutil_read(link, 100, 1, &data, &len) == -ELOOP);
+    lseek(fileno(f), 0, SEEK_SET);
+    CHECK(fsutil_read_fd(fileno(f), sizeof big - 1, &data, &len) == -EFBIG);
+    fclose(f);
 }
 
 static void test_clean_temps_removes_leftovers(const char *dir)
@@ -62,6 +85,7 @@ int main(void)
     snprintf(copy, sizeof copy, "%s", dir);
     test_write_atomic_mode_ignores_umask(copy);
     test_write_atomic_refuses_symlink(copy);
+    test_read_fd_is_bounded(copy);
     test_clean_temps_removes_leftovers(copy);
     return check_exit();
 }

@@ -4,6 +4,7 @@
  * one "***"; short values are ignored; derived forms (expected encodings
  * written out independently, from Python) are masked; scrubbing from 4
  * threads while another adds values never shows a registered value. */
+#include "buf.h"
 #include "check.h"
 #include "mask.h"
 #include "mask_naive.h"
@@ -404,8 +405,37 @@ static void test_concurrent_scrub_while_adding(void)
     CHECK(atomic_load(&published) == 200);
 }
 
+/* The buf variants append to what the caller's buffer holds, and a stream
+ * fed piecewise into one buffer equals the one-shot scrub. */
+static void test_scrub_and_stream_append_to_a_callers_buf(void)
+{
+    mask_reset();
+    CHECK(mask_add("CANARY-BUF-SECRET", 17) == 1);
+    struct buf b = {0};
+    CHECK(buf_append(&b, "head|", 5) == 0);
+    CHECK(mask_scrub_to(&b, "a CANARY-BUF-SECRET b", 21) == 0);
+    CHECK(b.len == 12 && strcmp(b.data, "head|a *** b") == 0);
+    buf_clear(&b);
+    const char *in = "x CANARY-BUF-SECRET y CANARY-BUF-SEC";
+    struct mask_stream *s = mask_stream_new();
+    size_t total = strlen(in);
+    for (size_t i = 0; i < total; i += 5) {
+        CHECK(mask_stream_feed_to(s, in + i, total - i < 5 ? total - i : 5, &b) == 0);
+    }
+    CHECK(mask_stream_pending(s) > 0); /* "CANARY-BUF-SEC" may still become the secret */
+    CHECK(mask_stream_flush_to(s, &b) == 0);
+    CHECK(strcmp(b.data, "x *** y CANARY-BUF-SEC") == 0);
+    size_t ol = 0;
+    char *one = mask_scrub(in, strlen(in), &ol);
+    CHECK(one && ol == b.len && memcmp(one, b.data, ol) == 0);
+    free(one);
+    mask_stream_free(s);
+    buf_free(&b);
+}
+
 int main(void)
 {
+    test_scrub_and_stream_append_to_a_callers_buf();
     test_short_values_are_ignored();
     test_overlaps_collapse_to_one_token();
     test_derived_forms_are_masked();

@@ -1,10 +1,37 @@
-/* Runs one Lua test file (or bench script, with ARGS in the global `arg`) inside the pixie Lua host (same modules as the
- * pixie binary), with tests/lua/ on package.path for the harness. */
+/* Runs one Lua test file (or bench script, with ARGS in the global `arg`) inside the pixie Lua host
+ * (same modules as the pixie binary), with tests/lua/ on package.path for the harness. Tests of
+ * out-of-memory paths get one global function: fail_allocs(n)   after n more growing allocations,
+ * every growing allocation fails (Lua then raises a memory error); fail_allocs()    allocations
+ * succeed again. */
 #include "host.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
+
+static lua_Alloc real_alloc;
+static void *real_ud;
+static long allocs_left = -1; /* -1: never fail */
+
+/* The state's allocator, failing growth once allocs_left ran out. */
+static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize > old && allocs_left >= 0) {
+        if (allocs_left == 0) {
+            return NULL;
+        }
+        allocs_left--;
+    }
+    return real_alloc(real_ud, ptr, osize, nsize);
+}
+
+static int fail_allocs(lua_State *L)
+{
+    allocs_left = lua_isnoneornil(L, 1) ? -1 : (long)luaL_checkinteger(L, 1);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -16,6 +43,9 @@ int main(int argc, char **argv)
     if (!L) {
         return 1;
     }
+    real_alloc = lua_getallocf(L, &real_ud);
+    lua_setallocf(L, test_alloc, NULL);
+    lua_register(L, "fail_allocs", fail_allocs);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", argv[1]);
     char *slash = strrchr(dir, '/');
