@@ -87,3 +87,36 @@ class StoreConnectionsTest(unittest.TestCase):
             self.assertEqual(check.execute("SELECT count(*) FROM settings").fetchone()[0], 2)
         finally:
             check.close()
+
+    def test_writers_of_other_processes_wait_for_the_lock_file(self):
+        home, path = new_store("lock-file")
+        lock_path = path + ".lock"
+        self.assertEqual(os.stat(lock_path).st_mode & 0o777, 0o600)
+        with open(lock_path, "r+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another Pixie process writing
+            writer = subprocess.Popen([LUA_TEST, WRITER, home, "3"], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+            time.sleep(0.5)  # time enough to write, were the lock ignored
+            try:
+                self.assertIsNone(writer.poll(), "the writer did not wait for pixie.db.lock")
+                con = sqlite3.connect(path)  # reads never take the lock
+                try:
+                    self.assertEqual(con.execute("SELECT count(*) FROM runs").fetchone()[0], 0)
+                finally:
+                    con.close()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        out, err = writer.communicate(timeout=60)
+        self.assertEqual(writer.returncode, 0, err.decode(errors="replace"))
+        self.assertEqual(len([l for l in out.decode().splitlines() if l.startswith("F ")]), 3)
+        con = sqlite3.connect(path)
+        try:
+            self.assertEqual(con.execute("SELECT count(*) FROM runs WHERE status = 'ok'")
+                             .fetchone()[0], 3)
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+        finally:
+            con.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
