@@ -83,9 +83,9 @@ int store_sqlite_errno(int rc)
 /* ---- checks before the connection is trusted ------------------------------ */
 
 /* Reads up to 16 bytes at offset 0 of `path` through SQLite's default VFS
- * (it shares one descriptor table entry per file with every connection of
- * the process and defers closes while locks are held, so this never drops
- * POSIX locks). Returns 0 and sets *got, or a negative errno. */
+ * (its unix VFS tracks every descriptor of a file in the process and
+ * defers closing one while the file is locked, so this never drops POSIX
+ * locks). Returns 0 and sets *got, or a negative errno. */
 static int vfs_read_header(const char *path, unsigned char hdr[16], int *got)
 {
     sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
@@ -506,6 +506,15 @@ static int open_new(const char *path, const struct stat *st, int schema_version,
     return 0;
 }
 
+/* 1 when the store's file was renamed or deleted since it was opened (its
+ * inode number may then belong to a new file). */
+static int moved(struct store *s)
+{
+    int has_moved = 0;
+    return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &has_moved) == SQLITE_OK &&
+           has_moved;
+}
+
 int store_open(const char *path, int schema_version, struct store **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -518,7 +527,7 @@ int store_open(const char *path, int schema_version, struct store **out, char *e
     pthread_mutex_lock(&registry_mu);
     struct store *s = registry;
     int fresh = 0;
-    while (s && !(s->dev == st.st_dev && s->ino == st.st_ino)) {
+    while (s && !(s->dev == st.st_dev && s->ino == st.st_ino && !moved(s))) {
         s = s->next;
     }
     if (s) {
