@@ -448,8 +448,8 @@ static void test_random_damage_refused_or_harmless(void)
     free(good);
 }
 
-/* A second open in the same process (the header is read through SQLite's
- * VFS) must not drop the first connection's locks: if it did, another
+/* A second open in the same process shares the first one's connection
+ * (one store per file) and must not drop its locks: if it did, another
  * process closing its connection would think it was the last one and
  * checkpoint and delete the WAL under our feet. */
 static void test_second_open_keeps_first_connection_locks(void)
@@ -466,6 +466,7 @@ static void test_second_open_keeps_first_connection_locks(void)
     }
     CHECK(store_exec(a, "CREATE TABLE t (x); INSERT INTO t VALUES (1)") == 0);
     CHECK(store_open(path, STORE_ANY_SCHEMA, &b, err, sizeof err) == 0);
+    CHECK(b == a);
     store_release(b);
     char cmd[9000];
     snprintf(cmd, sizeof cmd,
