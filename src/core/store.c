@@ -605,12 +605,14 @@ void store_unlock(struct store *s)
     }
     /* Outermost: write what the I/O thread queued meanwhile (never waiting
      * for another process), then re-check after letting go, so a row queued
-     * between the flush and the unlock is not stranded. */
+     * between the flush and the unlock is not stranded. When the lock file
+     * is busy the rows stay queued for the next user of the connection
+     * (retrying here would spin until the other process is done). */
     for (;;) {
-        store_log_flush(s, 0);
+        int flushed = store_log_flush(s, 0);
         s->depth = 0;
         pthread_mutex_unlock(&s->conn_mu);
-        if (!store_log_pending(s) || pthread_mutex_trylock(&s->conn_mu) != 0) {
+        if (flushed < 0 || !store_log_pending(s) || pthread_mutex_trylock(&s->conn_mu) != 0) {
             return;
         }
         s->depth = 1;

@@ -65,8 +65,10 @@ void store_write_settle(struct store *s);
 
 /* Writes the queued spawn_log rows in one transaction when the connection
  * is outside any transaction and pixie.db.lock can be had within wait_ms;
- * otherwise leaves them queued. Connection held. */
-void store_log_flush(struct store *s, long wait_ms);
+ * otherwise leaves them queued. Connection held. Returns 1 when it took
+ * the queue (rows written, or dropped on an error), 0 when nothing was
+ * queued, -1 when it had to leave them queued. */
+int store_log_flush(struct store *s, long wait_ms);
 
 /* 1 when spawn_log rows are queued. Any thread. */
 int store_log_pending(struct store *s);

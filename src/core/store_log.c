@@ -162,11 +162,13 @@ int store_log_pending(struct store *s)
     return atomic_load(&s->q_count) > 0;
 }
 
-void store_log_flush(struct store *s, long wait_ms)
+int store_log_flush(struct store *s, long wait_ms)
 {
-    if (!store_log_pending(s) || s->tx_depth > 0 || !sqlite3_get_autocommit(s->db) ||
-        store_write_lock(s, wait_ms) != 0) {
-        return;
+    if (!store_log_pending(s)) {
+        return 0;
+    }
+    if (s->tx_depth > 0 || !sqlite3_get_autocommit(s->db) || store_write_lock(s, wait_ms) != 0) {
+        return -1;
     }
     pthread_mutex_lock(&s->q_mu);
     struct store_log_entry *list = s->q_head;
@@ -180,7 +182,7 @@ void store_log_flush(struct store *s, long wait_ms)
     store_write_settle(s);
     if (rc != 0) {
         log_write(LOG_LEVEL_WARN, "store", "%s: spawn_log rows lost: %s", s->path,
-                  rc == -ENOENT ? "no spawn_log table" : sqlite3_errmsg(s->db));
+                  rc == -ENOENT ? "no spawn_log table" : strerror(-rc));
     }
     if (dropped > 0) {
         log_write(LOG_LEVEL_WARN, "store",
@@ -189,6 +191,7 @@ void store_log_flush(struct store *s, long wait_ms)
                   s->path, dropped);
     }
     free_entries(list);
+    return 1;
 }
 
 void store_log_free(struct store *s)

@@ -313,6 +313,59 @@ static void test_queue_never_waits_for_a_transaction(void)
     store_release(s);
 }
 
+struct lone_queue {
+    struct store *s;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    int rc;
+};
+
+static void *queue_one(void *arg)
+{
+    struct lone_queue *q = arg;
+    int rc = store_spawn_log_queue(q->s, "io", "stdout", "while busy", 10);
+    pthread_mutex_lock(&q->mu);
+    q->rc = rc;
+    q->done = 1;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+/* Another process holds pixie.db.lock: the I/O thread's queue call still
+ * returns at once (no spinning until the lock is free), and the row is
+ * written by the next user of the connection once the lock is free. */
+static void test_queue_returns_while_another_process_writes(void)
+{
+    char path[4200], lock[4300];
+    struct store *s = fresh("writers-queue-busy", path, sizeof path);
+    if (!s) {
+        return;
+    }
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    struct lone_queue q = {.s = s, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, queue_one, &q) == 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&q.mu);
+    while (!q.done && pthread_cond_timedwait(&q.cv, &q.mu, &until) == 0) {
+    }
+    int done = q.done;
+    pthread_mutex_unlock(&q.mu);
+    CHECK(done);
+    flock(fd, LOCK_UN);
+    close(fd);
+    pthread_join(th, NULL);
+    CHECK(q.rc == 0);
+    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE text = 'while busy'") == 1);
+    store_release(s);
+}
+
 struct waiting_write {
     struct store *s;
     int rc;
@@ -387,6 +440,7 @@ int main(void)
     test_schema_check_on_the_connection();
     test_many_threads_write_and_append_at_once();
     test_queue_never_waits_for_a_transaction();
+    test_queue_returns_while_another_process_writes();
     test_write_lock_file_only_for_write_transactions();
     return check_exit();
 }
