@@ -323,8 +323,9 @@ static int stat_or_create(const char *path, struct stat *st, char *err, size_t e
 
 /* ---- the connection --------------------------------------------------------- */
 
-/* Authorizer: transaction statements only from the store itself, so no
- * caller can leave the shared connection inside a transaction. */
+/* Authorizer: transaction statements only from the store itself (or from
+ * SQLite inside a step, as VACUUM does), so no caller can leave the shared
+ * connection inside a transaction. It judges at prepare time. */
 static int authorize(void *ctx, int action, const char *a, const char *b, const char *c,
                      const char *d)
 {

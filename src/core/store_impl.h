@@ -29,7 +29,7 @@ struct store {
     pthread_mutex_t conn_mu;
     int depth;         /* nesting of store_lock by the holder */
     int tx_depth;      /* nesting of store_begin */
-    int allow_control; /* the store itself runs BEGIN/COMMIT/SAVEPOINT */
+    int allow_control; /* BEGIN/COMMIT/SAVEPOINT from the store or SQLite itself */
     int lock_fd;       /* pixie.db.lock */
     int write_locked;  /* lock_fd is held */
     long spawn_log_cap;

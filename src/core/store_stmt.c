@@ -92,7 +92,9 @@ int store_step(struct store_stmt *w)
             return lrc;
         }
     }
+    s->allow_control = 1; /* statements SQLite prepares inside a step (VACUUM's) */
     int rc = sqlite3_step(w->st);
+    s->allow_control = 0;
     if (rc == SQLITE_ROW) {
         return 1;
     }
