@@ -67,16 +67,18 @@ class StoreConnectionsTest(unittest.TestCase):
             other.execute("BEGIN")  # a read transaction held while store.open runs
             self.assertEqual(other.execute("SELECT count(*) FROM settings").fetchone()[0], 1)
             driver.ask("store_open")
+            self.assertEqual(other.execute("SELECT count(*) FROM settings").fetchone()[0], 1)
             other.execute("COMMIT")
+            other.execute("INSERT INTO settings (key, value) VALUES ('other', 'x')")  # still works
             other.close()  # were our locks dropped, this close would delete the WAL
             self.assertTrue(os.path.exists(path + "-wal"), "the WAL was deleted under us")
             self.assertTrue(os.path.exists(path + "-shm"), "the -shm was deleted under us")
             driver.ask("insert after")
-            self.assertEqual(driver.ask("count"), "2")
+            self.assertEqual(driver.ask("count"), "3")
             again = sqlite3.connect(path)
             try:
                 self.assertEqual(again.execute("SELECT key FROM settings ORDER BY key").fetchall(),
-                                 [("after",), ("before",)])
+                                 [("after",), ("before",), ("other",)])
                 self.assertEqual(again.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
             finally:
                 again.close()
@@ -84,7 +86,7 @@ class StoreConnectionsTest(unittest.TestCase):
             self.assertEqual(driver.close(), 0)
         check = sqlite3.connect(path)
         try:
-            self.assertEqual(check.execute("SELECT count(*) FROM settings").fetchone()[0], 2)
+            self.assertEqual(check.execute("SELECT count(*) FROM settings").fetchone()[0], 3)
         finally:
             check.close()
 
