@@ -27,12 +27,20 @@ local M = {}
 local DETAIL_LIMIT = 2000
 local MESSAGE_ERRORS = 5 -- input errors named in a problem's one-line message
 
--- The store for the current home, with the launcher's spawn_log wired to it.
+local sink_store -- the store this Lua state pointed the launcher's output at
+
+-- The store for the current home. The first time a store is opened here,
+-- the launcher's output (process-wide) is pointed at its spawn_log, once:
+-- every Lua state of the process shares the same C store, so a second
+-- state setting it again changes nothing.
 function M.store()
   config.ensure_gitignore()
   local st, err = store.open(config.home())
   if not st then return nil, err end
-  launcher.set_store(st:handle())
+  if sink_store ~= st then
+    launcher.set_store(st:handle())
+    sink_store = st
+  end
   return st
 end
 

@@ -203,42 +203,19 @@ end
 
 local cache = {} -- db path -> open store of this Lua state
 
--- Looks at the SQLite header of an existing path (read-only) and returns a
--- message when the file is clearly not ours to open: a schema newer than
--- this Pixie knows, or tables without a Pixie schema version (another
--- program's database). Opening would switch it to WAL mode and tighten its
--- permissions before the migration refuses it. nil when it may be opened
--- (missing, empty, not SQLite at all: db.open judges those).
-local function refuse_by_header(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local header = f:read(100)
-  f:close()
-  if not header or #header < 100 or header:sub(1, 16) ~= "SQLite format 3\0" then return nil end
-  local schema_cookie = string.unpack(">I4", header, 41)
-  local user_version = string.unpack(">i4", header, 61)
-  if user_version > M.SCHEMA_VERSION then
-    return ("%s has schema version %d, newer than this Pixie knows (%d); use a newer Pixie")
-      :format(path, user_version, M.SCHEMA_VERSION)
-  end
-  if user_version == 0 and schema_cookie ~= 0 then
-    return ("%s is not a Pixie database (it holds tables but no Pixie schema version); "
-      .. "refusing to use it — move it aside to start a new history"):format(path)
-  end
-  return nil
-end
-
 -- open(home) -> store | nil, message. Opens (creating) <home>/pixie.db,
 -- migrates it and marks runs left running by a dead Pixie as aborted. The
--- store is cached per path for this Lua state.
+-- store is cached per path for this Lua state; every Lua state of the
+-- process shares its one connection (src/core/store.h). A database newer
+-- than SCHEMA_VERSION, or another program's (tables, no Pixie schema
+-- version), is refused by db.open on the connection before anything in
+-- the file changes.
 function M.open(home)
   if type(home) ~= "string" then error("store.open: home must be a string", 2) end
   local path = home .. "/pixie.db"
   local cached = cache[path]
   if cached and cached.db then return cached end
-  local refused = refuse_by_header(path)
-  if refused then return nil, refused end
-  local h, err = db.open(path)
+  local h, err = db.open(path, { schema_version = M.SCHEMA_VERSION })
   if not h then return nil, err end
   local migrated, merr = migrate(h, path)
   if not migrated then

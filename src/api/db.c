@@ -1,14 +1,22 @@
 /* pixie.db: SQLite databases for Lua, over src/core/store.
  *
- *   db.open(path) -> handle | nil, msg, errno
- *   h:exec(sql, ...) -> changes | nil, msg, errno   (every statement of sql
- *                                          runs; parameters need exactly one)
- *   h:query(sql, ...) -> rows, columns | nil, msg, errno  (one statement)
- *   h:transaction(fn) -> true, fn's results | nil, msg, errno  (errors rethrown)
- *   h:last_insert_rowid() -> integer
- *   h:check([full]) -> true | nil, msg, errno  (quick_check / integrity_check)
+ *   db.open(path [, {schema_version = n}]) -> handle | nil, msg, errno
+ *   h:exec(sql, ...) -> changes | nil, msg, errno (every statement of sql runs;
+ *                                                 parameters need exactly one)
+ *   h:query(sql, ...) -> rows, columns | nil, msg, errno (exactly one statement)
+ *   h:transaction(fn) -> true, fn's results | nil, msg, errno (errors rethrown)
+ *   h:last_insert_rowid() -> integer   (of this handle's last INSERT)
+ *   h:check([full]) -> true | nil, msg, errno   (quick_check / integrity_check)
  *   h:spawn_log_append(tool_id, stream, text) -> true | nil, msg, errno
  *   h:close()  (idempotent; also __gc and __close)
+ *
+ * Every handle on a file shares the process's one connection to it (see
+ * store.h): each call holds the connection while it runs, transaction(fn)
+ * for the whole of fn, so other threads' Lua states wait and never see a
+ * half-done transaction. BEGIN/COMMIT/ROLLBACK/SAVEPOINT/RELEASE in SQL
+ * raise: transaction(fn) is the one way to group statements. With
+ * schema_version, open refuses a database newer than that version or one
+ * holding another program's tables (checked on the connection).
  *
  * Parameters are always bound, never formatted into SQL: nil (and
  * json.null) -> NULL, boolean -> 0/1, integer, float, string -> TEXT byte
@@ -22,17 +30,19 @@
 
 #include <errno.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <string.h>
 
 #define DB_MT "pixie.db"
 
 struct db_handle {
     struct store *s;         /* NULL when closed */
-    struct store_stmt *stmt; /* statement in flight, finalized on next use */
+    struct store_stmt *stmt; /* statement of the call in progress */
+    lua_Integer last_rowid;  /* rowid of this handle's last INSERT */
 };
 
-/* Finalizes the statement a previous call left (when a Lua error such as
- * out-of-memory interrupted it). */
+/* Finalizes the statement in flight (giving its hold on the connection
+ * back). */
 static void drop_stmt(struct db_handle *h)
 {
     store_finalize(h->stmt);
@@ -46,13 +56,36 @@ static struct db_handle *check_open(lua_State *L, int idx)
     if (!h->s) {
         luaL_argerror(L, idx, "database handle is closed");
     }
-    drop_stmt(h);
     return h;
 }
 
 struct store *db_check_store(lua_State *L, int idx)
 {
     return check_open(L, idx)->s;
+}
+
+/* Runs body with the method's arguments (already checked) while holding
+ * the connection.
+ * Whatever happens inside (a Lua error, out of memory), the statement in
+ * flight is finalized and the connection given back before the error is
+ * rethrown, so no other thread is left waiting. Returns body's results. */
+static int with_connection(lua_State *L, lua_CFunction body)
+{
+    struct db_handle *h = check_open(L, 1);
+    struct store *s = h->s;
+    int n = lua_gettop(L);
+    lua_pushvalue(L, 1); /* keeps the handle alive below body's frame */
+    lua_insert(L, 1);
+    lua_pushcfunction(L, body);
+    lua_insert(L, 2);
+    store_lock(s);
+    int status = lua_pcall(L, n, LUA_MULTRET, 0);
+    drop_stmt(h);
+    store_unlock(s);
+    if (status != LUA_OK) {
+        return lua_error(L);
+    }
+    return lua_gettop(L) - 1;
 }
 
 /* Raises unless every argument from `first` to the top is bindable. */
@@ -70,22 +103,19 @@ static void check_params(lua_State *L, int first)
 }
 
 /* The failure return of core error rc: nil, the connection's last error
- * message, errno. Finalizes the statement in flight first. */
+ * message, errno (api_fail). Called with the connection held. */
 static int fail_sql(lua_State *L, struct db_handle *h, int rc)
 {
-    lua_pushstring(L, store_errmsg(h->s));
-    drop_stmt(h);
-    return api_fail(L, rc, "%s", lua_tostring(L, -1));
+    return api_fail(L, rc, "%s", store_errmsg(h->s));
 }
 
-/* Binds arguments first..top to h->stmt. Raises (after finalizing) when
- * their count differs from the statement's. Returns 0 or a negative errno. */
+/* Binds arguments first..top to h->stmt. Raises when their count differs
+ * from the statement's. Returns 0 or a negative errno. */
 static int bind_params(lua_State *L, struct db_handle *h, int first)
 {
     int n = lua_gettop(L) - first + 1;
     int want = store_param_count(h->stmt);
     if (n != want) {
-        drop_stmt(h);
         return luaL_error(L, "statement takes %d parameter(s), %d given", want, n);
     }
     for (int i = 1; i <= n; i++) {
@@ -120,11 +150,15 @@ static int bind_params(lua_State *L, struct db_handle *h, int first)
 }
 
 /* Prepares the next statement of sql at *pos into h->stmt (NULL at the
- * end). Returns 0 or a negative errno. */
-static int next_stmt(struct db_handle *h, const char *sql, size_t len, size_t *pos)
+ * end). Raises for a transaction statement. Returns 0 or a negative errno. */
+static int next_stmt(lua_State *L, struct db_handle *h, const char *sql, size_t len, size_t *pos)
 {
     size_t used;
     int rc = store_prepare(h->s, sql + *pos, len - *pos, &h->stmt, &used);
+    if (rc == -EPERM) {
+        return luaL_error(L, "BEGIN, COMMIT, ROLLBACK, SAVEPOINT and RELEASE are not allowed "
+                             "in SQL; use transaction(fn)");
+    }
     *pos += used;
     return rc;
 }
@@ -169,16 +203,17 @@ static const char *check_sql(lua_State *L, size_t *len)
     return sql;
 }
 
-/* exec(sql, ...) -> changes | nil, msg */
-static int db_exec(lua_State *L)
+/* exec's body (connection held; arguments checked). */
+static int exec_locked(lua_State *L)
 {
-    struct db_handle *h = check_open(L, 1);
+    struct db_handle *h = lua_touserdata(L, 1);
     size_t len;
-    const char *sql = check_sql(L, &len);
+    const char *sql = lua_tolstring(L, 2, &len);
     int64_t before = store_total_changes(h->s);
+    store_take_insert_rowid(h->s);
     size_t pos = 0;
     for (int first = 1;; first = 0) {
-        int rc = next_stmt(h, sql, len, &pos);
+        int rc = next_stmt(L, h, sql, len, &pos);
         if (rc != 0) {
             return fail_sql(L, h, rc);
         }
@@ -186,7 +221,6 @@ static int db_exec(lua_State *L)
             break;
         }
         if (first && lua_gettop(L) > 2 && has_more(h->s, sql, len, pos)) {
-            drop_stmt(h);
             return luaL_error(L, "exec: parameters need a single SQL statement");
         }
         if ((rc = bind_params(L, h, first ? 3 : lua_gettop(L) + 1)) != 0) {
@@ -198,19 +232,32 @@ static int db_exec(lua_State *L)
             return fail_sql(L, h, rc);
         }
         drop_stmt(h);
+        int64_t rowid = store_take_insert_rowid(h->s);
+        if (rowid != 0) {
+            h->last_rowid = (lua_Integer)rowid;
+        }
     }
     lua_pushinteger(L, (lua_Integer)(store_total_changes(h->s) - before));
     return 1;
 }
 
-/* query(sql, ...) -> rows, columns | nil, msg */
-static int db_query(lua_State *L)
+/* exec(sql, ...) -> changes | nil, msg */
+static int db_exec(lua_State *L)
 {
-    struct db_handle *h = check_open(L, 1);
     size_t len;
-    const char *sql = check_sql(L, &len);
+    check_open(L, 1);
+    check_sql(L, &len);
+    return with_connection(L, exec_locked);
+}
+
+/* query's body (connection held; arguments checked). */
+static int query_locked(lua_State *L)
+{
+    struct db_handle *h = lua_touserdata(L, 1);
+    size_t len;
+    const char *sql = lua_tolstring(L, 2, &len);
     size_t pos = 0;
-    int rc = next_stmt(h, sql, len, &pos);
+    int rc = next_stmt(L, h, sql, len, &pos);
     if (rc != 0) {
         return fail_sql(L, h, rc);
     }
@@ -218,7 +265,6 @@ static int db_query(lua_State *L)
         return luaL_argerror(L, 2, "no SQL statement");
     }
     if (has_more(h->s, sql, len, pos)) {
-        drop_stmt(h);
         return luaL_error(L, "query: only one SQL statement is allowed");
     }
     if ((rc = bind_params(L, h, 3)) != 0) {
@@ -248,60 +294,65 @@ static int db_query(lua_State *L)
     if (rc < 0) {
         return fail_sql(L, h, rc);
     }
-    drop_stmt(h);
     lua_pushvalue(L, 3);
     return 2;
 }
 
-/* Runs one control statement (BEGIN, COMMIT, ...) on the handle. */
-static int control(struct db_handle *h, const char *sql)
+/* query(sql, ...) -> rows, columns | nil, msg */
+static int db_query(lua_State *L)
 {
-    return store_exec(h->s, sql);
+    size_t len;
+    check_open(L, 1);
+    check_sql(L, &len);
+    return with_connection(L, query_locked);
 }
 
-/* transaction(fn) -> true, fn's results | nil, msg. BEGIN IMMEDIATE (or a
- * SAVEPOINT when already inside a transaction), COMMIT on return, ROLLBACK
- * and rethrow when fn raises. fn receives the handle. */
+/* transaction(fn) -> true, fn's results | nil, msg. BEGIN IMMEDIATE under
+ * the write lock (or a SAVEPOINT when already inside a transaction),
+ * COMMIT on return, ROLLBACK and rethrow when fn raises. fn receives the
+ * handle. The connection is this thread's until the transaction ends. */
 static int db_transaction(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
-    int nested = store_in_transaction(h->s);
-    int rc = control(h, nested ? "SAVEPOINT pixie_tx" : "BEGIN IMMEDIATE");
+    struct store *s = h->s;
+    char err[512];
+    store_retain(s); /* alive even if fn closes the handle */
+    int rc = store_begin(s, err, sizeof err);
     if (rc != 0) {
-        return fail_sql(L, h, rc);
+        store_release(s);
+        return api_fail(L, rc, "%s", err);
     }
     lua_pushboolean(L, 1); /* 3: first result */
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 1);
     int status = lua_pcall(L, 1, LUA_MULTRET, 0);
-    if (!h->s) { /* fn closed the handle: SQLite rolled back on close */
-        if (status != LUA_OK) {
-            return lua_error(L);
-        }
-        return luaL_error(L, "transaction: the handle was closed inside the transaction");
+    int closed = h->s == NULL;
+    if (status != LUA_OK || closed) {
+        store_rollback(s);
+    } else {
+        rc = store_commit(s, err, sizeof err);
     }
-    drop_stmt(h);
+    store_release(s);
     if (status != LUA_OK) {
-        control(h, nested ? "ROLLBACK TO pixie_tx; RELEASE pixie_tx" : "ROLLBACK");
         return lua_error(L);
     }
-    if ((rc = control(h, nested ? "RELEASE pixie_tx" : "COMMIT")) != 0) {
-        lua_pushstring(L, store_errmsg(h->s));
-        if (!nested && store_in_transaction(h->s)) {
-            control(h, "ROLLBACK");
-        }
-        return api_fail(L, rc, "%s", lua_tostring(L, -1));
+    if (closed) {
+        return luaL_error(L, "transaction: the handle was closed inside the transaction");
+    }
+    if (rc != 0) {
+        return api_fail(L, rc, "%s", err);
     }
     return lua_gettop(L) - 2;
 }
 
-/* last_insert_rowid() -> integer */
+/* last_insert_rowid() -> integer: the rowid of this handle's last INSERT
+ * (0 before any), whatever other threads inserted since. */
 static int db_last_insert_rowid(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
-    lua_pushinteger(L, (lua_Integer)store_last_insert_rowid(h->s));
+    lua_pushinteger(L, h->last_rowid);
     return 1;
 }
 
@@ -319,7 +370,8 @@ static int db_check(lua_State *L)
 }
 
 /* spawn_log_append(tool_id, stream, text) -> true | nil, msg, errno.
- * text must already be masked (lua/pixie/store.lua does it). */
+ * text must already be masked (lua/pixie/store.lua does it). Written
+ * before it returns. */
 static int db_spawn_log_append(lua_State *L)
 {
     struct db_handle *h = check_open(L, 1);
@@ -353,17 +405,20 @@ static int db_tostring(lua_State *L)
     return 1;
 }
 
-/* open(path) -> handle | nil, msg, errno */
+/* open(path [, {schema_version = n}]) -> handle | nil, msg, errno */
 static int db_open(lua_State *L)
 {
     const char *path = api_checkpath(L, 1);
     luaL_argcheck(L, path[0] != '\0', 1, "empty path");
+    int schema_version =
+        (int)api_optinteger(L, 2, "schema_version", STORE_ANY_SCHEMA, 0, INT_MAX);
     struct db_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->s = NULL;
     h->stmt = NULL;
+    h->last_rowid = 0;
     luaL_setmetatable(L, DB_MT);
     char err[1024];
-    int rc = store_open(path, &h->s, err, sizeof err);
+    int rc = store_open(path, schema_version, &h->s, err, sizeof err);
     if (rc != 0) {
         return api_fail(L, rc, "%s", err);
     }

@@ -12,7 +12,9 @@
  *   output(tool_id) -> masked tail of the tool's recent output | nil
  *   configure{warm_keep_max=N}
  *   set_store(db_handle | nil): tool output (masked) is appended to the
- *     store's spawn_log; without a store only output() keeps it.
+ *     store's spawn_log from now on (process-wide: set it once, when the
+ *     home's store is first opened; setting the same store again changes
+ *     nothing); without a store only output() keeps it.
  *
  * `tool` is prepared by Lua (see lua/pixie/childenv.lua): {id, dir, python,
  * entrypoint="main.py", env={KEY=VALUE} (the whole environment),
@@ -36,6 +38,10 @@
 
 /* ---- output sink: the store's spawn_log ---------------------------------- */
 
+/* The process's sink: set once, when the home's store is first opened (a
+ * later set with the same store changes nothing). The I/O thread only
+ * queues (store_spawn_log_queue), so it never waits behind a long
+ * transaction. */
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *sink_store;
 
@@ -45,23 +51,26 @@ static void on_output(void *ctx, const char *tool_id, const char *stream, const 
     (void)ctx;
     pthread_mutex_lock(&sink_lock);
     if (sink_store) {
-        store_spawn_log_append(sink_store, tool_id, stream, text, len); /* best effort */
+        store_spawn_log_queue(sink_store, tool_id, stream, text, len); /* best effort */
     }
     pthread_mutex_unlock(&sink_lock);
 }
 
+/* Points the sink at s (NULL: none), holding a reference on it. */
 static void set_sink(struct store *s)
 {
+    pthread_mutex_lock(&sink_lock);
+    struct store *old = sink_store;
+    if (s == old) {
+        pthread_mutex_unlock(&sink_lock);
+        return;
+    }
     if (s) {
         store_retain(s);
     }
-    pthread_mutex_lock(&sink_lock);
-    struct store *old = sink_store;
     sink_store = s;
     pthread_mutex_unlock(&sink_lock);
-    if (old) {
-        store_release(old);
-    }
+    store_release(old);
 }
 
 static void at_exit(void)

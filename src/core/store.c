@@ -1,14 +1,13 @@
-/* The run store: safe opening of pixie.db and a thin statement API
- * (contracts in store.h). */
-#include "store.h"
+/* The run store: the process-wide store of a database file, its safe
+ * opening, ownership of the one connection, transactions and the write
+ * lock discipline (contracts in store.h; statements in store_stmt.c,
+ * spawn_log in store_log.c, the lock file in store_lock.c). */
+#include "store_impl.h"
+#include "store_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,29 +16,17 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-struct store {
-    sqlite3 *db; /* main connection */
-    char *path;
-    atomic_int refs;
-    long spawn_log_cap;
-    pthread_mutex_t log_mu; /* guards the three fields below */
-    sqlite3 *log_db;        /* dedicated spawn_log connection, opened lazily */
-    sqlite3_stmt *log_insert;
-    sqlite3_stmt *log_prune;
-};
+/* Every open store of the process, keyed by (dev, ino). */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct store *registry;
 
 static const char sqlite_magic[16] = "SQLite format 3";
 
-/* Settings of every read-write connection; `sync` is the synchronous level. */
-static const char *const pragmas_main = "PRAGMA synchronous=FULL;"
-                                        "PRAGMA foreign_keys=ON;"
-                                        "PRAGMA trusted_schema=OFF;"
-                                        "PRAGMA secure_delete=ON;"
-                                        "PRAGMA journal_size_limit=67108864;";
-static const char *const pragmas_log = "PRAGMA synchronous=NORMAL;"
-                                       "PRAGMA foreign_keys=ON;"
-                                       "PRAGMA trusted_schema=OFF;"
-                                       "PRAGMA secure_delete=ON;";
+static const char *const pragmas = "PRAGMA synchronous=FULL;"
+                                   "PRAGMA foreign_keys=ON;"
+                                   "PRAGMA trusted_schema=OFF;"
+                                   "PRAGMA secure_delete=ON;"
+                                   "PRAGMA journal_size_limit=67108864;";
 
 /* Formats a message into err (when not NULL). */
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -53,8 +40,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Maps an SQLite result code (primary or extended) to a negative errno. */
-static int sqlite_to_errno(int rc)
+int store_sqlite_errno(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -94,9 +80,12 @@ static int sqlite_to_errno(int rc)
     }
 }
 
+/* ---- checks before the connection is trusted ------------------------------ */
+
 /* Reads up to 16 bytes at offset 0 of `path` through SQLite's default VFS
- * (so closing it never drops POSIX locks other connections of this
- * process hold on the file). Returns 0 and sets *got, or a negative errno. */
+ * (its unix VFS tracks every descriptor of a file in the process and
+ * defers closing one while the file is locked, so this never drops POSIX
+ * locks). Returns 0 and sets *got, or a negative errno. */
 static int vfs_read_header(const char *path, unsigned char hdr[16], int *got)
 {
     sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
@@ -136,7 +125,7 @@ static int vfs_read_header(const char *path, unsigned char hdr[16], int *got)
             rc = -EIO;
         }
     } else {
-        rc = sqlite_to_errno(src);
+        rc = store_sqlite_errno(src);
     }
     if (f->pMethods) {
         f->pMethods->xClose(f);
@@ -181,7 +170,7 @@ static int run_check(sqlite3 *db, const char *path, int full, char *err, size_t 
             result = -EBADMSG;
         }
     } else {
-        int e = sqlite_to_errno(rc);
+        int e = store_sqlite_errno(rc);
         if (e == -EBADMSG || e == -EILSEQ || e == -EINVAL) {
             first_line_err(err, errlen, path, sqlite3_errmsg(db));
             result = e == -EILSEQ ? -EILSEQ : -EBADMSG;
@@ -194,9 +183,8 @@ static int run_check(sqlite3 *db, const char *path, int full, char *err, size_t 
     return result;
 }
 
-/* Checks an existing non-empty file before any read-write connection
- * touches it: the header, then quick_check on a read-only connection. */
-static int check_existing(const char *path, char *err, size_t errlen)
+/* Checks the 16-byte header of an existing non-empty file. */
+static int check_header(const char *path, char *err, size_t errlen)
 {
     unsigned char hdr[16];
     int got = 0;
@@ -212,19 +200,61 @@ static int check_existing(const char *path, char *err, size_t errlen)
                 path);
         return -EILSEQ;
     }
-    sqlite3 *ro = NULL;
-    rc = sqlite3_open_v2(path, &ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        set_err(err, errlen, "%s: cannot open the database: %s", path,
-                ro ? sqlite3_errmsg(ro) : "out of memory");
-        sqlite3_close_v2(ro);
-        return sqlite_to_errno(rc);
+    return 0;
+}
+
+/* First column of the first row of `sql` as an integer in *out. Returns an
+ * SQLite result code (SQLITE_ROW on success). */
+static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
     }
-    sqlite3_busy_timeout(ro, BUSY_TIMEOUT_MS);
-    rc = run_check(ro, path, 0, err, errlen);
-    sqlite3_close_v2(ro);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
     return rc;
 }
+
+/* Refuses a database whose schema is not one the caller knows: a
+ * user_version newer than `known`, or tables with user_version 0 (another
+ * program's database). Read on the connection, so the WAL counts. Returns
+ * 0, -ENOTSUP, -EILSEQ or another negative errno, with a message. */
+static int check_schema(sqlite3 *db, const char *path, int known, char *err, size_t errlen)
+{
+    if (known < 0) {
+        return 0;
+    }
+    sqlite3_int64 version = 0, tables = 0;
+    int rc = query_int(db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_ROW) {
+        rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &tables);
+    }
+    if (rc != SQLITE_ROW) {
+        set_err(err, errlen, "%s: cannot read the schema version: %s", path, sqlite3_errmsg(db));
+        int e = store_sqlite_errno(rc);
+        return e ? e : -EIO;
+    }
+    if (version > known) {
+        set_err(err, errlen,
+                "%s has schema version %lld, newer than this Pixie knows (%d); use a newer Pixie",
+                path, (long long)version, known);
+        return -ENOTSUP;
+    }
+    if (version == 0 && tables > 0) {
+        set_err(err, errlen,
+                "%s is not a Pixie database (it holds tables but no Pixie schema version); "
+                "refusing to use it — move it aside to start a new history",
+                path);
+        return -EILSEQ;
+    }
+    return 0;
+}
+
+/* ---- files ---------------------------------------------------------------- */
 
 /* Creates `path` empty with mode 0600 (umask-proof) unless it exists.
  * Returns 0 (created or already there) or a negative errno. */
@@ -265,25 +295,63 @@ static void tighten_modes(const char *path)
     free(side);
 }
 
-/* Opens a read-write connection (no create) with busy_timeout and the given
- * pragmas. Returns 0 and *out, or a negative errno with a message. */
-static int open_rw(const char *path, const char *pragmas, sqlite3 **out, char *err, size_t errlen)
+/* Stats `path`, creating it empty (0600) when missing. Returns 0 with *st,
+ * or a negative errno with a message. */
+static int stat_or_create(const char *path, struct stat *st, char *err, size_t errlen)
 {
-    sqlite3 *db = NULL;
-    *out = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (stat(path, st) != 0) {
+        if (errno != ENOENT) {
+            int rc = -errno;
+            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            return rc;
+        }
+        int rc = create_empty(path);
+        if (rc == 0 && stat(path, st) != 0) {
+            rc = -errno;
+        }
+        if (rc != 0) {
+            set_err(err, errlen, "%s: cannot create the database: %s", path, strerror(-rc));
+            return rc;
+        }
+    }
+    if (!S_ISREG(st->st_mode)) {
+        set_err(err, errlen, "%s is not a regular file", path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- the connection --------------------------------------------------------- */
+
+/* Authorizer: transaction statements only from the store itself (or from
+ * SQLite inside a step, as VACUUM does), so no caller can leave the shared
+ * connection inside a transaction. It judges at prepare time. */
+static int authorize(void *ctx, int action, const char *a, const char *b, const char *c,
+                     const char *d)
+{
+    (void)a, (void)b, (void)c, (void)d;
+    const struct store *s = ctx;
+    if ((action == SQLITE_TRANSACTION || action == SQLITE_SAVEPOINT) && !s->allow_control) {
+        return SQLITE_DENY;
+    }
+    return SQLITE_OK;
+}
+
+/* Opens the read-write connection (no create) with busy_timeout and the
+ * pragmas. Returns 0 or a negative errno with a message. */
+static int open_connection(struct store *s, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_extended_result_codes(db, 1);
-        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-        rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
-        set_err(err, errlen, "%s: cannot open the database: %s", path,
-                db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close_v2(db);
-        return sqlite_to_errno(rc);
+        set_err(err, errlen, "%s: cannot open the database: %s", s->path,
+                s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return store_sqlite_errno(rc);
     }
-    *out = db;
     return 0;
 }
 
@@ -305,26 +373,35 @@ static int journal_mode(sqlite3 *db, const char *sql, char *buf, size_t n)
     return rc;
 }
 
-/* Puts `db` in WAL mode (persistent in the file) unless it already is.
- * Switching needs an exclusive lock and SQLite may report SQLITE_BUSY at
- * once, without its busy handler, while another process switches or
- * reads; retry for up to BUSY_TIMEOUT_MS. Returns 0 or a negative errno
- * with a message. */
-static int ensure_wal(sqlite3 *db, const char *path, char *err, size_t errlen)
+/* Puts the database in WAL mode (persistent in the file) unless it already
+ * is, holding the write lock. Switching needs an exclusive lock and SQLite
+ * may report SQLITE_BUSY at once, without its busy handler, while another
+ * process reads; retry for up to BUSY_TIMEOUT_MS. Returns 0 or a negative
+ * errno with a message. */
+static int ensure_wal(struct store *s, char *err, size_t errlen)
 {
     char mode[16];
-    int rc = journal_mode(db, "PRAGMA journal_mode", mode, sizeof mode);
+    int rc = journal_mode(s->db, "PRAGMA journal_mode", mode, sizeof mode);
+    if (strcmp(mode, "wal") == 0) {
+        return 0;
+    }
+    int lrc = store_write_lock(s, STORE_WRITE_LOCK_WAIT_MS);
+    if (lrc != 0) {
+        set_err(err, errlen, "%s: cannot take the write lock: %s", s->path, strerror(-lrc));
+        return lrc;
+    }
     for (int waited = 0; strcmp(mode, "wal") != 0 && waited < BUSY_TIMEOUT_MS; waited += 10) {
-        rc = journal_mode(db, "PRAGMA journal_mode=WAL", mode, sizeof mode);
+        rc = journal_mode(s->db, "PRAGMA journal_mode=WAL", mode, sizeof mode);
         if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
             break;
         }
         usleep(10 * 1000);
     }
+    store_write_settle(s);
     if (strcmp(mode, "wal") != 0) {
-        set_err(err, errlen, "%s: cannot switch the database to WAL mode: %s", path,
-                rc == SQLITE_ROW ? "refused" : sqlite3_errmsg(db));
-        return rc == SQLITE_ROW ? -ENOTSUP : sqlite_to_errno(rc);
+        set_err(err, errlen, "%s: cannot switch the database to WAL mode: %s", s->path,
+                rc == SQLITE_ROW ? "refused" : sqlite3_errmsg(s->db));
+        return rc == SQLITE_ROW ? -ENOTSUP : store_sqlite_errno(rc);
     }
     return 0;
 }
@@ -345,78 +422,230 @@ static long spawn_log_cap_from_env(void)
     return n;
 }
 
-int store_open(const char *path, struct store **out, char *err, size_t errlen)
+/* Closes the connection and the lock file and frees s (no other owner). The
+ * close checkpoints when no other process has the file open: under the
+ * write lock. */
+static void destroy(struct store *s)
 {
-    *out = NULL;
-    set_err(err, errlen, "%s", "");
-    struct stat st;
-    int rc;
-    if (stat(path, &st) == 0) {
-        if (!S_ISREG(st.st_mode)) {
-            set_err(err, errlen, "%s is not a regular file", path);
-            return -EINVAL;
+    if (s->db) {
+        store_lock(s); /* writes what is still queued */
+        store_log_free(s);
+        int locked =
+            s->lock_fd >= 0 && store_lockfile_acquire(s->lock_fd, STORE_WRITE_LOCK_WAIT_MS) == 0;
+        sqlite3_close_v2(s->db);
+        s->db = NULL;
+        if (locked) {
+            store_lockfile_release(s->lock_fd);
         }
-        rc = st.st_size > 0 ? check_existing(path, err, errlen) : 0;
-    } else if (errno == ENOENT) {
-        rc = create_empty(path);
-        if (rc != 0) {
-            set_err(err, errlen, "%s: cannot create the database: %s", path, strerror(-rc));
-        } else if (stat(path, &st) == 0 && st.st_size > 0) {
-            rc = check_existing(path, err, errlen); /* another process won the race */
-        }
-    } else {
-        rc = -errno;
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        s->write_locked = 0;
+        s->depth = 0;
+        pthread_mutex_unlock(&s->conn_mu);
     }
-    if (rc != 0) {
-        return rc;
+    if (s->lock_fd >= 0) {
+        close(s->lock_fd);
     }
+    pthread_mutex_destroy(&s->conn_mu);
+    pthread_mutex_destroy(&s->q_mu);
+    free(s->path);
+    free(s);
+}
+
+/* A new store for `path` (file `st`): checks, connection, lock file, WAL.
+ * Returns 0 and *out, or a negative errno with a message. */
+static int open_new(const char *path, const struct stat *st, int schema_version, struct store **out,
+                    char *err, size_t errlen)
+{
     struct store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
         set_err(err, errlen, "%s: out of memory", path);
         return -ENOMEM;
     }
-    rc = open_rw(path, pragmas_main, &s->db, err, errlen);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->conn_mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+    pthread_mutex_init(&s->q_mu, NULL);
+    s->lock_fd = -1;
+    s->dev = st->st_dev;
+    s->ino = st->st_ino;
+    s->refs = 1;
+    s->spawn_log_cap = spawn_log_cap_from_env();
+    int rc = st->st_size > 0 ? check_header(path, err, errlen) : 0;
     if (rc == 0) {
-        rc = ensure_wal(s->db, path, err, errlen);
+        rc = open_connection(s, err, errlen);
     }
+    if (rc == 0 && st->st_size > 0) {
+        rc = run_check(s->db, path, 0, err, errlen);
+    }
+    if (rc == 0) {
+        rc = check_schema(s->db, path, schema_version, err, errlen);
+    }
+    if (rc == 0) {
+        int fd = store_lockfile_open(path, err, errlen);
+        if (fd < 0) {
+            rc = fd;
+        } else {
+            s->lock_fd = fd;
+        }
+    }
+    pthread_mutex_lock(&s->conn_mu);
+    if (rc == 0) {
+        rc = ensure_wal(s, err, errlen);
+    }
+    if (rc == 0) {
+        sqlite3_set_authorizer(s->db, authorize, s);
+    }
+    pthread_mutex_unlock(&s->conn_mu);
     if (rc != 0) {
-        sqlite3_close_v2(s->db);
-        free(s->path);
-        free(s);
+        destroy(s);
         return rc;
     }
     tighten_modes(path);
-    atomic_init(&s->refs, 1);
-    s->spawn_log_cap = spawn_log_cap_from_env();
-    pthread_mutex_init(&s->log_mu, NULL);
+    *out = s;
+    return 0;
+}
+
+/* 1 when the store's file was renamed or deleted since it was opened (its
+ * inode number may then belong to a new file). */
+static int moved(struct store *s)
+{
+    int has_moved = 0;
+    return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &has_moved) == SQLITE_OK &&
+           has_moved;
+}
+
+int store_open(const char *path, int schema_version, struct store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    set_err(err, errlen, "%s", "");
+    struct stat st;
+    int rc = stat_or_create(path, &st, err, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    pthread_mutex_lock(&registry_mu);
+    struct store *s = registry;
+    int fresh = 0;
+    while (s && !(s->dev == st.st_dev && s->ino == st.st_ino && !moved(s))) {
+        s = s->next;
+    }
+    if (s) {
+        s->refs++;
+    } else if ((rc = open_new(path, &st, schema_version, &s, err, errlen)) == 0) {
+        s->next = registry;
+        registry = s;
+        fresh = 1;
+    }
+    pthread_mutex_unlock(&registry_mu);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!fresh && schema_version >= 0) { /* already open: check it again */
+        store_lock(s);
+        rc = check_schema(s->db, path, schema_version, err, errlen);
+        store_unlock(s);
+        if (rc != 0) {
+            store_release(s);
+            return rc;
+        }
+    }
     *out = s;
     return 0;
 }
 
 void store_retain(struct store *s)
 {
-    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_lock(&registry_mu);
+    s->refs++;
+    pthread_mutex_unlock(&registry_mu);
 }
 
 void store_release(struct store *s)
 {
-    if (!s || atomic_fetch_sub(&s->refs, 1) != 1) {
+    if (!s) {
         return;
     }
-    sqlite3_finalize(s->log_insert);
-    sqlite3_finalize(s->log_prune);
-    sqlite3_close_v2(s->log_db);
-    sqlite3_close_v2(s->db);
-    pthread_mutex_destroy(&s->log_mu);
-    free(s->path);
-    free(s);
+    pthread_mutex_lock(&registry_mu);
+    int last = --s->refs == 0;
+    if (last) {
+        struct store **p = &registry;
+        while (*p != s) {
+            p = &(*p)->next;
+        }
+        *p = s->next;
+    }
+    pthread_mutex_unlock(&registry_mu);
+    if (last) {
+        destroy(s);
+    }
 }
 
 const char *store_path(const struct store *s)
 {
     return s->path;
+}
+
+/* ---- ownership of the connection and the write lock ------------------------ */
+
+void store_lock(struct store *s)
+{
+    pthread_mutex_lock(&s->conn_mu);
+    if (++s->depth == 1) {
+        store_log_flush(s, STORE_WRITE_LOCK_WAIT_MS);
+    }
+}
+
+void store_unlock(struct store *s)
+{
+    if (s->depth > 1) {
+        s->depth--;
+        pthread_mutex_unlock(&s->conn_mu);
+        return;
+    }
+    /* Outermost: write what the I/O thread queued meanwhile (never waiting
+     * for another process), then re-check after letting go, so a row queued
+     * between the flush and the unlock is not stranded. When the lock file
+     * is busy the rows stay queued for the next user of the connection
+     * (retrying here would spin until the other process is done). */
+    for (;;) {
+        int flushed = store_log_flush(s, 0);
+        s->depth = 0;
+        pthread_mutex_unlock(&s->conn_mu);
+        if (flushed < 0 || !store_log_pending(s) || pthread_mutex_trylock(&s->conn_mu) != 0) {
+            return;
+        }
+        s->depth = 1;
+    }
+}
+
+int store_write_lock(struct store *s, long wait_ms)
+{
+    if (s->write_locked) {
+        return 0;
+    }
+    int rc = store_lockfile_acquire(s->lock_fd, wait_ms);
+    if (rc == 0) {
+        s->write_locked = 1;
+    }
+    return rc;
+}
+
+void store_write_settle(struct store *s)
+{
+    if (s->write_locked && s->tx_depth == 0 && sqlite3_txn_state(s->db, NULL) != SQLITE_TXN_WRITE) {
+        store_lockfile_release(s->lock_fd);
+        s->write_locked = 0;
+    }
+}
+
+int store_control(struct store *s, const char *sql)
+{
+    s->allow_control = 1;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    s->allow_control = 0;
+    return store_sqlite_errno(rc);
 }
 
 const char *store_errmsg(struct store *s)
@@ -426,17 +655,112 @@ const char *store_errmsg(struct store *s)
 
 int store_check(struct store *s, int full, char *err, size_t errlen)
 {
-    return run_check(s->db, s->path, full, err, errlen);
+    store_lock(s);
+    int rc = run_check(s->db, s->path, full, err, errlen);
+    store_unlock(s);
+    return rc;
 }
 
 int store_exec(struct store *s, const char *sql)
 {
-    return sqlite_to_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+    size_t len = strlen(sql), pos = 0;
+    int rc = 0;
+    store_lock(s);
+    while (rc == 0) {
+        struct store_stmt *st;
+        size_t used;
+        rc = store_prepare(s, sql + pos, len - pos, &st, &used);
+        pos += used;
+        if (rc != 0 || !st) {
+            break;
+        }
+        while ((rc = store_step(st)) == 1) {
+        }
+        store_finalize(st);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+int store_begin(struct store *s, char *err, size_t errlen)
+{
+    store_lock(s);
+    int rc;
+    if (s->tx_depth == 0) {
+        rc = store_write_lock(s, STORE_WRITE_LOCK_WAIT_MS);
+        if (rc != 0) {
+            set_err(err, errlen, "%s: another process kept the write lock (%s.lock): %s", s->path,
+                    s->path, strerror(-rc));
+        } else if ((rc = store_control(s, "BEGIN IMMEDIATE")) != 0) {
+            set_err(err, errlen, "%s", sqlite3_errmsg(s->db));
+        }
+    } else if ((rc = store_control(s, "SAVEPOINT pixie_tx")) != 0) {
+        set_err(err, errlen, "%s", sqlite3_errmsg(s->db));
+    }
+    if (rc != 0) {
+        store_write_settle(s);
+        store_unlock(s);
+        return rc;
+    }
+    s->tx_depth++;
+    return 0;
+}
+
+/* Ends the innermost transaction: gives back its write lock (outermost)
+ * and its hold on the connection. */
+static void end_transaction(struct store *s)
+{
+    s->tx_depth--;
+    store_write_settle(s);
+    store_unlock(s);
+}
+
+void store_rollback(struct store *s)
+{
+    if (s->tx_depth == 0) {
+        return;
+    }
+    if (s->tx_depth > 1) {
+        store_control(s, "ROLLBACK TO pixie_tx; RELEASE pixie_tx");
+    } else if (!sqlite3_get_autocommit(s->db)) {
+        store_control(s, "ROLLBACK");
+    }
+    end_transaction(s);
+}
+
+int store_commit(struct store *s, char *err, size_t errlen)
+{
+    if (s->tx_depth == 0) {
+        set_err(err, errlen, "%s", "no transaction to commit");
+        return -EINVAL;
+    }
+    int rc;
+    if (s->tx_depth == 1 && sqlite3_get_autocommit(s->db)) {
+        /* SQLite already rolled it back (an I/O error, a full disk, ...) */
+        set_err(err, errlen, "the transaction was rolled back: %s", sqlite3_errmsg(s->db));
+        rc = -EIO;
+    } else {
+        rc = store_control(s, s->tx_depth > 1 ? "RELEASE pixie_tx" : "COMMIT");
+        if (rc != 0) {
+            set_err(err, errlen, "%s", sqlite3_errmsg(s->db));
+        }
+    }
+    if (rc != 0) {
+        store_rollback(s);
+        return rc;
+    }
+    end_transaction(s);
+    return 0;
 }
 
 int store_in_transaction(struct store *s)
 {
-    return !sqlite3_get_autocommit(s->db);
+    store_lock(s);
+    int in = s->tx_depth > 0;
+    store_unlock(s);
+    return in;
 }
 
 int64_t store_last_insert_rowid(struct store *s)
@@ -444,251 +768,14 @@ int64_t store_last_insert_rowid(struct store *s)
     return sqlite3_last_insert_rowid(s->db);
 }
 
+int64_t store_take_insert_rowid(struct store *s)
+{
+    int64_t rowid = sqlite3_last_insert_rowid(s->db);
+    sqlite3_set_last_insert_rowid(s->db, 0);
+    return rowid;
+}
+
 int64_t store_total_changes(struct store *s)
 {
     return sqlite3_total_changes64(s->db);
-}
-
-/* --- statements: struct store_stmt is sqlite3_stmt under another name --- */
-
-static sqlite3_stmt *raw(struct store_stmt *st)
-{
-    return (sqlite3_stmt *)st;
-}
-
-int store_prepare(struct store *s, const char *sql, size_t len, struct store_stmt **out,
-                  size_t *used)
-{
-    *out = NULL;
-    *used = 0;
-    if (len > INT_MAX) {
-        return -E2BIG;
-    }
-    sqlite3_stmt *st = NULL;
-    const char *tail = sql;
-    int rc = sqlite3_prepare_v2(s->db, sql, (int)len, &st, &tail);
-    if (rc != SQLITE_OK) {
-        return sqlite_to_errno(rc);
-    }
-    *out = (struct store_stmt *)st;
-    *used = (size_t)(tail - sql);
-    return 0;
-}
-
-void store_finalize(struct store_stmt *st)
-{
-    sqlite3_finalize(raw(st));
-}
-
-int store_param_count(struct store_stmt *st)
-{
-    return sqlite3_bind_parameter_count(raw(st));
-}
-
-int store_bind_null(struct store_stmt *st, int i)
-{
-    return sqlite_to_errno(sqlite3_bind_null(raw(st), i));
-}
-
-int store_bind_int64(struct store_stmt *st, int i, int64_t v)
-{
-    return sqlite_to_errno(sqlite3_bind_int64(raw(st), i, v));
-}
-
-int store_bind_double(struct store_stmt *st, int i, double v)
-{
-    return sqlite_to_errno(sqlite3_bind_double(raw(st), i, v));
-}
-
-int store_bind_text(struct store_stmt *st, int i, const char *p, size_t len)
-{
-    return sqlite_to_errno(sqlite3_bind_text64(raw(st), i, p, len, SQLITE_TRANSIENT, SQLITE_UTF8));
-}
-
-int store_bind_blob(struct store_stmt *st, int i, const void *p, size_t len)
-{
-    return sqlite_to_errno(sqlite3_bind_blob64(raw(st), i, p, len, SQLITE_TRANSIENT));
-}
-
-int store_step(struct store_stmt *st)
-{
-    int rc = sqlite3_step(raw(st));
-    if (rc == SQLITE_ROW) {
-        return 1;
-    }
-    if (rc == SQLITE_DONE) {
-        return 0;
-    }
-    int e = sqlite_to_errno(rc);
-    return e ? e : -EIO;
-}
-
-int store_column_count(struct store_stmt *st)
-{
-    return sqlite3_column_count(raw(st));
-}
-
-const char *store_column_name(struct store_stmt *st, int i)
-{
-    return sqlite3_column_name(raw(st), i);
-}
-
-enum store_type store_column_type(struct store_stmt *st, int i)
-{
-    switch (sqlite3_column_type(raw(st), i)) {
-    case SQLITE_INTEGER:
-        return STORE_INTEGER;
-    case SQLITE_FLOAT:
-        return STORE_FLOAT;
-    case SQLITE_TEXT:
-        return STORE_TEXT;
-    case SQLITE_BLOB:
-        return STORE_BLOB;
-    default:
-        return STORE_NULL;
-    }
-}
-
-int64_t store_column_int64(struct store_stmt *st, int i)
-{
-    return sqlite3_column_int64(raw(st), i);
-}
-
-double store_column_double(struct store_stmt *st, int i)
-{
-    return sqlite3_column_double(raw(st), i);
-}
-
-const void *store_column_bytes(struct store_stmt *st, int i, size_t *len)
-{
-    const void *p = sqlite3_column_type(raw(st), i) == SQLITE_BLOB
-                        ? sqlite3_column_blob(raw(st), i)
-                        : (const void *)sqlite3_column_text(raw(st), i);
-    *len = (size_t)sqlite3_column_bytes(raw(st), i);
-    return p ? p : "";
-}
-
-/* --- spawn_log: dedicated connection ------------------------------------ */
-
-static const char *const sql_log_insert =
-    "INSERT INTO spawn_log (tool_id, ts, stream, text) "
-    "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?2, ?3)";
-static const char *const sql_log_prune =
-    "DELETE FROM spawn_log WHERE tool_id = ?1 AND id <= "
-    "(SELECT id FROM spawn_log WHERE tool_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
-
-/* Opens the spawn_log connection and prepares its statements (log_mu held).
- * Returns 0 or a negative errno (-ENOENT: no spawn_log table yet). */
-static int log_open(struct store *s)
-{
-    if (s->log_db) {
-        return 0;
-    }
-    sqlite3 *db;
-    int rc = open_rw(s->path, pragmas_log, &db, NULL, 0);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_stmt *ins = NULL, *prune = NULL;
-    int src = sqlite3_prepare_v3(db, sql_log_insert, -1, SQLITE_PREPARE_PERSISTENT, &ins, NULL);
-    if (src == SQLITE_OK) {
-        src = sqlite3_prepare_v3(db, sql_log_prune, -1, SQLITE_PREPARE_PERSISTENT, &prune, NULL);
-    }
-    if (src != SQLITE_OK) {
-        rc = strstr(sqlite3_errmsg(db), "no such table") ? -ENOENT : sqlite_to_errno(src);
-        sqlite3_finalize(ins);
-        sqlite3_close_v2(db);
-        return rc;
-    }
-    s->log_db = db;
-    s->log_insert = ins;
-    s->log_prune = prune;
-    return 0;
-}
-
-/* Length of the next row's piece of text[0..len): at most
- * STORE_SPAWN_LOG_MAX_ROW_BYTES, not ending inside a UTF-8 sequence when
- * the text is UTF-8 (any bytes are accepted). */
-static size_t piece_len(const char *text, size_t len)
-{
-    if (len <= STORE_SPAWN_LOG_MAX_ROW_BYTES) {
-        return len;
-    }
-    size_t n = STORE_SPAWN_LOG_MAX_ROW_BYTES;
-    for (int back = 0; back < 3 && ((unsigned char)text[n] & 0xc0) == 0x80; back++) {
-        n--;
-    }
-    return n;
-}
-
-/* Inserts one row (log_mu held). Returns an SQLite result code. */
-static int log_insert_row(struct store *s, const char *tool_id, const char *stream,
-                          const char *text, size_t len)
-{
-    sqlite3_bind_text(s->log_insert, 1, tool_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->log_insert, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_text64(s->log_insert, 3, text, len, SQLITE_STATIC, SQLITE_UTF8);
-    int rc = sqlite3_step(s->log_insert);
-    sqlite3_reset(s->log_insert);
-    sqlite3_clear_bindings(s->log_insert);
-    return rc;
-}
-
-/* Inserts the text (split into rows of at most
- * STORE_SPAWN_LOG_MAX_ROW_BYTES) and runs the prune inside
- * BEGIN IMMEDIATE … COMMIT (log_mu held, connection open). Returns 0 or a
- * negative errno. */
-static int log_write(struct store *s, const char *tool_id, const char *stream, const char *text,
-                     size_t len)
-{
-    int rc = sqlite3_exec(s->log_db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        return sqlite_to_errno(rc);
-    }
-    size_t pos = 0;
-    do {
-        size_t n = piece_len(text + pos, len - pos);
-        rc = log_insert_row(s, tool_id, stream, text + pos, n);
-        pos += n;
-    } while (rc == SQLITE_DONE && pos < len);
-    if (rc == SQLITE_DONE) {
-        sqlite3_bind_text(s->log_prune, 1, tool_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s->log_prune, 2, s->spawn_log_cap);
-        rc = sqlite3_step(s->log_prune);
-        sqlite3_reset(s->log_prune);
-        sqlite3_clear_bindings(s->log_prune);
-    }
-    if (rc == SQLITE_DONE) {
-        rc = sqlite3_exec(s->log_db, "COMMIT", NULL, NULL, NULL);
-    }
-    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-        int e = sqlite_to_errno(rc);
-        sqlite3_exec(s->log_db, "ROLLBACK", NULL, NULL, NULL);
-        return e ? e : -EIO;
-    }
-    return 0;
-}
-
-int store_spawn_log_append(struct store *s, const char *tool_id, const char *stream,
-                           const char *text, size_t len)
-{
-    if (!s || !tool_id || !stream || (!text && len > 0)) {
-        return -EINVAL;
-    }
-    if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0 &&
-        strcmp(stream, "pixie") != 0) {
-        return -EINVAL;
-    }
-    pthread_mutex_lock(&s->log_mu);
-    int rc = log_open(s);
-    if (rc == 0) {
-        rc = log_write(s, tool_id, stream, text ? text : "", len);
-    }
-    pthread_mutex_unlock(&s->log_mu);
-    return rc;
-}
-
-long store_spawn_log_cap(const struct store *s)
-{
-    return s->spawn_log_cap;
 }

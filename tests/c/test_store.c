@@ -99,7 +99,7 @@ static void test_create_wal_and_modes_0600_under_umask_000(void)
     mode_t old = umask(0);
     struct store *s = NULL;
     char err[512];
-    CHECK(store_open(path, &s, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     CHECK(s != NULL);
     if (!s) {
         umask(old);
@@ -120,7 +120,7 @@ static void test_create_wal_and_modes_0600_under_umask_000(void)
 
     /* an existing database with loose modes is tightened */
     CHECK(chmod(path, 0666) == 0);
-    CHECK(store_open(path, &s, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     CHECK(mode_of(path) == 0600);
     CHECK(scalar(s, "SELECT count(*) FROM t") == 1);
     store_release(s);
@@ -143,7 +143,7 @@ static void test_refuses_non_sqlite_file_bytes_unchanged(void)
         CHECK(chmod(path, 0644) == 0);
         struct store *s = (struct store *)1;
         char err[512] = "";
-        CHECK(store_open(path, &s, err, sizeof err) == -EILSEQ);
+        CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == -EILSEQ);
         CHECK(s == NULL);
         CHECK(strstr(err, "is not a SQLite database") != NULL);
         CHECK(strstr(err, path) != NULL);
@@ -157,7 +157,7 @@ static void test_refuses_non_sqlite_file_bytes_unchanged(void)
     /* a folder is refused too */
     struct store *s;
     char err[512];
-    CHECK(store_open(dir, &s, err, sizeof err) == -EINVAL);
+    CHECK(store_open(dir, STORE_ANY_SCHEMA, &s, err, sizeof err) == -EINVAL);
     CHECK(strstr(err, "not a regular file") != NULL);
 }
 
@@ -168,7 +168,7 @@ static void test_refuses_corrupt_database_bytes_unchanged(void)
     path_in(path, sizeof path, dir, "pixie.db");
     struct store *s;
     char err[512];
-    CHECK(store_open(path, &s, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     if (!s) {
         return;
     }
@@ -189,7 +189,7 @@ static void test_refuses_corrupt_database_bytes_unchanged(void)
     memset(good + 4096 * 5 + 8, 0xff, 32);
     spit(path, good, len);
     err[0] = '\0';
-    int rc = store_open(path, &s, err, sizeof err);
+    int rc = store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err);
     CHECK(rc == -EBADMSG);
     CHECK(s == NULL);
     CHECK(strstr(err, "failed the database integrity check") != NULL);
@@ -208,7 +208,7 @@ static void test_statement_api(void)
     path_in(path, sizeof path, dir, "pixie.db");
     struct store *s;
     char err[512];
-    CHECK(store_open(path, &s, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     if (!s) {
         return;
     }
@@ -248,9 +248,16 @@ static void test_statement_api(void)
     CHECK(strstr(store_errmsg(s), "syntax error") != NULL);
     CHECK(store_check(s, 1, err, sizeof err) == 0);
     CHECK(store_in_transaction(s) == 0);
-    CHECK(store_exec(s, "BEGIN IMMEDIATE") == 0);
+    CHECK(store_begin(s, err, sizeof err) == 0);
     CHECK(store_in_transaction(s) == 1);
-    CHECK(store_exec(s, "ROLLBACK") == 0);
+    CHECK(store_exec(s, "INSERT INTO t VALUES (3, 4)") == 0);
+    store_rollback(s);
+    CHECK(store_in_transaction(s) == 0);
+    CHECK(scalar(s, "SELECT count(*) FROM t") == 1);
+    /* transaction statements in caller SQL are refused: store_begin owns them */
+    CHECK(store_prepare(s, "BEGIN", 5, &st, &used) == -EPERM && st == NULL);
+    CHECK(store_exec(s, "SAVEPOINT x") == -EPERM);
+    CHECK(store_exec(s, "COMMIT") == -EPERM);
     store_release(s);
 }
 
@@ -262,7 +269,7 @@ static void test_spawn_log_cap_and_errors(void)
     setenv("PIXIE_SPAWN_LOG_MAX_ROWS", "5", 1);
     struct store *s;
     char err[512];
-    CHECK(store_open(path, &s, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     unsetenv("PIXIE_SPAWN_LOG_MAX_ROWS");
     if (!s) {
         return;
@@ -338,7 +345,7 @@ static void test_spawn_log_append_from_threads_during_transactions(void)
     path_in(path, sizeof path, dir, "pixie.db");
     struct store *s;
     char err[512];
-    CHECK(store_open(path, &s, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     if (!s) {
         return;
     }
@@ -355,7 +362,9 @@ static void test_spawn_log_append_from_threads_during_transactions(void)
     }
     int main_failures = 0;
     for (int i = 0; i < 150; i++) {
-        if (store_exec(s, "BEGIN IMMEDIATE; INSERT INTO runs VALUES (1); COMMIT") != 0) {
+        if (store_begin(s, err, sizeof err) != 0 ||
+            store_exec(s, "INSERT INTO runs VALUES (1)") != 0 ||
+            store_commit(s, err, sizeof err) != 0) {
             main_failures++;
         }
     }
@@ -381,7 +390,7 @@ static void test_random_damage_refused_or_harmless(void)
     path_in(path, sizeof path, dir, "pixie.db");
     struct store *s;
     char err[512];
-    CHECK(store_open(good_path, &s, err, sizeof err) == 0);
+    CHECK(store_open(good_path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     if (!s) {
         return;
     }
@@ -418,7 +427,7 @@ static void test_random_damage_refused_or_harmless(void)
         unlink(shm);
         spit(path, bad, blen);
         err[0] = '\0';
-        int rc = store_open(path, &s, err, sizeof err);
+        int rc = store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err);
         if (rc == 0) {
             opened++;
             /* whatever quick_check let through must not crash a full scan */
@@ -439,8 +448,8 @@ static void test_random_damage_refused_or_harmless(void)
     free(good);
 }
 
-/* A second open in the same process (the header is read through SQLite's
- * VFS) must not drop the first connection's locks: if it did, another
+/* A second open in the same process shares the first one's connection
+ * (one store per file) and must not drop its locks: if it did, another
  * process closing its connection would think it was the last one and
  * checkpoint and delete the WAL under our feet. */
 static void test_second_open_keeps_first_connection_locks(void)
@@ -451,12 +460,13 @@ static void test_second_open_keeps_first_connection_locks(void)
     snprintf(wal, sizeof wal, "%s-wal", path);
     struct store *a, *b;
     char err[512];
-    CHECK(store_open(path, &a, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &a, err, sizeof err) == 0);
     if (!a) {
         return;
     }
     CHECK(store_exec(a, "CREATE TABLE t (x); INSERT INTO t VALUES (1)") == 0);
-    CHECK(store_open(path, &b, err, sizeof err) == 0);
+    CHECK(store_open(path, STORE_ANY_SCHEMA, &b, err, sizeof err) == 0);
+    CHECK(b == a);
     store_release(b);
     char cmd[9000];
     snprintf(cmd, sizeof cmd,

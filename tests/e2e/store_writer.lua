@@ -2,7 +2,7 @@
 -- loop and reports each step on stdout only after its commit returned:
 --   S <run id>   run_start committed (status running)
 --   F <run id>   run_finish committed (status ok)
---   L <marker>   spawn_log row committed (dedicated connection)
+--   L <marker>   spawn_log row committed (written at once, not queued)
 -- Usage: pixie_lua_test store_writer.lua HOME [COUNT]   (no COUNT: forever)
 local store = require("pixie.store")
 

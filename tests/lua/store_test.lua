@@ -345,4 +345,76 @@ t.test("store_masks_every_text_column_in_one_place", function()
   t.ok(not bytes:find(canary, 1, true), "canary absent after checkpoint on close")
 end)
 
+t.test("db_refuses_transaction_statements_use_transaction_fn", function()
+  local dir = t.tmpdir("db-control")
+  local h <close> = assert(db.open(dir .. "/x.db"))
+  assert(h:exec("CREATE TABLE a (x)"))
+  for _, sql in ipairs({ "BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", "SAVEPOINT s",
+                         "RELEASE s" }) do
+    t.raises(function() h:exec(sql) end, "use transaction(fn)")
+  end
+  t.raises(function() h:query("BEGIN") end, "use transaction(fn)")
+  t.eq(h:exec("VACUUM"), 0, "SQLite's own transaction inside VACUUM is allowed")
+  -- the connection is not left inside a transaction: another handle writes
+  local other <close> = assert(db.open(dir .. "/x.db"))
+  t.eq(other:exec("INSERT INTO a VALUES (2)"), 1)
+  t.eq(h:query("SELECT count(*) AS n FROM a")[1].n, 1)
+end)
+
+t.test("db_handles_share_one_connection_but_not_last_insert_rowid", function()
+  local dir = t.tmpdir("db-shared")
+  local a <close> = assert(db.open(dir .. "/x.db"))
+  local b <close> = assert(db.open(dir .. "/./x.db"))
+  assert(a:exec("CREATE TABLE p (k INTEGER PRIMARY KEY); CREATE TABLE q (k INTEGER PRIMARY KEY)"))
+  assert(a:exec("INSERT INTO p VALUES (41)"))
+  assert(b:exec("INSERT INTO q VALUES (7)"))
+  assert(b:exec("UPDATE q SET k = 8"))
+  t.eq(a:last_insert_rowid(), 41, "a's own insert, not b's")
+  t.eq(b:last_insert_rowid(), 7)
+  -- a transaction of one handle is seen whole by the other
+  local ok = a:transaction(function()
+    assert(a:exec("INSERT INTO p VALUES (1)"))
+    t.eq(b:query("SELECT count(*) AS n FROM p")[1].n, 2, "same connection, same thread")
+  end)
+  t.eq(ok, true)
+  a:close()
+  t.eq(b:query("SELECT count(*) AS n FROM p")[1].n, 2, "closing one handle keeps the other")
+end)
+
+t.test("db_open_schema_version_is_checked_on_the_connection", function()
+  local dir = t.tmpdir("db-schema")
+  local path = dir .. "/pixie.db"
+  local h <close> = assert(db.open(path, { schema_version = 2 }))
+  assert(h:exec("CREATE TABLE t (x)"))
+  local none, err = db.open(path, { schema_version = 2 })
+  t.eq(none, nil)
+  t.contains(err, "not a Pixie database")
+  assert(h:exec("PRAGMA user_version = 5")) -- still in the WAL: page 1 says 0
+  none, err = db.open(path, { schema_version = 2 })
+  t.eq(none, nil)
+  t.contains(err, "schema version 5, newer than this Pixie knows (2)")
+  local same <close> = assert(db.open(path, { schema_version = 5 }))
+  t.raises(function() db.open(path, { schema_version = -1 }) end, "non-negative integer")
+  t.raises(function() db.open(path, 5) end, "table expected")
+end)
+
+t.test("runs_store_points_the_launcher_sink_once", function()
+  local launcher = require("pixie.launcher")
+  local config = require("pixie.config")
+  local runs = require("pixie.runs")
+  local home = t.tmpdir("runs-sink")
+  assert(config.set_home(home))
+  local real, calls = launcher.set_store, 0
+  launcher.set_store = function(...)
+    calls = calls + 1
+    return real(...)
+  end
+  local ok, err = pcall(function()
+    for _ = 1, 5 do assert(runs.store()) end
+  end)
+  launcher.set_store = real
+  assert(ok, err)
+  t.eq(calls, 1, "set once, not on every run")
+end)
+
 return t.run()
