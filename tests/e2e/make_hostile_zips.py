@@ -285,6 +285,9 @@ def hostile_cases():
          simple([(t("x.txt"), os.urandom(200))])),
         (C("lying_size_small", "extract", "size_mismatch"), lying_size_small),
         (C("lying_size_large", "extract", "size_mismatch"), lying_size_large),
+        (C("lying_size_bomb", "extract", "size_mismatch",
+           note="must stop at the declared size: 100 MiB would pass RLIMIT_FSIZE"),
+         lying_size_bomb),
         (C("bad_crc", "extract", "crc"), bad_crc),
         # structure
         (C("two_top_folders", "inspect", "top_folder"), simple([(t("x"), b"1"), ("other/y", b"2")])),
@@ -354,6 +357,16 @@ def lying_size_large(p):
     """Declares 100,000 bytes; the stream holds 10."""
     write_zip(p, [(t("lie.txt"), b"0123456789")])
     patch_file(p, index=0, usize=100000)
+
+
+def lying_size_bomb(p):
+    """Declares 1,000 bytes; the stream holds 100 MiB of zeros."""
+    with zipfile.ZipFile(p, "w") as z:
+        with z.open(info(t("bomb.bin")), "w") as f:
+            chunk = bytes(MiB)
+            for _ in range(100):
+                f.write(chunk)
+    patch_file(p, index=0, usize=1000)
 
 
 def bad_crc(p):
