@@ -27,6 +27,8 @@ struct packer {
     struct buf path; /* "top/rel" of the entry being visited */
     size_t top_len;
     uint64_t entries;
+    dev_t tmp_dev; /* the temporary archive, never packed into itself */
+    ino_t tmp_ino;
     int src_err;          /* first failure inside a file source (negative errno) */
     char src_name[SHOWN]; /* its entry, escaped */
 };
@@ -312,6 +314,9 @@ static int visit(struct packer *p, int dfd, const char *name)
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         return fail_io(p, "cannot examine", errno);
     }
+    if (st.st_dev == p->tmp_dev && st.st_ino == p->tmp_ino) {
+        return 0; /* the archive being written, when `out` is inside the folder */
+    }
     if (S_ISLNK(st.st_mode)) {
         return skip(p, ZIP_SKIP_SYMLINK);
     }
@@ -465,6 +470,11 @@ int zip_pack(int dirfd, const char *out, const struct zip_pack_opts *opts, struc
         memcpy(tmp, out, out_len);
         memcpy(tmp + out_len, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
         tfd = mkostemp(tmp, O_CLOEXEC);
+    }
+    struct stat tst;
+    if (tfd >= 0 && fstat(tfd, &tst) == 0) {
+        p.tmp_dev = tst.st_dev;
+        p.tmp_ino = tst.st_ino;
     }
     int rc;
     if (!tmp || p.root < 0 || tfd < 0) {

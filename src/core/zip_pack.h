@@ -22,7 +22,9 @@
  * The archive is written to "<out>.tmp-XXXXXX" next to `out`, closed,
  * fsync'd, inspected with zip_inspect_path (the round-trip self-check),
  * renamed onto `out`, and the folder fsync'd. On any failure `out` is
- * untouched and the temporary file removed. An empty folder gives an
+ * untouched and the temporary file removed. When `out` lies inside the
+ * packed folder the temporary file is never packed into itself (an older
+ * `out` there is an ordinary file: the caller's policy excludes it). An empty folder gives an
  * archive holding only the top folder's entry (libzip would otherwise
  * delete an archive with no entries). */
 #ifndef PIXIE_ZIP_PACK_H

@@ -466,6 +466,50 @@ static void test_pack_stops_on_callbacks_and_limits(const char *dir)
     close(sfd);
 }
 
+/* Packs src into out with top "t" and default limits; returns zip_pack's
+ * value and leaves the report in *rep. */
+static int pack_dir(const char *src, const char *out, struct zip_report *rep)
+{
+    int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct zip_pack_opts o = {.top = "t"};
+    int rc = zip_pack(sfd, out, &o, rep);
+    close(sfd);
+    return rc;
+}
+
+static void test_pack_refuses_what_import_refuses(const char *dir)
+{
+    char src[4200], out[4200];
+    struct zip_report rep;
+    snprintf(src, sizeof src, "%s/dup-src", dir);
+    snprintf(out, sizeof out, "%s/dup.zip", dir);
+    CHECK(mkdir(src, 0755) == 0);
+    write_file(src, "README", "1", 0644);
+    write_file(src, "readme", "2", 0644);
+    /* Caught by the self-check (inspect on the written archive). */
+    CHECK(pack_dir(src, out, &rep) == -EBADMSG && rep.reason == ZIP_REASON_DUPLICATE);
+    CHECK(strstr(rep.message, "t/README") != NULL && access(out, F_OK) != 0);
+
+    snprintf(src, sizeof src, "%s/latin1-src", dir);
+    CHECK(mkdir(src, 0755) == 0);
+    write_file(src, "caf\xe9", "1", 0644); /* a Latin-1 name: not UTF-8 */
+    CHECK(pack_dir(src, out, &rep) == -EBADMSG && rep.reason == ZIP_REASON_NAME_ENCODING);
+    CHECK(strstr(rep.message, "t/caf\\xe9") != NULL);
+}
+
+static void test_pack_into_the_packed_folder(const char *dir)
+{
+    char src[4200], out[4300];
+    struct zip_report rep;
+    snprintf(src, sizeof src, "%s/self-src", dir);
+    snprintf(out, sizeof out, "%s/self.zip", src);
+    CHECK(mkdir(src, 0755) == 0);
+    write_file(src, "a.txt", "a", 0644);
+    CHECK(pack_dir(src, out, &rep) == 0 && rep.files == 1);
+    CHECK(zip_inspect_path(out, NULL, &rep) == 0 && rep.files == 1);
+    CHECK(count_entries(src) == 2);
+}
+
 int main(void)
 {
     const char *tmp = check_tmpdir("zip");
@@ -480,5 +524,7 @@ int main(void)
     test_extract_never_writes_through_a_planted_symlink(dir);
     test_fsat_stays_beneath_without_symlinks(dir);
     test_pack_stops_on_callbacks_and_limits(dir);
+    test_pack_refuses_what_import_refuses(dir);
+    test_pack_into_the_packed_folder(dir);
     return check_exit();
 }
