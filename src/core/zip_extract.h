@@ -13,7 +13,9 @@
  * symlink or over an existing file. Bytes are counted while copying: an
  * entry that yields more or fewer bytes than it declares, or a running
  * total over max_total_bytes, fails the extraction; libzip's CRC check at
- * the end of each entry fails it too. Every file and folder is fsync'd.
+ * the end of each entry fails it too. Every file and folder is fsync'd
+ * (files in batches: writeback starts as each file is closed, the fsyncs
+ * come per batch of 64, each through the descriptor that wrote it).
  *
  * Modes: files 0644, or 0755 when the entry's Unix mode has the
  * owner-execute bit; folders 0755 (what zip_pack writes, so a round trip

@@ -17,6 +17,7 @@
 
 #define SHOWN 200
 #define DOS_DIRECTORY 0x10u /* MS-DOS attribute bit, set by Info-ZIP too */
+#define DEFLATE_LEVEL 6     /* zlib and Info-ZIP zip default; libzip 1.7 defaults to 9 */
 
 struct packer {
     zip_t *za;
@@ -193,7 +194,8 @@ static int set_entry(struct packer *p, zip_int64_t idx, mode_t mode, int is_dir)
 {
     zip_uint32_t attr = ((zip_uint32_t)mode << 16) | (is_dir ? DOS_DIRECTORY : 0);
     if (zip_file_set_external_attributes(p->za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX, attr) != 0 ||
-        (!is_dir && zip_set_file_compression(p->za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 0) != 0)) {
+        (!is_dir &&
+         zip_set_file_compression(p->za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, DEFLATE_LEVEL) != 0)) {
         return fail_zip(p);
     }
     return 0;
