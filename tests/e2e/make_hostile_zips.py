@@ -223,6 +223,9 @@ def hostile_cases():
          invalid_utf8_flagged),
         (C("overlong_utf8_flagged", "inspect", "name_encoding"), overlong_utf8_flagged),
         (C("cp437_unflagged", "inspect", "name_encoding"), cp437_unflagged),
+        (C("unicode_path_field_traversal", "inspect", "name_traversal",
+           note="libzip (like unzip) prefers the Info-ZIP Unicode path field to the raw name"),
+         unicode_path_field),
         # secrets and tool-private folders
         (C("dotenv_top", "inspect", "dotenv"), simple([ok, (t(".env"), b"K=v\n")])),
         (C("dotenv_nested", "inspect", "dotenv"), simple([ok, (t("sub/deep/.env"), b"K=v\n")])),
@@ -317,6 +320,17 @@ def overlong_utf8_flagged(p):
 def cp437_unflagged(p):
     write_zip(p, [(t("\u00e9.txt"), b"2")])
     patch_file(p, index=0, flags_and=0xFFFF & ~0x800)
+
+
+def unicode_path_field(p):
+    """Raw name harmless, Info-ZIP Unicode path extra field (0x7075,
+    version 1, CRC of the raw name) says tool/../evil.txt."""
+    raw = t("okay.txt").encode()
+    upath = t("../evil.txt").encode()
+    field = struct.pack("<BI", 1, zlib.crc32(raw)) + upath
+    zi = info(t("okay.txt"))
+    zi.extra = struct.pack("<HH", 0x7075, len(field)) + field
+    write_zip(p, [(t("ok.txt"), b"fine\n"), (zi, b"x")])
 
 
 def dir_with_data(p):
