@@ -393,6 +393,8 @@ struct keyed {
 };
 enum { KIND_IMPLIED, KIND_DIR, KIND_FILE };
 
+/* qsort order: by key; in a group, files, then folders, then implied
+ * folders, each by entry. */
 static int keyed_cmp(const void *a, const void *b)
 {
     const struct keyed *x = a, *y = b;

@@ -253,6 +253,7 @@ static int add_file(struct packer *p, const struct stat *st)
     return set_entry(p, idx, S_IFREG | ((st->st_mode & S_IXUSR) ? 0755 : 0644), 0);
 }
 
+/* qsort order of names: byte order (strcmp). */
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

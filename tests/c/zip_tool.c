@@ -48,6 +48,7 @@ static int exclude_cb(const char *relpath, int is_dir, void *ctx)
     return 0;
 }
 
+/* Prints one "skipped" line per path left out. */
 static int skipped_cb(const char *relpath, enum zip_skip why, void *ctx)
 {
     (void)ctx;
@@ -56,6 +57,7 @@ static int skipped_cb(const char *relpath, enum zip_skip why, void *ctx)
     return 0;
 }
 
+/* Prints the report lines (see the top comment). */
 static void print_report(const struct zip_report *rep)
 {
     printf("reason %s\nentry %lld\nerrno %d\nmessage %s\ntop %s\nfiles %llu\ndirs %llu\n"
