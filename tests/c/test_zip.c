@@ -510,6 +510,51 @@ static void test_pack_into_the_packed_folder(const char *dir)
     CHECK(count_entries(src) == 2);
 }
 
+struct swap {
+    const char *dir;
+    int symlink; /* replace the file by a symlink instead of growing it */
+};
+
+/* Exclude callback that changes "victim" after the walk examined it and
+ * before its data is read. */
+static int change_victim(const char *relpath, int is_dir, void *ctx)
+{
+    const struct swap *sw = ctx;
+    (void)is_dir;
+    if (strcmp(relpath, "victim") == 0) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/victim", sw->dir);
+        if (sw->symlink) {
+            CHECK(unlink(path) == 0 && symlink("/etc/passwd", path) == 0);
+        } else {
+            write_file(sw->dir, "victim", "grown beyond what the walk saw\n", 0644);
+        }
+    }
+    return 0;
+}
+
+static void test_pack_fails_when_a_file_changes_under_it(const char *dir)
+{
+    char src[4200], out[4300];
+    snprintf(src, sizeof src, "%s/victim-src", dir);
+    snprintf(out, sizeof out, "%s/victim.zip", dir);
+    CHECK(mkdir(src, 0755) == 0);
+    for (int symlink_it = 0; symlink_it < 2; symlink_it++) {
+        write_file(src, "victim", "small\n", 0644);
+        struct swap sw = {src, symlink_it};
+        int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct zip_pack_opts o = {"t", change_victim, NULL, &sw, NULL};
+        struct zip_report rep;
+        int rc = zip_pack(sfd, out, &o, &rep);
+        close(sfd);
+        CHECK(rc == (symlink_it ? -ELOOP : -ESTALE) && rep.reason == ZIP_REASON_IO);
+        CHECK(strstr(rep.message, "victim") != NULL && access(out, F_OK) != 0);
+        char path[4300];
+        snprintf(path, sizeof path, "%s/victim", src);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const char *tmp = check_tmpdir("zip");
@@ -526,5 +571,6 @@ int main(void)
     test_pack_stops_on_callbacks_and_limits(dir);
     test_pack_refuses_what_import_refuses(dir);
     test_pack_into_the_packed_folder(dir);
+    test_pack_fails_when_a_file_changes_under_it(dir);
     return check_exit();
 }
