@@ -141,6 +141,86 @@ static zip_t *open_source(zip_source_t *src, struct zip_report *rep)
     return NULL;
 }
 
+/* The archive's bytes for the entry-count pre-check: a file or a buffer. */
+struct raw {
+    int fd;                    /* when data is NULL */
+    const unsigned char *data; /* a buffer */
+    uint64_t size;
+};
+
+#define EOCD_LEN 22
+#define EOCD_SEARCH (EOCD_LEN + 65535) /* a record ends the file or its comment */
+#define ZIP64_LOCATOR_LEN 20
+#define ZIP64_EOCD_LEN 56
+
+/* Reads n bytes at off. Returns 0, or -1 when they are not all there. */
+static int raw_read(const struct raw *r, uint64_t off, void *buf, size_t n)
+{
+    if (off > r->size || n > r->size - off) {
+        return -1;
+    }
+    if (r->data) {
+        memcpy(buf, r->data + off, n);
+        return 0;
+    }
+    return pread(r->fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+}
+
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    while (n-- > 0) {
+        v = (v << 8) | p[n];
+    }
+    return v;
+}
+
+/* The largest entry count claimed by any end-of-central-directory record
+ * in the archive's last 64 KiB, or by the Zip64 record its locator points
+ * to. libzip builds its name table (a djb2 hash in 1.7.3, which crafted
+ * names flood) from one of them before we can count entries, so a claim
+ * over the limit is refused first. 0 when nothing can be read. */
+static uint64_t claimed_entries(const struct raw *r)
+{
+    size_t n = r->size < EOCD_SEARCH ? (size_t)r->size : EOCD_SEARCH;
+    uint64_t start = r->size - n;
+    unsigned char *tail = malloc(n ? n : 1);
+    uint64_t max = 0;
+    if (!tail || raw_read(r, start, tail, n) != 0) {
+        free(tail);
+        return 0;
+    }
+    for (size_t i = 0; i + EOCD_LEN <= n; i++) {
+        if (memcmp(tail + i, "PK\5\6", 4) != 0) {
+            continue;
+        }
+        uint64_t c = le(tail + i + 10, 2);
+        max = c > max ? c : max;
+        unsigned char loc[ZIP64_LOCATOR_LEN], z[ZIP64_EOCD_LEN];
+        if (start + i >= ZIP64_LOCATOR_LEN &&
+            raw_read(r, start + i - ZIP64_LOCATOR_LEN, loc, sizeof loc) == 0 &&
+            memcmp(loc, "PK\6\7", 4) == 0 && raw_read(r, le(loc + 8, 8), z, sizeof z) == 0 &&
+            memcmp(z, "PK\6\6", 4) == 0) {
+            c = le(z + 24, 8) > le(z + 32, 8) ? le(z + 24, 8) : le(z + 32, 8);
+            max = c > max ? c : max;
+        }
+    }
+    free(tail);
+    return max;
+}
+
+/* Refuses (rep, -EBADMSG) an archive claiming more than lim's entries. */
+static int check_claimed(const struct raw *r, const struct zip_limits *lim, struct zip_report *rep)
+{
+    uint64_t claimed = claimed_entries(r);
+    if (claimed > lim->max_entries) {
+        return zip_report_fail(rep, ZIP_REASON_TOO_MANY_ENTRIES, -1, 0,
+                               "the archive claims %llu entries, over the limit of %llu",
+                               (unsigned long long)claimed, (unsigned long long)lim->max_entries);
+    }
+    return 0;
+}
+
 zip_t *zip_inspect_open_path(const char *path, const struct zip_limits *l, struct zip_report *rep)
 {
     struct zip_limits lim = limits_or_default(l);
@@ -165,6 +245,11 @@ zip_t *zip_inspect_open_path(const char *path, const struct zip_limits *l, struc
         zip_report_fail(rep, ZIP_REASON_ARCHIVE_TOO_BIG, -1, 0,
                         "the archive is %llu bytes, over the limit of %llu",
                         (unsigned long long)st.st_size, (unsigned long long)lim.max_archive_bytes);
+        return NULL;
+    }
+    struct raw r = {fd, NULL, (uint64_t)st.st_size};
+    if (check_claimed(&r, &lim, rep) != 0) {
+        close(fd);
         return NULL;
     }
     int flags = fcntl(fd, F_GETFL);
@@ -196,6 +281,10 @@ zip_t *zip_inspect_open_buffer(const void *data, size_t len, const struct zip_li
         zip_report_fail(rep, ZIP_REASON_ARCHIVE_TOO_BIG, -1, 0,
                         "the archive is %zu bytes, over the limit of %llu", len,
                         (unsigned long long)lim.max_archive_bytes);
+        return NULL;
+    }
+    struct raw r = {-1, data, len};
+    if (check_claimed(&r, &lim, rep) != 0) {
         return NULL;
     }
     zip_error_t ze;

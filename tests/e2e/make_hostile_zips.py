@@ -280,6 +280,9 @@ def hostile_cases():
          simple([ok, (info(t("l.txt"), method=zipfile.ZIP_LZMA), b"x" * 100)])),
         # sizes and bombs
         (C("too_many_entries", "inspect", "too_many_entries"), too_many_entries),
+        (C("claimed_entries", "inspect", "too_many_entries",
+           note="refused before libzip builds its (floodable) name table"), claimed_entries),
+        (C("claimed_entries_zip64", "inspect", "too_many_entries"), claimed_entries_zip64),
         (C("file_too_big", "inspect", "file_too_big"), file_too_big),
         (C("ratio_bomb", "inspect", "ratio"), ratio_bomb),
         (C("quoted_overlap_bomb", "inspect", "total_too_big"), quoted_overlap_bomb),
@@ -347,6 +350,33 @@ def too_many_entries(p):
     with zipfile.ZipFile(p, "w") as z:
         for i in range(10001):
             z.writestr(info(t("f%05d" % i), method=zipfile.ZIP_STORED), b"")
+
+
+def claimed_entries(p):
+    """One real entry; the end record claims 60,000."""
+    write_zip(p, [(t("a.txt"), b"a")])
+    with open(p, "rb") as f:
+        data = bytearray(f.read())
+    e = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, e + 8, 60000, 60000)
+    with open(p, "wb") as f:
+        f.write(data)
+
+
+def claimed_entries_zip64(p):
+    """One real entry; a Zip64 end record (found through its locator)
+    claims 1,000,000."""
+    write_zip(p, [(t("a.txt"), b"a")])
+    with open(p, "rb") as f:
+        data = f.read()
+    e = data.rfind(b"PK\x05\x06")
+    _, _, _, _, cd_size, cd_off, _ = struct.unpack_from("<HHHHIIH", data, e + 4)
+    z64 = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, 10 ** 6, 10 ** 6,
+                      cd_size, cd_off)
+    loc = struct.pack("<4sIQI", b"PK\x06\x07", 0, e, 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, cd_size, cd_off, 0)
+    with open(p, "wb") as f:
+        f.write(data[:e] + z64 + loc + end)
 
 
 def file_too_big(p):
