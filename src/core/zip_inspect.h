@@ -7,8 +7,10 @@
  *   * the file is at most max_archive_bytes and libzip opens it with
  *     ZIP_RDONLY | ZIP_CHECKCONS (local and central headers agree, no two
  *     entries with the same name);
- *   * at most max_entries entries, declared sizes summing to at most
- *     max_total_bytes;
+ *   * at most max_entries entries (what the end-of-central-directory
+ *     records claim is checked before libzip reads the directory: libzip
+ *     1.7.3 hashes names with djb2, which crafted names flood), declared
+ *     sizes summing to at most max_total_bytes;
  *   * every raw name (ZIP_FL_ENC_RAW) passes zip_name_check (zip_name.h):
  *     printable ASCII, or strict UTF-8 when general-purpose bit 11 says so;
  *     no control character, backslash or colon; relative; no empty, "." or
