@@ -34,8 +34,11 @@ local sink_store -- the store this Lua state pointed the launcher's output at
 -- every Lua state of the process shares the same C store, so a second
 -- state setting it again changes nothing.
 function M.store()
-  config.ensure_gitignore()
-  local st, err = store.open(config.home())
+  local home, herr = config.home()
+  if not home then return nil, herr end
+  local ok, gerr = config.ensure_gitignore()
+  if not ok then log.warn("the home's .gitignore was not written: " .. tostring(gerr)) end
+  local st, err = store.open(home)
   if not st then return nil, err end
   if sink_store ~= st then
     launcher.set_store(st:handle())
