@@ -1,6 +1,7 @@
 /* File-system mechanisms: bounded reads, atomic replace, mkdir -p. */
 #include "fsutil.h"
 #include "buf.h"
+#include "fsat.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -224,17 +225,10 @@ int fsutil_clean_temps(const char *path)
 
 int fsutil_clean_temps_at(int dirfd, const char *name)
 {
-    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) {
+    DIR *d = fsat_opendir(dirfd);
+    if (!d) {
         return -errno;
     }
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    rewinddir(d);
     size_t blen = strlen(name);
     int removed = 0;
     struct dirent *e;
