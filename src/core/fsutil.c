@@ -86,18 +86,18 @@ int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
     return rc;
 }
 
-/* Writes all of buf to fd, retrying on EINTR and short writes. */
-static int write_all(int fd, const char *buf, size_t len)
+int fsutil_write_all(int fd, const void *data, size_t len)
 {
+    const char *p = data;
     while (len > 0) {
-        ssize_t w = write(fd, buf, len);
+        ssize_t w = write(fd, p, len);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
             return -errno;
         }
-        buf += w;
+        p += w;
         len -= (size_t)w;
     }
     return 0;
@@ -193,7 +193,7 @@ int fsutil_write_atomic_at(int dirfd, const char *name, const void *data, size_t
         rc = -errno;
     }
     if (rc == 0) {
-        rc = write_all(fd, data, len);
+        rc = fsutil_write_all(fd, data, len);
     }
     if (rc == 0 && fsync(fd) != 0) {
         rc = -errno;

@@ -21,6 +21,10 @@ int fsutil_read(const char *path, size_t limit, int nofollow, struct buf *out);
  * keeps and closes fd. */
 int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len);
 
+/* Writes all `len` bytes of `data` to the blocking descriptor fd, retrying
+ * on EINTR and short writes. Returns 0 or a negative errno. */
+int fsutil_write_all(int fd, const void *data, size_t len);
+
 /* Replaces `path` atomically with `len` bytes of `data` and permission
  * `mode` whatever the umask: a temp file "<path>.tmp-XXXX" created with
  * O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC in the same folder, fchmod, write,
