@@ -55,8 +55,8 @@ static int finish(int rc, struct buf *msg, struct buf *err)
 }
 
 /* FNV-1a over what makes a process: a change (a new .env value, another
- * interpreter) means the warm process is stale. Each string is followed by
- * a separator byte no string holds, so no two descriptions run together. */
+ * interpreter) means the warm process is stale. A separator byte follows
+ * each string (0xff, 0xfe after an environment entry). */
 static uint64_t tool_sig(const struct launcher_tool *t)
 {
     uint64_t h = HASH_FNV1A_INIT;
