@@ -13,9 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Appends the whole file open as fd (not a folder) to out; -EFBIG when it
- * holds more than limit bytes (out then back to its old length). */
-static int read_fd_to(int fd, size_t limit, struct buf *out)
+int fsutil_read_fd(int fd, size_t limit, struct buf *out)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -69,20 +67,9 @@ int fsutil_read(const char *path, size_t limit, int nofollow, struct buf *out)
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         rc = -errno;
     } else {
-        rc = read_fd_to(fd, limit, out);
+        rc = fsutil_read_fd(fd, limit, out);
     }
     close(fd);
-    return rc;
-}
-
-int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
-{
-    struct buf b = {0};
-    int rc = read_fd_to(fd, limit, &b);
-    if (rc == 0) {
-        rc = buf_take(&b, data, len);
-    }
-    buf_free(&b);
     return rc;
 }
 

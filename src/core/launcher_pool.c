@@ -285,15 +285,23 @@ static void emit(struct inst *in, int stream, const char *text, size_t len)
     }
 }
 
+/* Masks raw output of one stream (data NULL: flushes what the masker
+ * holds back) and emits it. */
+static void io_mask_emit(struct inst *in, int stream, const char *data, size_t len)
+{
+    struct buf out = {0};
+    int rc = data ? mask_stream_feed_to(in->mask[stream], data, len, &out)
+                  : mask_stream_flush_to(in->mask[stream], &out);
+    if (rc == 0) {
+        emit(in, stream, out.data, out.len);
+    }
+    buf_free(&out);
+}
+
 /* Masks raw output of one stream and emits it. */
 static void io_feed(struct inst *in, int stream, const char *data, size_t len)
 {
-    char *out = NULL;
-    size_t olen = 0;
-    if (mask_stream_feed(in->mask[stream], data, len, &out, &olen) == 0) {
-        emit(in, stream, out, olen);
-    }
-    free(out);
+    io_mask_emit(in, stream, data, len);
     in->io_dirty[stream] = 1;
     in->io_last[stream] = spawn_now_ms();
 }
@@ -302,12 +310,7 @@ static void io_feed(struct inst *in, int stream, const char *data, size_t len)
 static void io_flush(struct inst *in, int stream)
 {
     in->io_dirty[stream] = 0;
-    char *out = NULL;
-    size_t olen = 0;
-    if (mask_stream_flush(in->mask[stream], &out, &olen) == 0) {
-        emit(in, stream, out, olen);
-    }
-    free(out);
+    io_mask_emit(in, stream, NULL, 0);
 }
 
 static void io_read(struct inst *in, int stream)

@@ -28,10 +28,6 @@ int mask_add(const char *value, size_t len);
  * Returns 0, or -ENOMEM (or out's earlier error) with out as it was. */
 int mask_scrub_to(struct buf *out, const char *in, size_t len);
 
-/* mask_scrub_to into a new malloc'd, NUL-terminated string (caller frees)
- * of *out_len bytes; NULL on ENOMEM. For callers without a buf. */
-char *mask_scrub(const char *in, size_t len, size_t *out_len);
-
 /* Number of distinct registered patterns (values and derived forms). */
 size_t mask_count(void);
 
@@ -44,33 +40,24 @@ struct mask_stream;
 /* Returns a new stream (free with mask_stream_free) or NULL on ENOMEM. */
 struct mask_stream *mask_stream_new(void);
 
-/* Feeds data[0, len). On success returns 0 and sets *out to a malloc'd,
- * NUL-terminated buffer of the bytes now safe to emit, masked (the caller
- * frees it), and *out_len to its length; *out is NULL and *out_len 0 when
- * nothing is ready. Only the bytes that could still begin a match (the
- * longest suffix that is a prefix of some pattern) are held back, so a
- * secret split across feeds is still masked. The concatenated outputs of a
- * stream (feeds, then a flush) equal mask_scrub of the whole input when the
- * registry did not change meanwhile. Returns -ENOMEM when out of memory:
- * nothing is emitted (*out NULL); the data may have been kept, and is then
+/* Feeds data[0, len) and appends to the caller's buffer `out` the bytes
+ * now safe to emit, masked (possibly none). Only the bytes that could still
+ * begin a match (the longest suffix that is a prefix of some pattern) are
+ * held back, so a secret split across feeds is still masked. The
+ * concatenated outputs of a stream (feeds, then a flush) equal
+ * mask_scrub_to of the whole input when the registry did not change
+ * meanwhile. Returns 0, or -ENOMEM (or out's earlier error) with out as it
+ * was: nothing is emitted; the data may have been kept, and is then
  * emitted, masked, by a later call. */
-int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
-                     size_t *out_len);
-
-/* mask_stream_feed appending the bytes safe to emit to the caller's buffer
- * `out` instead. Returns 0 or -ENOMEM (or out's earlier error), out then as
- * it was. */
 int mask_stream_feed_to(struct mask_stream *s, const char *data, size_t len, struct buf *out);
 
-/* mask_stream_flush appending to `out`, as mask_stream_feed_to. */
+/* End of stream or idle: appends everything held back, masked, to `out`,
+ * as mask_stream_feed_to does. Later feeds are matched as a new stream: a
+ * match that would have continued across the flush is no longer possible
+ * (so an idle flush can reveal the start of a secret the child had not
+ * finished writing). Returns 0 or -ENOMEM (or out's earlier error), out
+ * then as it was. */
 int mask_stream_flush_to(struct mask_stream *s, struct buf *out);
-
-/* End of stream or idle: emits everything held back, masked, as
- * mask_stream_feed does. Later feeds are matched as a new stream: a match
- * that would have continued across the flush is no longer possible (so an
- * idle flush can reveal the start of a secret the child had not finished
- * writing). Returns 0 or -ENOMEM. */
-int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len);
 
 /* Number of bytes held back. */
 size_t mask_stream_pending(const struct mask_stream *s);
