@@ -531,7 +531,7 @@ class HostileHomes(BadInputCase):
             "directory": "not a regular file",
             "foreign": "not a Pixie database",
             "newer": "newer than this Pixie",
-            "symlink-loop": "symbolic links",
+            "symlink-loop": "is a symbolic link",
         }
         for name, must in cases.items():
             with self.subTest(db=name):
@@ -568,6 +568,43 @@ class HostileHomes(BadInputCase):
                     self.assertFalse(os.path.exists(path + "-wal"))
                     with open(path, "rb") as f:
                         self.assertEqual(f.read(20)[18:20], b"\x01\x01")
+
+    def test_database_files_that_are_not_regular_files(self):
+        """pixie.db, -wal, -shm or pixie.db.lock as a FIFO, a symbolic link (to
+        a good database or dangling) or a directory: run, logs and validate
+        each end at once with one line naming the file, exit 1, nothing
+        spawned and nothing changed."""
+        kinds = {
+            "fifo": (lambda p, good: os.mkfifo(p), "is a FIFO, not a regular file"),
+            "link": (lambda p, good: os.symlink(good, p), "is a symbolic link"),
+            "dangling": (lambda p, good: os.symlink("nowhere", p), "is a symbolic link"),
+            "directory": (lambda p, good: os.mkdir(p), "is a directory, not a regular file"),
+        }
+        home = base_home("db-notreg")
+        path = os.path.join(home, "pixie.db")
+        good = os.path.join(home, "good.db")
+        shutil.copyfile(path, good)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            for kind, (make, must) in kinds.items():
+                with self.subTest(file="pixie.db" + suffix, kind=kind):
+                    target = path + suffix
+                    for extra in ("", "-wal", "-shm"):
+                        if os.path.lexists(path + extra):
+                            os.remove(path + extra)
+                    if suffix:
+                        shutil.copyfile(good, path)
+                    if os.path.lexists(target):
+                        os.remove(target)
+                    make(target, good)
+                    pattern = re.escape(target) + " " + must
+                    for argv in (["run", "word-count", "text=hi"], ["logs", "word-count"],
+                                 ["validate", "word-count"]):
+                        r = self.check(argv, codes=(1,), home=home, must=pattern, stderr_lines=1)
+                        self.assertEqual(r.stdout, b"", f"{argv}: {r.stdout[:200]!r}")
+                    if os.path.isdir(target) and not os.path.islink(target):
+                        os.rmdir(target)
+                    else:
+                        os.remove(target)
 
     def test_read_only_database(self):
         home = base_home("db-readonly")
