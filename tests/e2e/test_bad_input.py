@@ -606,6 +606,57 @@ class HostileHomes(BadInputCase):
                     else:
                         os.remove(target)
 
+    def test_skill_sql_runs_one_statement_and_masks_literals(self):
+        """pixie.db.exec from a skill: a second statement is refused before
+        anything runs; a canary in a string literal is stored as ***; a
+        canary elsewhere in the text is refused; after the skill drops
+        runs, every command refuses the altered database in one line."""
+        home = base_home("db-skill")
+        skill = (
+            "return { api = 1, summary = 's', run = function(args)\n"
+            "  local key = pixie.env.read(pixie.home() .. '/.env').SIGNING_KEY\n"
+            "  local sql = args[1]:gsub('@KEY@', key)\n"
+            "  local n, err = pixie.db.exec(sql)\n"
+            "  if not n then error(err, 0) end\n"
+            "  return 0 end }\n")
+        put(os.path.join(home, "skills", "sql.lua"), skill)
+        db = os.path.join(home, "pixie.db")
+
+        def settings():
+            c = sqlite3.connect(db)
+            try:
+                return c.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
+            finally:
+                c.close()
+
+        self.check(["run-skill", "sql", "SELECT 1; DROP TABLE settings"], codes=(1,),
+                   home=home, must="only one SQL statement", records=True)
+        self.assertEqual(settings(), [])
+        self.check(["run-skill", "sql", "INSERT INTO settings VALUES ('k', 'v'); "
+                    "INSERT INTO settings VALUES ('k2', 'v2')"], codes=(1,), home=home,
+                   must="nothing was run", records=True)
+        self.assertEqual(settings(), [])
+        literal = "INSERT INTO settings VALUES ('lit', 'x @KEY@ ''y''')"
+        self.check(["run-skill", "sql", literal], codes=(0,), home=home, writes_on_success=True)
+        self.assertEqual(settings(), [("lit", "x *** 'y'")])
+        self.check(["run-skill", "sql", "INSERT INTO settings VALUES ('bare', 1) -- @KEY@"],
+                   codes=(1,), home=home, must="bound parameter", records=True)
+        self.assertEqual(settings(), [("lit", "x *** 'y'")])
+        for suffix in ("", "-wal"):
+            if os.path.exists(db + suffix):
+                with open(db + suffix, "rb") as f:
+                    self.assertNotIn(CANARY.encode(), f.read(), "canary in pixie.db" + suffix)
+        self.check(["run-skill", "sql", "DROP TABLE runs"], codes=(0,), home=home,
+                   writes_on_success=True)
+        for argv in (["run", "word-count", "text=hi"], ["logs", "word-count"],
+                     ["validate", "word-count"], ["run-skill", "sql", "SELECT 1"]):
+            self.check(argv, codes=(1,), home=home, stderr_lines=1,
+                       must="pixie.db was altered outside Pixie .its table runs is missing.")
+        c = sqlite3.connect(db)
+        self.assertEqual(c.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'runs'")
+                         .fetchone()[0], 0, "never recreated over the history")
+        c.close()
+
     def test_read_only_database(self):
         home = base_home("db-readonly")
         os.chmod(home, 0o755)
