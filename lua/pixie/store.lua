@@ -14,6 +14,7 @@
 -- Timestamps are ISO-8601 UTC with milliseconds ("2026-11-28T17:46:01.123Z"),
 -- made by SQLite. Rows come back as tables keyed by column name; a NULL
 -- column is absent (nil). World failures return nil, message; misuse raises.
+local config = require("pixie.config")
 local db = require("pixie.db")
 local json = require("pixie.json")
 local out = require("pixie.out")
@@ -262,7 +263,7 @@ local cache = {} -- db path -> open store of this Lua state
 -- the file changes; one missing a table or column of SCHEMA is refused.
 function M.open(home)
   if type(home) ~= "string" then error("store.open: home must be a string", 2) end
-  local path = home .. "/pixie.db"
+  local path = config.join(home, "pixie.db")
   local cached = cache[path]
   if cached and cached.db then return cached end
   local h, err = db.open(path, { schema_version = M.SCHEMA_VERSION })
