@@ -2,6 +2,7 @@
 --   check(spec, given)        -> values | nil, errors   (every problem at once)
 --   coerce(spec, key, text)   -> value | nil, error     (CLI key=value strings)
 --   samples(spec)             -> values                 (validator sample run)
+--   unencodable(value)        -> nil | message          (what JSON cannot carry)
 -- `spec` is a normalised tool.json (lua/pixie/toolspec.lua).
 local json = require("pixie.json")
 local out = require("pixie.out")
@@ -62,6 +63,10 @@ local function unencodable(v, depth)
   return nil
 end
 
+function M.unencodable(value)
+  return unencodable(value, 0)
+end
+
 local DAYS_IN_MONTH = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
 -- True when "YYYY-MM-DD" names a day of the (proleptic Gregorian) calendar.
@@ -92,7 +97,7 @@ end
 -- Checks one present value against its input; returns value | nil, message.
 local function check_value(input, v)
   local t = input.type
-  local problem = unencodable(v, 0)
+  local problem = M.unencodable(v)
   if problem then return nil, problem end
   if STRING_TYPES[t] then
     if type(v) ~= "string" then return nil, "must be a string" end

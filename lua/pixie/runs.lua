@@ -102,6 +102,8 @@ local function outcome(answer, err, spec)
     return { status = "error",
              error = ("tool answered with %s; the outputs must be a JSON object"):format(json_kind(outputs)) }
   end
+  local problem = inputs.unencodable(outputs)
+  if problem then return { status = "error", error = "tool answered with outputs Pixie cannot store: a value " .. problem } end
   return { status = "ok", outputs = outputs }
 end
 

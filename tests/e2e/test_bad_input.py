@@ -767,6 +767,8 @@ ANSWERS = {
     "detail": (500, b'{"detail": "bad \xff detail"}'),
     "plain": (500, b"plain failure"),
     "ok": (200, b'{"out": "fine"}'),
+    "inf": (200, b'{"out": [1, -1e999]}'),
+    "bytes": (200, b'{"out": "x\xff"}'),
 }
 class H(BaseHTTPRequestHandler):
     def send(self, status, data):
@@ -850,6 +852,9 @@ class BadValues(BadInputCase):
             "body": "tool answered 500: boom \\xFF\\xFE half \\xC3",
             "detail": "tool answered 500: bad \\xFF detail",
             "plain": "tool answered 500: plain failure",
+            "inf": "tool answered with outputs Pixie cannot store: a value holds a number that "
+                   "is not finite",
+            "bytes": "tool answered with outputs Pixie cannot store: a value is not valid UTF-8",
         }
         for mode, text in expect.items():
             with self.subTest(mode=mode):
@@ -857,6 +862,7 @@ class BadValues(BadInputCase):
                                records=True, stderr_lines=MAX_STDERR_LINES + 2)
                 self.assertIn(text.encode(), r.stderr)
                 self.assertNotIn(b"500: false", r.stderr)
+                self.assertIsNone(INTERNAL.search(r.stderr))
                 r = self.check(["run", "badbody", "mode=" + mode, "--json"], codes=(1,),
                                home=home, records=True)
                 record = strict_json(r.stdout, "run --json")
