@@ -107,11 +107,12 @@ local function outcome(answer, err, spec)
   return { status = "ok", outputs = outputs }
 end
 
--- Appends the masked tail of the tool's output to an error text.
+-- Appends the masked tail of the tool's output to an error text (bytes
+-- that are not UTF-8 as \xNN).
 local function with_output_tail(text, tool_id)
   local tail = launcher.output(tool_id)
   if tail and tail ~= "" then
-    return text .. "\n--- tool output (last lines) ---\n" .. tail:sub(-DETAIL_LIMIT)
+    return text .. "\n--- tool output (last lines) ---\n" .. utf8text.repair(tail:sub(-DETAIL_LIMIT))
   end
   return text
 end

@@ -759,7 +759,7 @@ BAD_BODY_TOOL = {
     "max_runtime_seconds": 10,
 }
 BAD_BODY_MAIN = r'''
-import argparse, json, pathlib
+import argparse, json, pathlib, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 SCHEMA = (pathlib.Path(__file__).parent / "tool.json").read_bytes()
 ANSWERS = {
@@ -780,7 +780,9 @@ class H(BaseHTTPRequestHandler):
         self.send(200, b'{"ok": true}' if self.path == "/healthz" else SCHEMA)
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send(*ANSWERS[body["inputs"]["mode"]])
+        sys.stderr.buffer.write(b"stderr \xff\xfe bytes\n")
+        sys.stderr.flush()
+        self.send(*ANSWERS.get(body["inputs"]["mode"], ANSWERS["body"]))
     def log_message(self, *a):
         pass
 p = argparse.ArgumentParser()
@@ -858,15 +860,20 @@ class BadValues(BadInputCase):
         }
         for mode, text in expect.items():
             with self.subTest(mode=mode):
-                r = self.check(["run", "badbody", "mode=" + mode], codes=(1,), home=home,
-                               records=True, stderr_lines=MAX_STDERR_LINES + 2)
+                # stderr holds the tool's output tail too: not one-line
+                r = run_pixie(["--home", home, "run", "badbody", "mode=" + mode])
+                self.assertEqual(r.returncode, 1, r.stderr[:300])
                 self.assertIn(text.encode(), r.stderr)
+                r.stderr.decode("utf-8")
                 self.assertNotIn(b"500: false", r.stderr)
                 self.assertIsNone(INTERNAL.search(r.stderr))
                 r = self.check(["run", "badbody", "mode=" + mode, "--json"], codes=(1,),
                                home=home, records=True)
                 record = strict_json(r.stdout, "run --json")
                 self.assertTrue(record["error"].startswith(text), record["error"][:200])
+        r = self.check(["validate", "badbody", "--json"], codes=(1,), home=home, records=True)
+        report = strict_json(r.stdout, "validate --json")
+        self.assertEqual(report["overall"], "fail")
         r = self.check(["run", "badbody", "mode=ok", "--json"], codes=(0,), home=home,
                        records=True)
         self.assertEqual(strict_json(r.stdout, "run --json")["outputs"], {"out": "fine"})
