@@ -96,9 +96,8 @@ def form_cases(v, lua):
             bits_lo, bits_hi = 8 * len(prefix), 8 * (len(prefix) + len(raw))
             first, end = (bits_lo + 5) // 6, bits_hi // 6
             std = base64.b64encode(raw).decode()
-            if not prefix and any(len(std) > w and len(std) - (len(std) - 1) // w * w >= 8
-                                  and full[(len(std) - 1) // w * w:] == std[(len(std) - 1) // w * w:]
-                                  for w in (76, 64)):
+            tails = [std[(len(std) - 1) // w * w:] for w in (76, 64) if len(std) > w]
+            if any(len(t) >= 8 and full.endswith(t) for t in tails):
                 end = len(full)  # the last line of a wrapped form covers the tail too
             cases["base64"].append((f"{name} after {prefix!r}", full,
                                     full[:first] + "***" + full[end:]))
