@@ -21,6 +21,7 @@ local store = require("pixie.store")
 local childenv = require("pixie.childenv")
 local launcher = require("pixie.launcher")
 local log = require("pixie.log")
+local out = require("pixie.out")
 
 local M = {}
 
@@ -48,15 +49,18 @@ function M.store()
 end
 
 -- Text of a failed answer: the JSON `detail` when there is one, else the
--- start of the body.
+-- start of the body; masked before it is cut to DETAIL_LIMIT bytes (a
+-- secret across the cut must not leave its start behind).
 local function failure_text(status_code, body)
   local decoded = body and json.decode(body)
   local detail = type(decoded) == "table" and decoded.detail
+  local text
   if detail ~= nil and detail ~= json.null then
-    if type(detail) ~= "string" then detail = json.encode(detail) or tostring(detail) end
-    return ("tool answered %d: %s"):format(status_code, detail)
+    if type(detail) ~= "string" then detail = out.json(detail) or tostring(detail) end
+    text = out.clip(detail, DETAIL_LIMIT)
+  else
+    text = out.clip(body or "", DETAIL_LIMIT)
   end
-  local text = (body or ""):sub(1, DETAIL_LIMIT)
   return ("tool answered %d%s"):format(status_code, text ~= "" and (": " .. text) or "")
 end
 
@@ -107,7 +111,7 @@ end
 local function with_output_tail(text, tool_id)
   local tail = launcher.output(tool_id)
   if tail and tail ~= "" then
-    return text .. "\n--- tool output (last lines) ---\n" .. tail:sub(-DETAIL_LIMIT)
+    return text .. "\n--- tool output (last lines) ---\n" .. out.clip(tail, DETAIL_LIMIT, true)
   end
   return text
 end
