@@ -53,7 +53,8 @@ end
 -- secret across the cut must not leave its start behind).
 local function failure_text(status_code, body)
   local decoded = body and json.decode(body)
-  local detail = type(decoded) == "table" and decoded.detail
+  local detail
+  if type(decoded) == "table" then detail = decoded.detail end
   local text
   if detail ~= nil and detail ~= json.null then
     if type(detail) ~= "string" then detail = out.json(detail) or tostring(detail) end
