@@ -25,8 +25,6 @@ MIXED = "CANARY\x7f-mix\u00e9d-93ab/HOSTILE"
 NULL = "null"  # a secret equal to a JSON keyword: checked by parsing, not scanned
 SECRETS = {"HOSTILE_SECRET": SECRET, "HOSTILE_MIXED": MIXED, "HOSTILE_NULL": NULL}
 
-LEAK_MODES = ["dumps_secret", "dumps_environ", "double", "mixed", "truncate", "truncate_json",
-              "wrapped", "plain"]
 # Expected gaps (docs/security.md, "What it cannot catch"): how each shows the secret.
 GAP_MODES = {
     "hex": SECRET.encode().hex(),
@@ -165,9 +163,14 @@ class HostileTool(unittest.TestCase):
     def test_secret_across_the_error_text_cut(self):
         record, report = self.check_mode("truncate")
         self.assertEqual(record["status"], "error")
-        self.assertTrue(record["error"].startswith("tool answered 500: EEEE"))
+        self.assertTrue(record["error"].startswith('tool answered 500: {"message": "EEEE'))
         self.assertIn("***", record["error"])
         self.assertEqual(report["overall"], "fail")
+
+    def test_secret_across_the_cut_of_a_plain_error_body(self):
+        record, _ = self.check_mode("truncate_plain")
+        self.assertTrue(record["error"].startswith("tool answered 500: EEEE"))
+        self.assertIn("***", record["error"])
 
     def test_secret_across_the_json_detail_cut(self):
         record, _ = self.check_mode("truncate_json")
