@@ -172,13 +172,14 @@ static int json_escape(struct buf *b, const unsigned char *v, size_t n, const st
     return 0;
 }
 
+static const char B64_STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64_URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /* The characters of base64(pad zero bytes + v) that depend on v alone, in
  * the standard or URL-safe alphabet. */
 static void base64_inner(struct buf *b, const unsigned char *v, size_t n, unsigned pad, int url)
 {
-    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const char *alpha = url ? safe : std;
+    const char *alpha = url ? B64_URL : B64_STD;
     size_t bits_lo = 8 * (size_t)pad, bits_hi = 8 * ((size_t)pad + n);
     size_t first = (bits_lo + 5) / 6, end = bits_hi / 6; /* chars [first, end) */
     for (size_t k = first; k < end; k++) {
@@ -240,7 +241,7 @@ static int line_forms(const unsigned char *v, size_t n, struct buf *b, mask_form
 /* Appends base64(v) in the standard alphabet with '=' padding. */
 static void base64_full(struct buf *b, const unsigned char *v, size_t n)
 {
-    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *std = B64_STD;
     for (size_t i = 0; i < n; i += 3) {
         unsigned x = (unsigned)v[i] << 16;
         x |= i + 1 < n ? (unsigned)v[i + 1] << 8 : 0;
