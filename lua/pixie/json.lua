@@ -159,6 +159,7 @@ local function escape_char(c)
   return ESCAPES[c] or ("\\u%04x"):format(c:byte())
 end
 
+-- The text between the quotes of the JSON string for s.
 local function escaped(s)
   return (s:gsub('[%c"\\]', escape_char))
 end
