@@ -187,6 +187,15 @@ class HostileTool(unittest.TestCase):
         self.assertEqual(record["error"], "***")  # a JSON null, masked as a string
         self.assertIn(report["overall"], ("pass", "warn"))
 
+    def test_listings_stay_valid_json_with_a_null_secret(self):
+        home = home_with_hostile()
+        # a broken tool gives `tools --json` a JSON null to print
+        os.makedirs(os.path.join(home, "tools", "broken"))
+        for argv in (("tools", "--json"), ("skills", "--json"), ("run-skill", "list-tools", "--json")):
+            r = pixie(*argv, home=home)
+            self.assertEqual(r.returncode, 0, f"{argv}: exit {r.returncode}")
+            self.check_json(" ".join(argv), r.stdout, " ".join(argv))
+
     def test_expected_gaps_are_not_masked(self):
         home = home_with_hostile()
         for mode, shown in GAP_MODES.items():
