@@ -144,6 +144,7 @@ local MODULES = {
   { "term", "pixie.term" },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },
+  { "zip", "pixie.zip" },
 }
 
 -- True when module `name` can be required (preloaded or already loaded).
