@@ -232,6 +232,21 @@ function fs.chmod(path, mode) end
 ---@return integer? errno
 function fs.realpath(path) end
 
+---@class pixie.fs.WalkEntry
+---@field path string                   relative to the walked folder, '/'-separated
+---@field type "file"|"directory"|"link"|"other"
+---@field size integer
+---@field mode integer                  permission bits
+
+---Every entry below dir, depth first, names in byte order; symlinks listed,
+---never followed. Past max_entries: nil, message, E2BIG; past max_depth: ELOOP.
+---@param dir string
+---@param opts? {max_depth?: integer, max_entries?: integer}  defaults 32, 100000
+---@return pixie.fs.WalkEntry[]|nil entries
+---@return string? message
+---@return integer? errno
+function fs.walk(dir, opts) end
+
 -- pixie.json ----------------------------------------------------------------
 
 ---@class pixie.json
