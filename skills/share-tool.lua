@@ -7,7 +7,7 @@
 local pixie = require("pixie")
 
 local USAGE = "pixie run-skill share-tool <tool-id> [-o OUT.zip] [--max-entries N] "
-  .. "[--max-file-bytes N] [--max-total-bytes N] [--max-archive-bytes N] [--max-ratio N]"
+  .. "[--max-file-bytes N] [--max-total-bytes N] [--max-archive-bytes N] [--max-ratio N] [--ratio-min-bytes N]"
 
 -- What is left out, one class per row: a label for the report and a test
 -- on the last path component (folded to lower case) and whether it is a
