@@ -110,7 +110,8 @@ local function after_install(entry)
   if uv then
     print("Running uv sync ...")
     local r = pixie.proc.run({ uv, "sync" }, { cwd = entry.dir, env = env, timeout_ms = 600000 })
-    if not r or r.code ~= 0 then
+    local exit_status = r and r.code
+    if exit_status ~= 0 then
       print("  uv sync failed:\n" .. ((r and (r.stderr ~= "" and r.stderr or r.stdout)) or "?"))
     end
   else
