@@ -22,6 +22,7 @@
 ---@field sys pixie.sys
 ---@field term pixie.term
 ---@field tools pixie.tools
+---@field zip pixie.zip
 pixie = {}
 
 ---Absolute path of the Pixie home; nil, message when it cannot be used.
@@ -230,6 +231,21 @@ function fs.chmod(path, mode) end
 ---@return string? message
 ---@return integer? errno
 function fs.realpath(path) end
+
+---@class pixie.fs.WalkEntry
+---@field path string                   relative to the walked folder, '/'-separated
+---@field type "file"|"directory"|"link"|"other"
+---@field size integer
+---@field mode integer                  permission bits
+
+---Every entry below dir, depth first, names in byte order; symlinks listed,
+---never followed. Past max_entries: nil, message, E2BIG; past max_depth: ELOOP.
+---@param dir string
+---@param opts? {max_depth?: integer, max_entries?: integer}  defaults 32, 100000
+---@return pixie.fs.WalkEntry[]|nil entries
+---@return string? message
+---@return integer? errno
+function fs.walk(dir, opts) end
 
 -- pixie.json ----------------------------------------------------------------
 
@@ -480,6 +496,89 @@ function tools.dir() end
 ---@return string[]? errors
 function tools.validate_spec(value, name) end
 
+-- pixie.zip -----------------------------------------------------------------
+
+---Limits for inspect/extract/pack; every field an integer >= 1, absent: the default.
+---@class pixie.zip.Limits
+---@field max_archive_bytes? integer    the .zip file itself (64 MiB)
+---@field max_entries? integer          entries (10000)
+---@field max_file_bytes? integer       one entry, uncompressed (64 MiB)
+---@field max_total_bytes? integer      all entries, uncompressed (256 MiB)
+---@field max_ratio? integer            uncompressed / compressed size (200)
+---@field ratio_min_bytes? integer      ratio checked above this size (1 MiB)
+
+---@class pixie.zip.PackOpts: pixie.zip.Limits
+---@field top? string                   the one top folder (default: dir's last component)
+---@field exclude? fun(relpath: string, is_dir: boolean): boolean  true leaves it out
+
+---@class pixie.zip.Entry
+---@field name string                   relative to the top folder
+---@field size integer                  declared uncompressed size
+---@field type "file"|"directory"
+---@field exec boolean                  owner-execute bit
+
+---@class pixie.zip.Report
+---@field top string
+---@field files integer
+---@field dirs integer                  folders below the top
+---@field bytes integer                 declared (inspect) or written (pack, extract)
+---@field entries? pixie.zip.Entry[]    inspect only
+---@field skipped? {path: string, why: "excluded"|"symlink"|"special"}[]  pack only
+
+---Tool archives. Misuse raises; a refused archive returns nil, message,
+---reason (a stable code such as "dotenv"; "io" adds the errno).
+---@class pixie.zip
+---@field defaults pixie.zip.Limits     the default limits
+local zip = {}
+
+---@param dir string
+---@param out string
+---@param opts? pixie.zip.PackOpts
+---@return pixie.zip.Report|nil
+---@return string? message
+---@return string? reason
+function zip.pack(dir, out, opts) end
+
+---@param path string
+---@param limits? pixie.zip.Limits
+---@return pixie.zip.Report|nil
+---@return string? message
+---@return string? reason
+function zip.inspect(path, limits) end
+
+---Inspects, then extracts into the empty folder staging_dir (top folder stripped).
+---@param path string
+---@param staging_dir string
+---@param limits? pixie.zip.Limits
+---@return pixie.zip.Report|nil
+---@return string? message
+---@return string? reason
+function zip.extract(path, staging_dir, limits) end
+
+---Creates "<parent>/.staging-<pid>-XXXXXX" (0700).
+---@param parent string
+---@return string|nil path
+---@return string? message
+---@return integer? errno
+function zip.stage(parent) end
+
+---Renames staging to dest only when dest does not exist; with replace,
+---exchanges them atomically and removes the old folder.
+---@param staging string
+---@param dest string
+---@param opts? {replace?: boolean}
+---@return true|nil ok
+---@return boolean|string replaced_or_message
+---@return integer? errno
+function zip.commit(staging, dest, opts) end
+
+---Removes a folder tree (symlinks removed, never followed).
+---@param path string
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function zip.discard(path) end
+
 ---Pixie's version string, e.g. "0.1.0".
 pixie.version = "0.1.0"
 pixie.args = args
@@ -493,3 +592,4 @@ pixie.proc = proc
 pixie.sys = sys
 pixie.term = term
 pixie.tools = tools
+pixie.zip = zip

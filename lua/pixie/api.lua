@@ -156,6 +156,7 @@ local MODULES = {
   { "term", "pixie.term" },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },
+  { "zip", "pixie.zip" },
 }
 
 -- True when module `name` can be required (preloaded or already loaded).

@@ -16,6 +16,7 @@ static const luaL_Reg c_modules[] = {
     {"pixie.proc", luaopen_pixie_proc},
     {"pixie.sys", luaopen_pixie_sys},
     {"pixie.term", luaopen_pixie_term},
+    {"pixie.zip", luaopen_pixie_zip},
     {NULL, NULL},
 };
 

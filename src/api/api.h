@@ -38,6 +38,7 @@ int luaopen_pixie_mask(lua_State *L);
 int luaopen_pixie_proc(lua_State *L);
 int luaopen_pixie_sys(lua_State *L);
 int luaopen_pixie_term(lua_State *L);
+int luaopen_pixie_zip(lua_State *L);
 
 struct store;
 /* The store behind the open pixie.db handle at idx (raises when idx is not
