@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IDLE_FLUSH_MS 200 /* the timings of SPEC §4.2 */
 #define REAPER_TICK_MS 500
 #define SWEEP_MIN_GAP_MS 50 /* at most 20 /proc scans a second */
 #define DEFAULT_WARM_MAX 5
@@ -269,14 +268,17 @@ void pool_wait_flag_locked(const int *flag, int ms)
 
 static struct inst *io_list; /* instances whose pipes the thread reads (its own) */
 
+/* Passes masked text of one stream on (text NULL: the stream ended). */
 static void emit(struct inst *in, int stream, const char *text, size_t len)
 {
-    if (len == 0) {
+    if (text && len == 0) {
         return;
     }
     pool_lock();
-    ring_add(&in->tail, text, len);
-    ring_add(&in->slot->tail, text, len);
+    if (text) {
+        ring_add(&in->tail, text, len);
+        ring_add(&in->slot->tail, text, len);
+    }
     launcher_output_fn fn = pool_out_fn;
     void *ctx = pool_out_ctx;
     pool_unlock();
@@ -294,20 +296,20 @@ static void io_feed(struct inst *in, int stream, const char *data, size_t len)
         emit(in, stream, out, olen);
     }
     free(out);
-    in->io_dirty[stream] = 1;
-    in->io_last[stream] = spawn_now_ms();
 }
 
-/* Emits what the masker still holds back for one stream. */
-static void io_flush(struct inst *in, int stream)
+/* End of one stream: emits what the masker still holds back, then the end
+ * (so the sink ends the stream's unfinished line). Never called on idle: a
+ * held-back byte may be the start of a secret still being written. */
+static void io_end(struct inst *in, int stream)
 {
-    in->io_dirty[stream] = 0;
     char *out = NULL;
     size_t olen = 0;
     if (mask_stream_flush(in->mask[stream], &out, &olen) == 0) {
         emit(in, stream, out, olen);
     }
     free(out);
+    emit(in, stream, NULL, 0);
 }
 
 static void io_read(struct inst *in, int stream)
@@ -317,7 +319,7 @@ static void io_read(struct inst *in, int stream)
     if (r > 0) {
         io_feed(in, stream, buf, (size_t)r);
     } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        io_flush(in, stream);
+        io_end(in, stream);
         close(in->io_fd[stream]);
         in->io_fd[stream] = -1;
     }
@@ -392,7 +394,6 @@ static void *io_main(void *arg)
         p[n] = (struct pollfd){pool_wake_fd, POLLIN, 0};
         who[n] = NULL;
         what[n++] = -1;
-        int64_t now = spawn_now_ms(), next = -1;
         int no_pidfd = 0;
         for (struct inst *in = io_list; in; in = in->next_io) {
             for (int s = 0; s < 2; s++) {
@@ -400,10 +401,6 @@ static void *io_main(void *arg)
                     p[n] = (struct pollfd){in->io_fd[s], POLLIN, 0};
                     who[n] = in;
                     what[n++] = s;
-                }
-                if (in->io_dirty[s]) {
-                    int64_t due = in->io_last[s] + IDLE_FLUSH_MS;
-                    next = next < 0 || due < next ? due : next;
                 }
             }
             if (!in->exited && in->io_pidfd >= 0) {
@@ -414,10 +411,7 @@ static void *io_main(void *arg)
                 no_pidfd = 1;
             }
         }
-        int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
-        if (no_pidfd && (timeout < 0 || timeout > 100)) {
-            timeout = 100;
-        }
+        int timeout = no_pidfd ? 100 : -1;
         if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
             sleep(1);
             continue;
@@ -437,15 +431,9 @@ static void *io_main(void *arg)
                 io_read(who[i], what[i]);
             }
         }
-        now = spawn_now_ms();
         struct inst **link = &io_list;
         while (*link) {
             struct inst *in = *link;
-            for (int s = 0; s < 2; s++) {
-                if (in->io_dirty[s] && now - in->io_last[s] >= IDLE_FLUSH_MS) {
-                    io_flush(in, s);
-                }
-            }
             if (!in->exited && io_leader_gone(in)) {
                 pool_lock();
                 in->exited = 1;
