@@ -268,23 +268,29 @@ void pool_wait_flag_locked(const int *flag, int ms)
 
 static struct inst *io_list; /* instances whose pipes the thread reads (its own) */
 
-/* Passes masked text of one stream on (text NULL: the stream ended). */
-static void emit(struct inst *in, int stream, const char *text, size_t len)
+/* Calls the output callback for one stream (text NULL: the stream ended). */
+static void pass_on(struct inst *in, int stream, const char *text, size_t len)
 {
-    if (text && len == 0) {
-        return;
-    }
     pool_lock();
-    if (text) {
-        ring_add(&in->tail, text, len);
-        ring_add(&in->slot->tail, text, len);
-    }
     launcher_output_fn fn = pool_out_fn;
     void *ctx = pool_out_ctx;
     pool_unlock();
     if (fn) {
         fn(ctx, in->slot->id, stream == 0 ? "stdout" : "stderr", text, len);
     }
+}
+
+/* Keeps masked text of one stream in the tails and passes it on. */
+static void emit(struct inst *in, int stream, const char *text, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    pool_lock();
+    ring_add(&in->tail, text, len);
+    ring_add(&in->slot->tail, text, len);
+    pool_unlock();
+    pass_on(in, stream, text, len);
 }
 
 /* Masks raw output of one stream and emits it. */
@@ -309,7 +315,7 @@ static void io_end(struct inst *in, int stream)
         emit(in, stream, out, olen);
     }
     free(out);
-    emit(in, stream, NULL, 0);
+    pass_on(in, stream, NULL, 0);
 }
 
 static void io_read(struct inst *in, int stream)
