@@ -308,16 +308,13 @@ static int part_add_locked(struct store *s, struct store_log_part *p, const char
     while (len > 0) {
         const char *nl = memchr(text, '\n', len);
         size_t n = nl ? (size_t)(nl - text) + 1 : len;
-        if (buf_reserve(&p->line, p->line.len == 0 && nl ? 0 : n) < 0) {
-            p->line.err = 0; /* a failed reservation changed nothing */
-            return -ENOMEM;
-        }
         int erc = 0;
         if (nl && p->line.len == 0) {
             erc = enqueue_locked(s, p->tool_id, p->stream, text, n); /* a whole line */
             *queued = 1;
-        } else {
-            buf_append(&p->line, text, n); /* room reserved: cannot fail */
+        } else if (buf_append(&p->line, text, n) < 0) {
+            p->line.err = 0; /* nothing was appended: the rest of the text is dropped */
+            return rc ? rc : -ENOMEM;
         }
         if (nl && p->line.len > 0) {
             erc = enqueue_locked(s, p->tool_id, p->stream, p->line.data, p->line.len);
