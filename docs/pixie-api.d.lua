@@ -409,7 +409,7 @@ local sys = {}
 
 -- pixie.term ----------------------------------------------------------------
 
----Terminal questions and hidden secret input.
+---Terminal questions, hidden secret input, and the escaping of shown text.
 ---@class pixie.term
 local term = {}
 
@@ -436,6 +436,14 @@ function term.read_stdin(max) end
 ---@return boolean|nil yes
 ---@return string? message             "no terminal"
 function term.confirm(prompt) end
+
+---Text with the control characters of `set` written as \xNN, every other
+---byte kept: "controls_but_layout" (all but tab and LF; for a terminal),
+---"controls" (all; one line), "line_breaks" (CR and LF only).
+---@param text string
+---@param set? "controls_but_layout"|"controls"|"line_breaks"  default "controls_but_layout"
+---@return string
+function term.escape(text, set) end
 
 -- pixie.tools ---------------------------------------------------------------
 

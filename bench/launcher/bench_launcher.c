@@ -10,6 +10,7 @@
  *    libcurl in the same process (one reused handle), interleaved blocks.
  *
  * Usage: bench_launcher TOOL_DIR PYTHON RUNS [RUN_CALLS] */
+#include "buf.h"
 #include "httpc.h"
 #include "launcher.h"
 
@@ -144,11 +145,11 @@ int main(int argc, char **argv)
     double *pix = calloc((size_t)runs, sizeof *pix), *bare = calloc((size_t)runs, sizeof *bare);
     int port = 0, started = 0;
     pid_t pid;
-    char *err = NULL;
+    struct buf err = {0}, out = {0};
     /* warm-up of both paths (first exec of the interpreter, page cache) */
     bare_start(dir, python, envp);
     if (launcher_start(&t, &port, &pid, &started, &err) != 0) {
-        fprintf(stderr, "bench: %s\n", err ? err : "start failed");
+        fprintf(stderr, "bench: %s\n", err.len ? err.data : "start failed");
         return 1;
     }
     launcher_stop(id, 0);
@@ -193,9 +194,9 @@ int main(int argc, char **argv)
         cr[i] = now_ms() - t0;
         struct launcher_result res;
         t0 = now_ms();
-        int rc = launcher_run(&t, body, sizeof body - 1, NULL, 0, &res, &err);
+        buf_clear(&out);
+        int rc = launcher_run(&t, body, sizeof body - 1, NULL, 0, &res, &out, &err);
         pr[i] = now_ms() - t0;
-        free(res.body);
         if (rc != 0 || res.status != 200) {
             fprintf(stderr, "bench: run failed\n");
             return 1;
@@ -211,6 +212,7 @@ int main(int argc, char **argv)
     free(bare);
     free(pr);
     free(cr);
-    free(err);
+    buf_free(&out);
+    buf_free(&err);
     return 0;
 }

@@ -69,8 +69,9 @@ end
 
 -- The one list of what `pixie` holds. Keep it sorted by name.
 -- pixie.db: the home's pixie.db through bound parameters. String
--- parameters are masked before they reach the database, so a skill cannot
--- store a known secret there by mistake.
+-- parameters and the string literals of the SQL text are masked before
+-- they reach the database (lua/pixie/sqlmask.lua), so a skill cannot store
+-- a known secret there by mistake.
 local function db_api()
   local function handle()
     local home, herr = require("pixie.config").home()
@@ -79,27 +80,30 @@ local function db_api()
     if not st then return nil, err end
     return st:handle()
   end
-  local function masked_params(...)
-    local scrub = require("pixie.out").scrub
-    local params = table.pack(...)
-    for i = 1, params.n do
-      if type(params[i]) == "string" then params[i] = scrub(params[i]) end
+  -- The handle's method `name` called with the SQL text and parameters
+  -- masked; the caller's wrong types still raise from the method.
+  local function masked_call(name)
+    return function(sql, ...)
+      local h, err = handle()
+      if not h then return nil, err end
+      local scrub = require("pixie.out").scrub
+      if type(sql) == "string" then
+        local masked, merr = require("pixie.sqlmask").mask(sql, scrub)
+        if not masked then return nil, name .. ": " .. merr end
+        sql = masked
+      end
+      local params = table.pack(...)
+      for i = 1, params.n do
+        if type(params[i]) == "string" then params[i] = scrub(params[i]) end
+      end
+      return h[name](h, sql, table.unpack(params, 1, params.n))
     end
-    return table.unpack(params, 1, params.n)
   end
   return {
     -- query(sql, ...) -> rows (column name -> value) | nil, message
-    query = function(sql, ...)
-      local h, err = handle()
-      if not h then return nil, err end
-      return h:query(sql, ...)
-    end,
+    query = masked_call("query"),
     -- exec(sql, ...) -> number of changed rows | nil, message
-    exec = function(sql, ...)
-      local h, err = handle()
-      if not h then return nil, err end
-      return h:exec(sql, masked_params(...))
-    end,
+    exec = masked_call("exec"),
   }
 end
 

@@ -39,12 +39,18 @@ function M.home()
   return M.set_home(nil)
 end
 
+-- dir .. "/" .. name without doubling the slash of a dir ending in one
+-- (the root "/" is a home too: its tools are "/tools", not "//tools").
+function M.join(dir, name)
+  return (dir:sub(-1) == "/" and dir or dir .. "/") .. name
+end
+
 -- The function returning <home>/<name> | nil, message.
 local function in_home(name)
   return function()
     local h, err = M.home()
     if not h then return nil, err end
-    return h .. "/" .. name
+    return M.join(h, name)
   end
 end
 

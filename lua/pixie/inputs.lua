@@ -2,6 +2,7 @@
 --   check(spec, given)        -> values | nil, errors   (every problem at once)
 --   coerce(spec, key, text)   -> value | nil, error     (CLI key=value strings)
 --   samples(spec)             -> values                 (validator sample run)
+--   unencodable(value)        -> nil | message          (what JSON cannot carry)
 -- `spec` is a normalised tool.json (lua/pixie/toolspec.lua).
 local json = require("pixie.json")
 local out = require("pixie.out")
@@ -35,18 +36,81 @@ local function describe_options(input)
   return table.concat(names, ", ")
 end
 
+-- A value in a message: strings quoted (control characters as \xNN),
+-- anything else as JSON (null, true, 1.5, [...]).
+local function described(v)
+  if type(v) == "string" then return "'" .. out.quote(v) .. "'" end
+  return json.encode(v) or tostring(v)
+end
+
+-- The first problem JSON and the database cannot carry anywhere inside v:
+-- a string (or key) that is not valid UTF-8, or a number that is not
+-- finite. Returns nil when there is none, else a message.
+local function unencodable(v, depth)
+  if type(v) == "string" then
+    if not utf8.len(v) then return "is not valid UTF-8" end
+  elseif type(v) == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      return "holds a number that is not finite (JSON has no infinity or NaN)"
+    end
+  elseif type(v) == "table" then
+    if depth > 100 then return "is nested too deeply" end
+    for k, x in pairs(v) do
+      local problem = unencodable(k, depth + 1) or unencodable(x, depth + 1)
+      if problem then return problem end
+    end
+  end
+  return nil
+end
+
+function M.unencodable(value)
+  return unencodable(value, 0)
+end
+
+local DAYS_IN_MONTH = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+-- True when "YYYY-MM-DD" names a day of the (proleptic Gregorian) calendar.
+local function real_date(text)
+  local y, m, d = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+  if not y then return false end
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m < 1 or m > 12 or d < 1 then return false end
+  local leap = y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)
+  return d <= (m == 2 and leap and 29 or DAYS_IN_MONTH[m])
+end
+
+-- True when text is a time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff".
+local function real_time(text)
+  local h, mi, rest = text:match("^(%d%d):(%d%d)(.*)$")
+  if not h or tonumber(h) > 23 or tonumber(mi) > 59 then return false end
+  if rest == "" then return true end
+  local s = rest:match("^:(%d%d)$") or rest:match("^:(%d%d)%.%d+$")
+  return s ~= nil and tonumber(s) <= 59
+end
+
+-- True when text is "<date>T<time>" (or a space for the T) as above.
+local function real_datetime(text)
+  local date, time = text:match("^(%d%d%d%d%-%d%d%-%d%d)[T ](.+)$")
+  return date ~= nil and real_date(date) and real_time(time)
+end
+
 -- Checks one present value against its input; returns value | nil, message.
 local function check_value(input, v)
   local t = input.type
+  local problem = M.unencodable(v)
+  if problem then return nil, problem end
   if STRING_TYPES[t] then
     if type(v) ~= "string" then return nil, "must be a string" end
-    if input.max_length and utf8.len(v) and utf8.len(v) > input.max_length then
+    if input.max_length and utf8.len(v) > input.max_length then
       return nil, ("is longer than %d characters"):format(input.max_length)
     end
-    if t == "date" and not v:match("^%d%d%d%d%-%d%d%-%d%d$") then
-      return nil, "must be a date YYYY-MM-DD"
+    if t == "date" and not real_date(v) then
+      return nil, "must be a date YYYY-MM-DD (a day of the calendar)"
     end
-    if t == "time" and not v:match("^%d%d:%d%d") then return nil, "must be a time HH:MM" end
+    if t == "time" and not real_time(v) then return nil, "must be a time HH:MM (or HH:MM:SS)" end
+    if t == "datetime" and not real_datetime(v) then
+      return nil, "must be a date and time YYYY-MM-DDTHH:MM (or HH:MM:SS)"
+    end
     return v
   elseif t == "number" or t == "slider" then
     if t == "slider" and input.range and is_array(v) then
@@ -79,8 +143,8 @@ local function check_value(input, v)
     if not is_array(v) then return nil, "must be an array" end
     local allowed = option_values(input)
     for _, x in ipairs(v) do
-      if type(x) == "table" or allowed[tostring(x)] == nil then
-        return nil, ("'%s' is not one of: %s"):format(tostring(x), describe_options(input))
+      if type(x) == "table" or x == json.null or allowed[tostring(x)] == nil then
+        return nil, ("%s is not one of: %s"):format(described(x), describe_options(input))
       end
     end
     return v
@@ -104,7 +168,7 @@ local function check_value(input, v)
 end
 
 -- True when the input is shown given the other values (show_if).
-local function shown(input, values)
+local function visible(input, values)
   local cond = input.show_if
   if type(cond) ~= "table" or is_null(cond.key) then return true end
   local other = values[cond.key]
@@ -132,7 +196,7 @@ function M.check(spec, given)
   for _, input in ipairs(spec.inputs or {}) do
     local v = values[input.key]
     if v == nil then
-      if input.required ~= false and shown(input, values)
+      if input.required ~= false and visible(input, values)
          and input.type ~= "checkbox" and input.type ~= "toggle" and input.type ~= "hidden" then
         errors[#errors + 1] = ("%s: required"):format(input.key)
       end
@@ -159,6 +223,7 @@ function M.coerce(spec, key, text)
     if i.key == key then input = i end
   end
   if not input then return nil, ("%s: unknown input"):format(out.quote(key)) end
+  if not utf8.len(text) then return nil, ("%s: the value is not valid UTF-8"):format(key) end
   local t = input.type
   if t == "number" or t == "slider" then
     local n = tonumber(text)

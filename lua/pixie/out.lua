@@ -1,6 +1,7 @@
 -- The one place Pixie's own Lua code writes to the terminal. Everything
 -- written here passes secret masking (pixie.mask).
 local mask = require("pixie.mask")
+local term = require("pixie.term")
 
 local M = {}
 
@@ -11,13 +12,6 @@ end
 
 local write_error -- the first failed stdout write (disk full, closed), or nil
 
--- Control characters other than tab and newline, written as \xNN, so a
--- message cannot carry terminal escapes. The rule of src/core/termtext.c
--- (TERMTEXT_CONTROLS_BUT_LAYOUT), which log lines use: keep the two equal.
-local function neutralised(text)
-  return (text:gsub("[%z\1-\8\11-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end))
-end
-
 local stdout_is_terminal -- decided on the first write
 
 -- Writes text to stdout, remembering the first failure. On a terminal,
@@ -25,9 +19,9 @@ local stdout_is_terminal -- decided on the first write
 -- \xNN instead of being obeyed; piped output stays byte for byte.
 local function emit(text)
   if stdout_is_terminal == nil then
-    stdout_is_terminal = require("pixie.term").isatty("stdout")
+    stdout_is_terminal = term.isatty("stdout")
   end
-  if stdout_is_terminal then text = neutralised(text) end
+  if stdout_is_terminal then text = term.escape(text) end
   local ok, err = io.stdout:write(text)
   if not ok and not write_error then write_error = err end
 end
@@ -62,22 +56,24 @@ local QUOTE_LIMIT = 80
 -- character boundary) with "... (N bytes)" when longer.
 function M.quote(text, limit)
   limit = limit or QUOTE_LIMIT
-  text = M.scrub(text):gsub("%c", function(c) return ("\\x%02X"):format(c:byte()) end)
+  text = term.escape(M.scrub(text), "controls")
   if #text <= limit then return text end
   local cut = limit
   while cut > 1 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
   return text:sub(1, cut) .. ("... (%d bytes)"):format(#text)
 end
 
--- Writes "pixie: <message>" to stderr (control characters neutralised).
+-- Writes "pixie: <message>" to stderr, control characters other than tab
+-- and newline as \xNN (pixie.term.escape, the rule log lines follow too),
+-- so a message cannot carry terminal escapes.
 function M.error(message)
-  io.stderr:write(neutralised(M.scrub("pixie: " .. tostring(message))), "\n")
+  io.stderr:write(term.escape(M.scrub("pixie: " .. tostring(message))), "\n")
   io.stderr:flush()
 end
 
--- Writes a warning line to stderr (control characters neutralised).
+-- Writes a warning line to stderr, escaped as M.error does.
 function M.warn(message)
-  io.stderr:write(neutralised(M.scrub("pixie: warning: " .. tostring(message))), "\n")
+  io.stderr:write(term.escape(M.scrub("pixie: warning: " .. tostring(message))), "\n")
 end
 
 return M

@@ -21,6 +21,7 @@ local store = require("pixie.store")
 local childenv = require("pixie.childenv")
 local launcher = require("pixie.launcher")
 local log = require("pixie.log")
+local utf8text = require("pixie.utf8text")
 
 local M = {}
 
@@ -48,14 +49,15 @@ function M.store()
 end
 
 -- Text of a failed answer: the JSON `detail` when there is one, else the
--- start of the body.
+-- start of the body; bytes that are not UTF-8 shown as \xNN.
 local function failure_text(status_code, body)
   local decoded = body and json.decode(body)
-  local detail = type(decoded) == "table" and decoded.detail
+  local detail = type(decoded) == "table" and decoded.detail or nil
   if detail ~= nil and detail ~= json.null then
     if type(detail) ~= "string" then detail = json.encode(detail) or tostring(detail) end
-    return ("tool answered %d: %s"):format(status_code, detail)
+    return ("tool answered %d: %s"):format(status_code, utf8text.repair(detail))
   end
+  body = body and utf8text.repair(body)
   local text = (body or ""):sub(1, DETAIL_LIMIT)
   return ("tool answered %d%s"):format(status_code, text ~= "" and (": " .. text) or "")
 end
@@ -100,14 +102,17 @@ local function outcome(answer, err, spec)
     return { status = "error",
              error = ("tool answered with %s; the outputs must be a JSON object"):format(json_kind(outputs)) }
   end
+  local problem = inputs.unencodable(outputs)
+  if problem then return { status = "error", error = "tool answered with outputs Pixie cannot store: a value " .. problem } end
   return { status = "ok", outputs = outputs }
 end
 
--- Appends the masked tail of the tool's output to an error text.
+-- Appends the masked tail of the tool's output to an error text (bytes
+-- that are not UTF-8 as \xNN).
 local function with_output_tail(text, tool_id)
   local tail = launcher.output(tool_id)
   if tail and tail ~= "" then
-    return text .. "\n--- tool output (last lines) ---\n" .. tail:sub(-DETAIL_LIMIT)
+    return text .. "\n--- tool output (last lines) ---\n" .. utf8text.repair(tail:sub(-DETAIL_LIMIT))
   end
   return text
 end

@@ -14,6 +14,7 @@
 -- Timestamps are ISO-8601 UTC with milliseconds ("2026-11-28T17:46:01.123Z"),
 -- made by SQLite. Rows come back as tables keyed by column name; a NULL
 -- column is absent (nil). World failures return nil, message; misuse raises.
+local config = require("pixie.config")
 local db = require("pixie.db")
 local json = require("pixie.json")
 local out = require("pixie.out")
@@ -30,11 +31,17 @@ M.OVERALL = { pass = true, warn = true, fail = true }
 
 -- Ordered migrations: migrations[n] brings the schema from version n-1 to n.
 -- Each receives the open handle inside the open transaction and raises on
--- failure (the whole migration then rolls back). Append, never edit.
+-- failure (the whole migration then rolls back). Append, never edit (the
+-- statements of one step are a list: h:exec runs exactly one statement).
+-- After a new step, update SCHEMA below.
+local function exec_each(h, statements)
+  for _, sql in ipairs(statements) do assert(h:exec(sql)) end
+end
+
 local migrations = {
   function(h)
-    assert(h:exec([[
-      CREATE TABLE runs (
+    exec_each(h, {
+      [[CREATE TABLE runs (
         id TEXT PRIMARY KEY,
         tool_id TEXT NOT NULL,
         started_at TEXT NOT NULL,
@@ -52,13 +59,12 @@ local migrations = {
         owner TEXT,
         meta_json TEXT,
         total_artefact_bytes INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX runs_tool_started ON runs (tool_id, started_at DESC);
-      CREATE INDEX runs_started ON runs (started_at DESC);
-      CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
-      CREATE INDEX runs_starred ON runs (tool_id) WHERE starred = 1;
-
-      CREATE TABLE tool_state (
+      )]],
+      [[CREATE INDEX runs_tool_started ON runs (tool_id, started_at DESC)]],
+      [[CREATE INDEX runs_started ON runs (started_at DESC)]],
+      [[CREATE INDEX runs_running ON runs (status) WHERE status = 'running']],
+      [[CREATE INDEX runs_starred ON runs (tool_id) WHERE starred = 1]],
+      [[CREATE TABLE tool_state (
         tool_id TEXT PRIMARY KEY,
         last_inputs_json TEXT,
         overrides_json TEXT,
@@ -73,35 +79,51 @@ local migrations = {
         colour TEXT,
         last_run_at TEXT,
         run_count_total INTEGER NOT NULL DEFAULT 0
-      );
-
-      CREATE TABLE validation_reports (
+      )]],
+      [[CREATE TABLE validation_reports (
         id INTEGER PRIMARY KEY,
         tool_id TEXT NOT NULL,
         timestamp TEXT NOT NULL,
         overall TEXT NOT NULL CHECK (overall IN ('pass', 'warn', 'fail')),
         report_json TEXT NOT NULL
-      );
-      CREATE INDEX validation_reports_tool ON validation_reports (tool_id, timestamp DESC, id DESC);
-
-      CREATE TABLE spawn_log (
+      )]],
+      [[CREATE INDEX validation_reports_tool ON validation_reports (tool_id, timestamp DESC, id DESC)]],
+      [[CREATE TABLE spawn_log (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         tool_id TEXT NOT NULL,
         ts TEXT NOT NULL,
         stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr', 'pixie')),
         text TEXT NOT NULL
-      );
-      CREATE INDEX spawn_log_tool ON spawn_log (tool_id, id);
-
-      CREATE TABLE settings (
+      )]],
+      [[CREATE INDEX spawn_log_tool ON spawn_log (tool_id, id)]],
+      [[CREATE TABLE settings (
         key TEXT PRIMARY KEY,
         value TEXT
-      );
-    ]]))
+      )]],
+    })
   end,
 }
 
 M.SCHEMA_VERSION = #migrations
+
+-- The tables and columns the code relies on after the last migration,
+-- checked at every open: a database whose schema lost one of them (a skill
+-- dropped a table, a tool altered one) is refused, never recreated over
+-- its history.
+local SCHEMA = {
+  runs = { "id", "tool_id", "started_at", "finished_at", "inputs_json", "outputs_json",
+           "error_text", "status", "duration_ms", "starred", "label", "source", "owner",
+           "meta_json", "total_artefact_bytes" },
+  tool_state = { "tool_id", "last_inputs_json", "overrides_json", "favourited", "sort_order",
+                 "archived", "archived_at", "pinned", "pinned_at", "pinned_warm",
+                 "default_warm_keep_seconds", "colour", "last_run_at", "run_count_total" },
+  validation_reports = { "id", "tool_id", "timestamp", "overall", "report_json" },
+  spawn_log = { "id", "tool_id", "ts", "stream", "text" },
+  settings = { "key", "value" },
+}
+local SCHEMA_TABLES = {}
+for name in pairs(SCHEMA) do SCHEMA_TABLES[#SCHEMA_TABLES + 1] = name end
+table.sort(SCHEMA_TABLES)
 
 -- The one place where free text bound for the database is masked. Looks
 -- pixie.out.scrub up at every call, so the masker wired in later applies.
@@ -201,6 +223,35 @@ local function migrate(h, path)
   end)
 end
 
+-- Compares the database's tables and columns with SCHEMA. Returns true |
+-- nil, message naming the first table or column missing.
+local function check_tables(h, path)
+  for _, name in ipairs(SCHEMA_TABLES) do
+    local rows, err = h:query("SELECT type FROM sqlite_schema WHERE name = ?", name)
+    if not rows then return nil, err end
+    local problem
+    if not rows[1] or rows[1].type ~= "table" then
+      problem = ("its table %s is missing"):format(name)
+    else
+      local cols, cerr = h:query("SELECT name FROM pragma_table_info(?)", name)
+      if not cols then return nil, cerr end
+      local have = {}
+      for _, c in ipairs(cols) do have[c.name] = true end
+      for _, col in ipairs(SCHEMA[name]) do
+        if not have[col] then
+          problem = ("its table %s has no column %s"):format(name, col)
+          break
+        end
+      end
+    end
+    if problem then
+      return nil, ("%s was altered outside Pixie (%s); refusing to use it — move it aside "
+                   .. "to start a new history"):format(path, problem)
+    end
+  end
+  return true
+end
+
 local cache = {} -- db path -> open store of this Lua state
 
 -- open(home) -> store | nil, message. Opens (creating) <home>/pixie.db,
@@ -209,15 +260,16 @@ local cache = {} -- db path -> open store of this Lua state
 -- process shares its one connection (src/core/store.h). A database newer
 -- than SCHEMA_VERSION, or another program's (tables, no Pixie schema
 -- version), is refused by db.open on the connection before anything in
--- the file changes.
+-- the file changes; one missing a table or column of SCHEMA is refused.
 function M.open(home)
   if type(home) ~= "string" then error("store.open: home must be a string", 2) end
-  local path = home .. "/pixie.db"
+  local path = config.join(home, "pixie.db")
   local cached = cache[path]
   if cached and cached.db then return cached end
   local h, err = db.open(path, { schema_version = M.SCHEMA_VERSION })
   if not h then return nil, err end
   local migrated, merr = migrate(h, path)
+  if migrated then migrated, merr = check_tables(h, path) end
   if not migrated then
     h:close()
     return nil, merr

@@ -7,6 +7,7 @@ local fs = require("pixie.fs")
 local config = require("pixie.config")
 local sys = require("pixie.sys")
 local toolspec = require("pixie.toolspec")
+local utf8text = require("pixie.utf8text")
 
 local M = {}
 
@@ -61,6 +62,18 @@ local function unfollowable(dir, folder)
   }
 end
 
+-- The entry of a tools/ child whose name is not valid UTF-8: listed as
+-- broken under the name with each bad byte as \xNN (no tool id, URL, JSON
+-- document or database row can carry the raw name). Never parsed or run.
+local function misnamed(dir, folder)
+  local shown = utf8text.repair(folder)
+  return {
+    id = shown, folder = shown, dir = dir, errors = {
+      "the folder name is not valid UTF-8; rename the folder",
+    }, warnings = {},
+  }
+end
+
 -- Lists every tool in the home's tools folder (config.tools_dir()), sorted
 -- by id. Each entry: { id, folder, dir, status = "ok"|"broken",
 -- errors = {...}, warnings = {...}, spec = normalised spec or nil }
@@ -80,7 +93,9 @@ function M.list()
   for _, folder in ipairs(names) do
     local dir = tools_dir .. "/" .. folder
     local st = folder:sub(1, 1) ~= "." and fs.stat(dir)
-    if st and st.type == "directory" then
+    if st and not utf8text.valid(folder) then
+      entries[#entries + 1] = misnamed(dir, folder)
+    elseif st and st.type == "directory" then
       local spec, errors = load_spec(dir, folder)
       local entry = {
         id = spec and spec.id or folder,

@@ -1,8 +1,7 @@
 /* pixie.db: SQLite databases for Lua, over src/core/store.
  *
  *   db.open(path [, {schema_version = n}]) -> handle | nil, msg, errno
- *   h:exec(sql, ...) -> changes | nil, msg, errno (every statement of sql runs;
- *                                                 parameters need exactly one)
+ *   h:exec(sql, ...) -> changes | nil, msg, errno (exactly one statement)
  *   h:query(sql, ...) -> rows, columns | nil, msg, errno (exactly one statement)
  *   h:transaction(fn) -> true, fn's results | nil, msg, errno (errors rethrown)
  *   h:last_insert_rowid() -> integer   (of this handle's last INSERT)
@@ -203,39 +202,47 @@ static const char *check_sql(lua_State *L, size_t *len)
     return sql;
 }
 
+/* Prepares the one statement of the SQL at argument 2 into h->stmt and
+ * binds arguments 3.. to it. Raises when the text holds no statement or
+ * more than one (nothing has run then), or the parameter count differs.
+ * Returns 0 or a negative errno (message: store_errmsg). */
+static int prepare_one(lua_State *L, struct db_handle *h, const char *what)
+{
+    size_t len;
+    const char *sql = lua_tolstring(L, 2, &len);
+    size_t pos = 0;
+    int rc = next_stmt(L, h, sql, len, &pos);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!h->stmt) {
+        return luaL_argerror(L, 2, "no SQL statement");
+    }
+    if (has_more(h->s, sql, len, pos)) {
+        return luaL_error(L, "%s: only one SQL statement is allowed (nothing was run)", what);
+    }
+    return bind_params(L, h, 3);
+}
+
 /* exec's body (connection held; arguments checked). */
 static int exec_locked(lua_State *L)
 {
     struct db_handle *h = lua_touserdata(L, 1);
-    size_t len;
-    const char *sql = lua_tolstring(L, 2, &len);
     int64_t before = store_total_changes(h->s);
     store_take_insert_rowid(h->s);
-    size_t pos = 0;
-    for (int first = 1;; first = 0) {
-        int rc = next_stmt(L, h, sql, len, &pos);
-        if (rc != 0) {
-            return fail_sql(L, h, rc);
-        }
-        if (!h->stmt) {
-            break;
-        }
-        if (first && lua_gettop(L) > 2 && has_more(h->s, sql, len, pos)) {
-            return luaL_error(L, "exec: parameters need a single SQL statement");
-        }
-        if ((rc = bind_params(L, h, first ? 3 : lua_gettop(L) + 1)) != 0) {
-            return fail_sql(L, h, rc);
-        }
-        while ((rc = store_step(h->stmt)) == 1) {
-        }
-        if (rc < 0) {
-            return fail_sql(L, h, rc);
-        }
-        drop_stmt(h);
-        int64_t rowid = store_take_insert_rowid(h->s);
-        if (rowid != 0) {
-            h->last_rowid = (lua_Integer)rowid;
-        }
+    int rc = prepare_one(L, h, "exec");
+    if (rc != 0) {
+        return fail_sql(L, h, rc);
+    }
+    while ((rc = store_step(h->stmt)) == 1) {
+    }
+    if (rc < 0) {
+        return fail_sql(L, h, rc);
+    }
+    drop_stmt(h);
+    int64_t rowid = store_take_insert_rowid(h->s);
+    if (rowid != 0) {
+        h->last_rowid = (lua_Integer)rowid;
     }
     lua_pushinteger(L, (lua_Integer)(store_total_changes(h->s) - before));
     return 1;
@@ -254,20 +261,8 @@ static int db_exec(lua_State *L)
 static int query_locked(lua_State *L)
 {
     struct db_handle *h = lua_touserdata(L, 1);
-    size_t len;
-    const char *sql = lua_tolstring(L, 2, &len);
-    size_t pos = 0;
-    int rc = next_stmt(L, h, sql, len, &pos);
+    int rc = prepare_one(L, h, "query");
     if (rc != 0) {
-        return fail_sql(L, h, rc);
-    }
-    if (!h->stmt) {
-        return luaL_argerror(L, 2, "no SQL statement");
-    }
-    if (has_more(h->s, sql, len, pos)) {
-        return luaL_error(L, "query: only one SQL statement is allowed");
-    }
-    if ((rc = bind_params(L, h, 3)) != 0) {
         return fail_sql(L, h, rc);
     }
     int ncol = store_column_count(h->stmt);
@@ -410,8 +405,7 @@ static int db_open(lua_State *L)
 {
     const char *path = api_checkpath(L, 1);
     luaL_argcheck(L, path[0] != '\0', 1, "empty path");
-    int schema_version =
-        (int)api_optinteger(L, 2, "schema_version", STORE_ANY_SCHEMA, 0, INT_MAX);
+    int schema_version = (int)api_optinteger(L, 2, "schema_version", STORE_ANY_SCHEMA, 0, INT_MAX);
     struct db_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->s = NULL;
     h->stmt = NULL;

@@ -13,13 +13,13 @@
  * length (a caller that logs a refusal adds the length it knows). Misuse
  * (bad key, wrong types, a path with a NUL byte) raises. */
 #include "api.h"
+#include "buf.h"
 #include "dotenv.h"
 #include "envfile.h"
 #include "mask.h"
 
 #include <errno.h>
 #include <lauxlib.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Registers a secret value with the process-wide masking registry
@@ -48,15 +48,14 @@ static int remember_values(const dotenv_doc *doc)
 /* A parsed file, in a box (api_newbox) so a raise cannot leak it. */
 typedef struct {
     dotenv_doc doc;
-    char *text;
+    struct buf text;
 } parsed;
 
 static void parsed_release(void *payload)
 {
     parsed *p = payload;
     dotenv_doc_free(&p->doc);
-    free(p->text);
-    p->text = NULL;
+    buf_free(&p->text);
 }
 
 /* Options of every call: checked before anything is allocated. */
@@ -119,10 +118,9 @@ static const char *describe(int rc)
 static int load(lua_State *L, const char *path, const env_opts *o, parsed **out)
 {
     parsed *box = api_newbox(L, sizeof *box, parsed_release);
-    size_t len;
-    int rc = envfile_read(path, o->tools_root, &box->text, &len);
+    int rc = envfile_read(path, o->tools_root, &box->text);
     if (rc == 0) {
-        rc = dotenv_parse(box->text, len, &box->doc);
+        rc = dotenv_parse(box->text.data ? box->text.data : "", box->text.len, &box->doc);
     }
     if (rc == 0) {
         rc = remember_values(&box->doc);
@@ -311,16 +309,13 @@ static int env_quote(lua_State *L)
     if (rc != 0) {
         return api_fail(L, rc, refusal(rc), "value");
     }
-    void **text = api_newptr(L); /* owns the quoted text */
-    char *out;
-    size_t out_len;
+    struct buf *text = api_newbuf(L, 0);
     int expands = 0;
-    rc = dotenv_quote(value, len, &out, &out_len, &expands);
+    rc = dotenv_quote(value, len, text, &expands);
     if (rc != 0) {
         return api_fail(L, rc, refusal(rc), "value");
     }
-    *text = out;
-    lua_pushlstring(L, out, out_len);
+    api_pushbuf(L, text);
     lua_pushboolean(L, expands);
     return 2;
 }

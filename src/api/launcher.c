@@ -22,6 +22,7 @@
  * concurrent=true}. Every tool still running when Pixie exits is stopped
  * (atexit); if Pixie dies, the tools die with it. */
 #include "api.h"
+#include "buf.h"
 #include "launcher.h"
 #include "store.h"
 
@@ -133,6 +134,13 @@ static void set_bool(lua_State *L, const char *k, int v)
     lua_setfield(L, -2, k);
 }
 
+/* The failure return of a launcher call that returned rc with its message
+ * in msg (strerror when it has none). */
+static int fail(lua_State *L, int rc, const struct buf *msg)
+{
+    return api_fail(L, rc, msg->len ? "%s" : "launcher:", msg->data);
+}
+
 /* ---- functions ----------------------------------------------------------- */
 
 static int l_start(lua_State *L)
@@ -140,14 +148,12 @@ static int l_start(lua_State *L)
     lua_settop(L, 1);
     struct launcher_tool t;
     check_tool(L, 1, &t);
-    void **err = api_newptr(L);
-    char *msg = NULL;
+    struct buf *err = api_newbuf(L, 0);
     int port = 0, started = 0;
     pid_t pid = 0;
-    int rc = launcher_start(&t, &port, &pid, &started, &msg);
-    *err = msg;
+    int rc = launcher_start(&t, &port, &pid, &started, err);
     if (rc != 0) {
-        return api_fail(L, rc, msg ? "%s" : "launcher:", msg);
+        return fail(L, rc, err);
     }
     lua_createtable(L, 0, 3);
     set_int(L, "port", port);
@@ -207,22 +213,23 @@ static int l_run(lua_State *L)
         lua_pop(L, 1);
     }
     const char **headers = api_push_strv(L, anchor, "header");
-    void **err = api_newptr(L), **res_body = api_newptr(L);
-    char *msg = NULL;
+    struct buf *err = api_newbuf(L, 0), *out = api_newbuf(L, 0);
     struct launcher_result res;
-    int rc = launcher_run(&t, body, body_len, headers, deadline, &res, &msg);
-    *err = msg;
-    *res_body = res.body;
+    int rc = launcher_run(&t, body, body_len, headers, deadline, &res, out, err);
     if (rc != 0 && !res.timed_out) {
-        return api_fail(L, rc, msg ? "%s" : "launcher:", msg);
+        return fail(L, rc, err);
     }
     lua_createtable(L, 0, 6);
     if (res.timed_out) {
-        lua_pushstring(L, msg ? msg : "timed out");
+        if (err->len) {
+            api_pushbuf(L, err);
+        } else {
+            lua_pushliteral(L, "timed out");
+        }
         lua_setfield(L, -2, "error");
     } else {
         set_int(L, "status_code", res.status);
-        lua_pushlstring(L, res.body ? res.body : "", res.body_len);
+        api_pushbuf(L, out);
         lua_setfield(L, -2, "body");
     }
     set_bool(L, "timed_out", res.timed_out);
@@ -238,19 +245,15 @@ static int l_get(lua_State *L)
     const char *path = api_checkpath(L, 2);
     lua_Integer timeout = api_optinteger(L, 3, NULL, 5000, 1, LAUNCHER_MAX_DEADLINE_MS);
     luaL_argcheck(L, path[0] == '/', 2, "path must start with '/'");
-    void **err = api_newptr(L), **res_body = api_newptr(L);
-    char *msg = NULL, *got = NULL;
+    struct buf *err = api_newbuf(L, 0), *got = api_newbuf(L, 0);
     long status = 0;
-    size_t len = 0;
-    int rc = launcher_get(id, path, (long)timeout, &status, &got, &len, &msg);
-    *err = msg;
-    *res_body = got;
+    int rc = launcher_get(id, path, (long)timeout, &status, got, err);
     if (rc != 0) {
-        return api_fail(L, rc, msg ? "%s" : "launcher:", msg);
+        return fail(L, rc, err);
     }
     lua_createtable(L, 0, 2);
     set_int(L, "status_code", status);
-    lua_pushlstring(L, got ? got : "", len);
+    api_pushbuf(L, got);
     lua_setfield(L, -2, "body");
     return 1;
 }
@@ -305,11 +308,8 @@ static int l_state(lua_State *L)
 static int l_output(lua_State *L)
 {
     const char *id = luaL_checkstring(L, 1);
-    void **owner = api_newptr(L);
-    char *tail = NULL;
-    size_t len = 0;
-    int rc = launcher_tail(id, &tail, &len);
-    *owner = tail;
+    struct buf *tail = api_newbuf(L, 0);
+    int rc = launcher_tail(id, tail);
     if (rc == -ENOMEM) {
         return api_nomem(L);
     }
@@ -317,7 +317,7 @@ static int l_output(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    lua_pushlstring(L, tail, len);
+    api_pushbuf(L, tail);
     return 1;
 }
 

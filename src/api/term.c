@@ -1,10 +1,12 @@
-/* pixie.term: terminal questions and secret input. Secret bytes live in a
- * secret buffer (api_newbuf) that is wiped right after the value is pushed
- * and again when the box is collected, so no copy outlives the call except
- * the returned string. */
+/* pixie.term: terminal questions, secret input, and the escaping rule for
+ * text Pixie shows (src/core/termtext.c). Secret bytes live in a secret
+ * buffer (api_newbuf) that is wiped right after the value is pushed and
+ * again when the box is collected, so no copy outlives the call except the
+ * returned string. */
 #include "api.h"
 #include "buf.h"
 #include "term.h"
+#include "termtext.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -117,12 +119,28 @@ static int term_confirm_l(lua_State *L)
     return 1;
 }
 
+/* escape(text [, set = "controls_but_layout"]) -> text with the control
+ * characters of `set` written as \xNN (termtext.h): "controls_but_layout"
+ * (all but tab and LF: for a terminal), "controls" (all: one line),
+ * "line_breaks" (CR and LF only). */
+static int term_escape_l(lua_State *L)
+{
+    static const char *const names[] = {"controls_but_layout", "controls", "line_breaks", NULL};
+    static const enum termtext_set sets[] = {TERMTEXT_CONTROLS_BUT_LAYOUT, TERMTEXT_CONTROLS,
+                                             TERMTEXT_LINE_BREAKS};
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    enum termtext_set set = sets[luaL_checkoption(L, 2, "controls_but_layout", names)];
+    struct buf *out = api_newbuf(L, 0);
+    termtext_escape(s, n, set, out);
+    api_pushbuf(L, out);
+    return 1;
+}
+
 static const luaL_Reg term_functions[] = {
-    {"isatty", term_isatty_l},
-    {"read_secret", term_read_secret_l},
-    {"read_stdin", term_read_stdin_l},
-    {"confirm", term_confirm_l},
-    {NULL, NULL},
+    {"isatty", term_isatty_l},         {"read_secret", term_read_secret_l},
+    {"read_stdin", term_read_stdin_l}, {"confirm", term_confirm_l},
+    {"escape", term_escape_l},         {NULL, NULL},
 };
 
 int luaopen_pixie_term(lua_State *L)

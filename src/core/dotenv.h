@@ -29,6 +29,8 @@
 
 #include <stddef.h>
 
+struct buf;
+
 /* One KEY[=VALUE] binding. key/value are malloc'd and NUL-terminated (a
  * key or value may itself contain NUL bytes: use the lengths). value is
  * NULL when the binding has no '=' (python-dotenv's None). [start, end) is
@@ -97,35 +99,38 @@ int dotenv_utf8_valid(const char *s, size_t len);
  * (not valid UTF-8) or -EDOM (see above). */
 int dotenv_check_value(const char *value, size_t len);
 
-/* Writes value double-quoted: \ -> \\, " -> \", CR -> \r, LF -> \n,
+/* Appends value to `out` double-quoted: \ -> \\, " -> \", CR -> \r, LF -> \n,
  * everything else literal. Exception: a value ending in a backslash is
  * written unquoted (python-dotenv's quote regex would read the final \\"
  * as an escaped quote and run on to the next '"' of the file); values for
- * which that is not lossless are refused with -EDOM. Returns 0 with *out
- * a malloc'd NUL-terminated string (caller frees) of *out_len bytes, or
- * the dotenv_check_value error, or -ENOMEM. *interp_warning (may be NULL) is set to 1 when the
+ * which that is not lossless are refused with -EDOM. Returns 0, the
+ * dotenv_check_value error, or out's error (-ENOMEM, -EOVERFLOW; see
+ * buf.h); on failure out keeps its old length (its error sticks when
+ * growing it failed). *interp_warning (may be NULL) is set to 1 when the
  * value contains "${", which python-dotenv's load_dotenv would expand. */
-int dotenv_quote(const char *value, size_t len, char **out, size_t *out_len, int *interp_warning);
+int dotenv_quote(const char *value, size_t len, struct buf *out, int *interp_warning);
 
-/* New text for `text` with `key` bound to `value`: the last binding of key
- * is replaced in place by KEY="quoted"\n and earlier bindings of key are
- * removed (so exactly one remains); when key is absent, KEY="quoted"\n is
- * appended, after a "\n" when the text does not end with a newline. A
- * leading BOM is dropped; every other byte is kept. Returns 0 with *out
- * malloc'd (caller frees, NUL-terminated) of *out_len bytes; -EINVAL for an
- * invalid key or a NUL in value, -EILSEQ when value or text is not valid
- * UTF-8, -EDOM (see dotenv_quote), -EBADMSG (the result would not read
- * back as every other binding unchanged plus key = value), -ENOMEM.
- * *interp_warning (may be NULL) as for dotenv_quote. */
+/* Appends to `out` the new text for `text` with `key` bound to `value`:
+ * the last binding of key is replaced in place by KEY="quoted"\n and
+ * earlier bindings of key are removed (so exactly one remains); when key is
+ * absent, KEY="quoted"\n is appended, after a "\n" when the text does not
+ * end with a newline. A leading BOM is dropped; every other byte is kept.
+ * Returns 0; -EINVAL for an invalid key or a NUL in value, -EILSEQ when
+ * value or text is not valid UTF-8, -EDOM (see dotenv_quote), -EBADMSG (the
+ * result would not read back as every other binding unchanged plus key =
+ * value), or out's error (-ENOMEM, -EOVERFLOW); on failure out keeps its
+ * old length, as for dotenv_quote. *interp_warning (may be NULL) as for
+ * dotenv_quote. `text` must not lie inside out's bytes (appending may move
+ * them). */
 int dotenv_set(const char *text, size_t len, const char *key, const char *value, size_t value_len,
-               char **out, size_t *out_len, int *interp_warning);
+               struct buf *out, int *interp_warning);
 
-/* New text for `text` without any binding of `key` (each removed with its
- * whole lines); a leading BOM is dropped. *removed (may be NULL) is the
- * number of bindings removed. Returns 0 with *out malloc'd (caller frees)
- * of *out_len bytes, -EINVAL for an invalid key, -EILSEQ for text that is
- * not valid UTF-8, -EBADMSG (as for dotenv_set), -ENOMEM. */
-int dotenv_unset(const char *text, size_t len, const char *key, char **out, size_t *out_len,
-                 int *removed);
+/* Appends to `out` the new text for `text` without any binding of `key`
+ * (each removed with its whole lines); a leading BOM is dropped. *removed
+ * (may be NULL) is the number of bindings removed (0 on failure). Returns
+ * 0, -EINVAL for an invalid key, -EILSEQ for text that is not valid UTF-8,
+ * -EBADMSG (as for dotenv_set) or out's error; on failure out keeps its old
+ * length, as for dotenv_quote. `text` as for dotenv_set. */
+int dotenv_unset(const char *text, size_t len, const char *key, struct buf *out, int *removed);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* 1 when value (ending in a backslash) can be written unquoted and read
@@ -86,18 +85,46 @@ static void add_quoted(struct buf *b, const char *value, size_t len)
     buf_append(b, "\"", 1);
 }
 
-int dotenv_quote(const char *value, size_t len, char **out, size_t *out_len, int *interp_warning)
+/* Cuts out back to `len` bytes (len <= out->len) after a failure, keeping
+ * its error; returns rc. */
+static int fail_at(struct buf *out, size_t len, int rc)
+{
+    out->len = len;
+    if (out->data) {
+        out->data[len] = '\0';
+    }
+    return rc;
+}
+
+/* Appends KEY=<value quoted>\n to b (value already checked). */
+static void add_line(struct buf *b, const char *key, size_t klen, const char *value, size_t len)
+{
+    buf_append(b, key, klen);
+    buf_append(b, "=", 1);
+    add_quoted(b, value, len);
+    buf_append(b, "\n", 1);
+}
+
+/* dotenv_check_value, then *interp_warning (may be NULL) as dotenv_quote
+ * sets it. Returns dotenv_check_value's result. */
+static int check_for_writing(const char *value, size_t len, int *interp_warning)
 {
     int rc = dotenv_check_value(value, len);
+    if (rc == 0 && interp_warning) {
+        *interp_warning = memmem(value, len, "${", 2) != NULL;
+    }
+    return rc;
+}
+
+int dotenv_quote(const char *value, size_t len, struct buf *out, int *interp_warning)
+{
+    int rc = check_for_writing(value, len, interp_warning);
     if (rc != 0) {
         return rc;
     }
-    if (interp_warning) {
-        *interp_warning = memmem(value, len, "${", 2) != NULL;
-    }
-    struct buf b = {0};
-    add_quoted(&b, value, len);
-    return buf_take(&b, out, out_len);
+    size_t start = out->len;
+    add_quoted(out, value, len);
+    return out->err ? fail_at(out, start, out->err) : 0;
 }
 
 /* 1 when binding b has key k of length klen. */
@@ -139,11 +166,11 @@ static int same_but_key(const dotenv_doc *before, const dotenv_doc *after, const
     return i == before->count && j == after->count && seen == (value ? 1u : 0u);
 }
 
-/* Builds into b the text with every binding of key removed, except that
- * the last one is replaced by `line` when line is non-NULL; when there is
- * none and line is non-NULL, line is appended. */
+/* Appends to b the text with every binding of key removed, except that
+ * the last one is replaced by the line KEY=<value quoted>\n when value is
+ * non-NULL; when there is none and value is non-NULL, the line is appended. */
 static void splice(const char *text, size_t len, const dotenv_doc *doc, const char *key,
-                   size_t klen, const char *line, size_t line_len, struct buf *b)
+                   size_t klen, const char *value, size_t value_len, struct buf *b)
 {
     size_t last = SIZE_MAX, pos = doc->bom_len;
     for (size_t i = 0; i < doc->count; i++) {
@@ -155,95 +182,74 @@ static void splice(const char *text, size_t len, const dotenv_doc *doc, const ch
         const dotenv_binding *d = &doc->bindings[i];
         if (has_key(d, key, klen)) {
             buf_append(b, text + pos, d->start - pos);
-            if (i == last && line) {
-                buf_append(b, line, line_len);
+            if (i == last && value) {
+                add_line(b, key, klen, value, value_len);
             }
             pos = d->end;
         }
     }
     buf_append(b, text + pos, len - pos);
-    if (last == SIZE_MAX && line) {
+    if (last == SIZE_MAX && value) {
         if (len > doc->bom_len && text[len - 1] != '\n' && text[len - 1] != '\r') {
             buf_append(b, "\n", 1);
         }
-        buf_append(b, line, line_len);
+        add_line(b, key, klen, value, value_len);
     }
 }
 
-/* Rewrites text as splice() does, then parses the result to prove that
- * every other binding reads back unchanged and key reads back as value
- * (or is gone when value is NULL). *matches gets the number of bindings of
- * key in text. Returns 0, -EILSEQ, -EBADMSG (the new text would read
- * differently: an unterminated quote earlier in text swallows the new
- * line) or -ENOMEM. */
-static int rewrite(const char *text, size_t len, const char *key, const char *line, size_t line_len,
-                   const char *value, size_t value_len, char **out, size_t *out_len, int *matches)
+/* Appends to out the text rewritten as splice() does, then parses it to
+ * prove that every other binding reads back unchanged and key reads back
+ * as value (or is gone when value is NULL). *matches gets the number of
+ * bindings of key in text. Returns 0, -EILSEQ, -EBADMSG (the new text would
+ * read differently: an unterminated quote earlier in text swallows the new
+ * line) or out's error; on failure out keeps its old length. */
+static int rewrite(const char *text, size_t len, const char *key, const char *value,
+                   size_t value_len, struct buf *out, int *matches)
 {
     dotenv_doc before, after;
+    *matches = 0;
     int rc = dotenv_parse(text, len, &before);
     if (rc != 0) {
         return rc;
     }
-    size_t klen = strlen(key);
-    *matches = 0;
+    size_t klen = strlen(key), start = out->len;
     for (size_t i = 0; i < before.count; i++) {
         *matches += has_key(&before.bindings[i], key, klen);
     }
-    struct buf b = {0};
-    splice(text, len, &before, key, klen, line, line_len, &b);
-    rc = buf_take(&b, out, out_len);
+    splice(text, len, &before, key, klen, value, value_len, out);
+    rc = out->err;
     if (rc == 0) {
-        rc = dotenv_parse(*out, *out_len, &after);
+        rc = dotenv_parse(out->data + start, out->len - start, &after);
         if (rc == 0 && !same_but_key(&before, &after, key, klen, value, value_len)) {
             rc = -EBADMSG;
         }
         dotenv_doc_free(&after);
-        if (rc != 0) {
-            free(*out);
-            *out = NULL;
-        }
     }
     dotenv_doc_free(&before);
-    return rc;
+    return rc != 0 ? fail_at(out, start, rc) : 0;
 }
 
 int dotenv_set(const char *text, size_t len, const char *key, const char *value, size_t value_len,
-               char **out, size_t *out_len, int *interp_warning)
+               struct buf *out, int *interp_warning)
 {
-    size_t klen = strlen(key);
-    if (!dotenv_key_valid(key, klen)) {
+    if (!dotenv_key_valid(key, strlen(key))) {
         return -EINVAL;
     }
-    char *quoted;
-    size_t qlen;
-    int rc = dotenv_quote(value, value_len, &quoted, &qlen, interp_warning);
+    int rc = check_for_writing(value, value_len, interp_warning);
     if (rc != 0) {
         return rc;
     }
-    struct buf line = {0};
-    buf_append(&line, key, klen);
-    buf_append(&line, "=", 1);
-    buf_append(&line, quoted, qlen);
-    buf_append(&line, "\n", 1);
-    free(quoted);
-    if (line.err) {
-        free(line.data);
-        return -ENOMEM;
-    }
     int matches;
-    rc = rewrite(text, len, key, line.data, line.len, value, value_len, out, out_len, &matches);
-    free(line.data);
-    return rc;
+    return rewrite(text, len, key, value, value_len, out, &matches);
 }
 
-int dotenv_unset(const char *text, size_t len, const char *key, char **out, size_t *out_len,
-                 int *removed)
+int dotenv_unset(const char *text, size_t len, const char *key, struct buf *out, int *removed)
 {
     if (!dotenv_key_valid(key, strlen(key))) {
         return -EINVAL;
     }
     int matches = 0;
-    int rc = rewrite(text, len, key, NULL, 0, NULL, 0, out, out_len, &matches);
+    int rc = rewrite(text, len, key, NULL, 0, out, &matches);
     if (removed) {
         *removed = rc == 0 ? matches : 0;
     }

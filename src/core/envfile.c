@@ -2,6 +2,7 @@
  * atomic, always 0600 (see envfile.h). */
 #include "envfile.h"
 
+#include "buf.h"
 #include "dotenv.h"
 #include "fsutil.h"
 
@@ -48,9 +49,9 @@ static int open_folder(const char *path, const char *tools_root, const char **ba
     return fd < 0 ? -errno : fd;
 }
 
-/* Reads entry `name` of folder dirfd without following a symlink. Returns
- * 0 with *data malloc'd, or a negative errno (-ENOENT when missing). */
-static int read_at(int dirfd, const char *name, char **data, size_t *len)
+/* Appends entry `name` of folder dirfd to out without following a
+ * symlink. Returns 0 or a negative errno (-ENOENT when missing). */
+static int read_at(int dirfd, const char *name, struct buf *out)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
@@ -59,20 +60,20 @@ static int read_at(int dirfd, const char *name, char **data, size_t *len)
     struct stat st;
     int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
     if (rc == 0) {
-        rc = fsutil_read_fd(fd, ENVFILE_MAX_BYTES, data, len);
+        rc = fsutil_read_fd(fd, ENVFILE_MAX_BYTES, out);
     }
     close(fd);
     return rc;
 }
 
-int envfile_read(const char *path, const char *tools_root, char **data, size_t *len)
+int envfile_read(const char *path, const char *tools_root, struct buf *out)
 {
     const char *base;
     int dirfd = open_folder(path, tools_root, &base);
     if (dirfd < 0) {
         return dirfd;
     }
-    int rc = read_at(dirfd, base, data, len);
+    int rc = read_at(dirfd, base, out);
     close(dirfd);
     return rc;
 }
@@ -107,25 +108,24 @@ static int update(const char *path, const char *tools_root, const char *key, con
         }
     }
     fsutil_clean_temps_at(dirfd, base);
-    char *old = NULL, *text = NULL;
-    size_t old_len = 0, text_len = 0;
-    rc = read_at(dirfd, base, &old, &old_len);
+    struct buf old = {0}, text = {0};
+    rc = read_at(dirfd, base, &old);
     if (rc == -ENOENT) {
         rc = 0; /* a missing file reads as empty */
     }
     if (rc == 0) {
-        rc = value ? dotenv_set(old ? old : "", old_len, key, value, value_len, &text, &text_len,
-                                flag)
-                   : dotenv_unset(old ? old : "", old_len, key, &text, &text_len, flag);
+        rc = value
+                 ? dotenv_set(old.data ? old.data : "", old.len, key, value, value_len, &text, flag)
+                 : dotenv_unset(old.data ? old.data : "", old.len, key, &text, flag);
     }
     if (rc == 0 && (value || *flag > 0)) {
-        rc = fsutil_write_atomic_at(dirfd, base, text, text_len, 0600);
+        rc = fsutil_write_atomic_at(dirfd, base, text.data, text.len, 0600);
     }
     if (rc != 0) {
         *flag = 0;
     }
-    free(old);
-    free(text);
+    buf_free(&old);
+    buf_free(&text);
     close(dirfd); /* releases the lock */
     return rc;
 }

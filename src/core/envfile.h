@@ -20,12 +20,15 @@
 
 #include <stddef.h>
 
+struct buf;
+
 #define ENVFILE_MAX_BYTES (1024u * 1024u)
 
-/* Reads the .env at `path` (tools_root may be NULL). Returns 0 with *data
- * malloc'd (NUL-terminated, caller frees) and *len, or -ENOENT when it does
- * not exist, -ELOOP, -EINVAL, -EFBIG, -EXDEV or another negative errno. */
-int envfile_read(const char *path, const char *tools_root, char **data, size_t *len);
+/* Appends the .env at `path` (tools_root may be NULL) to the caller's
+ * buffer `out`. Returns 0, or -ENOENT when it does not exist, -ELOOP,
+ * -EINVAL, -EFBIG, -EXDEV, out's error (-ENOMEM) or another negative errno;
+ * on failure out keeps its old length as with fsutil_read. */
+int envfile_read(const char *path, const char *tools_root, struct buf *out);
 
 /* Binds key to value[0..value_len) in the .env at `path` (created when
  * missing), see dotenv_set for the rewrite. *interp_warning (may be NULL)

@@ -85,17 +85,26 @@ int fsat_open(int dirfd, const char *rel, int flags, mode_t mode)
     return fsat_open_walk(dirfd, rel, flags, mode);
 }
 
-int fsat_clear(int dirfd)
+DIR *fsat_opendir(int dirfd)
 {
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        return -errno;
+        return NULL;
     }
     DIR *d = fdopendir(fd);
     if (!d) {
         int e = errno;
         close(fd);
-        return -e;
+        errno = e;
+    }
+    return d;
+}
+
+int fsat_clear(int dirfd)
+{
+    DIR *d = fsat_opendir(dirfd);
+    if (!d) {
+        return -errno;
     }
     int rc = 0;
     struct dirent *e;
@@ -145,15 +154,9 @@ int fsat_remove_tree(int dirfd, const char *name)
 
 int fsat_is_empty(int dirfd)
 {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    DIR *d = fdopendir(fd);
+    DIR *d = fsat_opendir(dirfd);
     if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
+        return -errno;
     }
     int empty = 1;
     struct dirent *e;

@@ -6,6 +6,7 @@
 #ifndef PIXIE_FSAT_H
 #define PIXIE_FSAT_H
 
+#include <dirent.h>
 #include <sys/types.h>
 
 /* Opens `rel` (relative, '/'-separated, no empty component) beneath the
@@ -32,6 +33,11 @@ int fsat_remove_tree(int dirfd, const char *name);
 /* Removes everything inside the folder open as `dirfd` (fsat_remove_tree
  * on each entry) and leaves the folder itself. */
 int fsat_clear(int dirfd);
+
+/* A fresh DIR stream over the folder `dirfd` (which stays open and owned
+ * by the caller; its own read position is untouched): closedir frees it.
+ * NULL with errno set on failure. */
+DIR *fsat_opendir(int dirfd);
 
 /* Returns 1 when the folder open as `dirfd` has no entry besides "." and
  * "..", 0 when it has one, or a negative errno. */

@@ -1,6 +1,7 @@
 /* File-system mechanisms: bounded reads, atomic replace, mkdir -p. */
 #include "fsutil.h"
 #include "buf.h"
+#include "fsat.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,9 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Appends the whole file open as fd (not a folder) to out; -EFBIG when it
- * holds more than limit bytes (out then back to its old length). */
-static int read_fd_to(int fd, size_t limit, struct buf *out)
+int fsutil_read_fd(int fd, size_t limit, struct buf *out)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -68,35 +67,24 @@ int fsutil_read(const char *path, size_t limit, int nofollow, struct buf *out)
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         rc = -errno;
     } else {
-        rc = read_fd_to(fd, limit, out);
+        rc = fsutil_read_fd(fd, limit, out);
     }
     close(fd);
     return rc;
 }
 
-int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len)
+int fsutil_write_all(int fd, const void *data, size_t len)
 {
-    struct buf b = {0};
-    int rc = read_fd_to(fd, limit, &b);
-    if (rc == 0) {
-        rc = buf_take(&b, data, len);
-    }
-    buf_free(&b);
-    return rc;
-}
-
-/* Writes all of buf to fd, retrying on EINTR and short writes. */
-static int write_all(int fd, const char *buf, size_t len)
-{
+    const char *p = data;
     while (len > 0) {
-        ssize_t w = write(fd, buf, len);
+        ssize_t w = write(fd, p, len);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
             return -errno;
         }
-        buf += w;
+        p += w;
         len -= (size_t)w;
     }
     return 0;
@@ -192,7 +180,7 @@ int fsutil_write_atomic_at(int dirfd, const char *name, const void *data, size_t
         rc = -errno;
     }
     if (rc == 0) {
-        rc = write_all(fd, data, len);
+        rc = fsutil_write_all(fd, data, len);
     }
     if (rc == 0 && fsync(fd) != 0) {
         rc = -errno;
@@ -224,17 +212,10 @@ int fsutil_clean_temps(const char *path)
 
 int fsutil_clean_temps_at(int dirfd, const char *name)
 {
-    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) {
+    DIR *d = fsat_opendir(dirfd);
+    if (!d) {
         return -errno;
     }
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    rewinddir(d);
     size_t blen = strlen(name);
     int removed = 0;
     struct dirent *e;

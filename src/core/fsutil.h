@@ -16,10 +16,13 @@ struct buf;
  * empty instead of blocking the open. */
 int fsutil_read(const char *path, size_t limit, int nofollow, struct buf *out);
 
-/* Reads the whole file open as `fd` (not a folder) like fsutil_read, into
- * a malloc'd NUL-terminated *data (caller frees) of *len bytes; the caller
- * keeps and closes fd. */
-int fsutil_read_fd(int fd, size_t limit, char **data, size_t *len);
+/* Appends the rest of the file open as `fd` (not a folder) to `out`, like
+ * fsutil_read; the caller keeps and closes fd. */
+int fsutil_read_fd(int fd, size_t limit, struct buf *out);
+
+/* Writes all `len` bytes of `data` to the blocking descriptor fd, retrying
+ * on EINTR and short writes. Returns 0 or a negative errno. */
+int fsutil_write_all(int fd, const void *data, size_t len);
 
 /* Replaces `path` atomically with `len` bytes of `data` and permission
  * `mode` whatever the umask: a temp file "<path>.tmp-XXXX" created with

@@ -3,6 +3,8 @@
  * contract and launcher_pool.h for the objects and threads. */
 #include "launcher.h"
 
+#include "buf.h"
+#include "hash.h"
 #include "httpc.h"
 #include "launcher_pool.h"
 
@@ -23,45 +25,49 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc;
 
-/* malloc'd printf, or NULL. */
-static char *fmt(const char *f, ...)
+/* Replaces the message in msg (a launcher call's own, see finish) with the
+ * printf of f; msg is left empty when out of memory. */
+static void set_err(struct buf *msg, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct buf *msg, const char *f, ...)
 {
-    va_list ap;
+    va_list ap, again;
     va_start(ap, f);
-    char *s = NULL;
-    if (vasprintf(&s, f, ap) < 0) {
-        s = NULL;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, f, ap);
+    buf_clear(msg);
+    if (n >= 0 && buf_reserve(msg, (size_t)n) == 0) {
+        vsnprintf(msg->data, (size_t)n + 1, f, again);
+        msg->len = (size_t)n;
     }
+    va_end(again);
     va_end(ap);
-    return s;
 }
 
-static void set_err(char **err, char *msg)
+/* The end of a public call: on failure (rc != 0) appends its message msg
+ * to the caller's err (may be NULL); frees msg; returns rc. */
+static int finish(int rc, struct buf *msg, struct buf *err)
 {
-    if (err) {
-        free(*err);
-        *err = msg;
-    } else {
-        free(msg);
+    if (rc != 0 && err) {
+        buf_append(err, msg->data, msg->len);
     }
+    buf_free(msg);
+    return rc;
 }
+
 /* FNV-1a over what makes a process: a change (a new .env value, another
- * interpreter) means the warm process is stale. */
+ * interpreter) means the warm process is stale. A separator byte follows
+ * each string (0xff, 0xfe after an environment entry). */
 static uint64_t tool_sig(const struct launcher_tool *t)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = HASH_FNV1A_INIT;
     const char *parts[] = {t->dir, t->python, t->entrypoint};
     for (size_t i = 0; i < 3; i++) {
-        for (const char *p = parts[i]; p && *p; p++) {
-            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        }
-        h = (h ^ 0xff) * 1099511628211ULL;
+        h = hash_fnv1a(h, parts[i], parts[i] ? strlen(parts[i]) : 0);
+        h = hash_fnv1a(h, "\xff", 1);
     }
     for (const char *const *e = t->env; e && *e; e++) {
-        for (const char *p = *e; *p; p++) {
-            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        }
-        h = (h ^ 0xfe) * 1099511628211ULL;
+        h = hash_fnv1a(h, *e, strlen(*e));
+        h = hash_fnv1a(h, "\xfe", 1);
     }
     return h ^ t->max_memory_mb;
 }
@@ -94,9 +100,10 @@ void launcher_set_warm_max(int n)
 
 /* ---- starting -------------------------------------------------------------------- */
 
-/* Error text for a process that exited: its status (when the caller reaped
- * it) and the masked tail of its output. Waits briefly for the output. */
-static char *death_message(struct inst *in, const char *what)
+/* Sets msg to the error text for a process that exited: its status (when
+ * the caller reaped it) and the masked tail of its output. Waits briefly
+ * for the output. */
+static void death_message(struct inst *in, const char *what, struct buf *msg)
 {
     pool_lock();
     pool_wait_flag_locked(&in->io_done, 1000);
@@ -114,10 +121,9 @@ static char *death_message(struct inst *in, const char *what)
         const char *nl = strchr(t, '\n');
         t = nl ? nl + 1 : t;
     }
-    char *msg = fmt("tool '%s' %s (%s)%s%s", in->slot->id, what, status,
-                    *t ? "; its output ends with:\n" : "; it printed nothing", t);
+    set_err(msg, "tool '%s' %s (%s)%s%s", in->slot->id, what, status,
+            *t ? "; its output ends with:\n" : "; it printed nothing", t);
     free(tail);
-    return msg;
 }
 
 /* 1 when the masked tail mentions a bind failure. */
@@ -134,15 +140,15 @@ static int bind_failed(struct inst *in)
 
 /* Spawns one process of t on a fresh port and waits until /healthz answers
  * 200. Returns the instance (one reference for the caller) or NULL with
- * *err / *rc; *retry is set when a new port may help. */
+ * *rc and the message in msg; *retry is set when a new port may help. */
 static struct inst *start_once(struct slot *slot, const struct launcher_tool *t, uint64_t sig,
-                               int *rc, int *retry, char **err)
+                               int *rc, int *retry, struct buf *msg)
 {
     *retry = 0;
     int port = httpc_free_port();
     if (port < 0) {
         *rc = port;
-        set_err(err, fmt("no free loopback port: %s", strerror(-port)));
+        set_err(msg, "no free loopback port: %s", strerror(-port));
         return NULL;
     }
     char port_s[16];
@@ -152,7 +158,7 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
     struct inst *in = pool_inst_new(slot, port, sig);
     if (!in) {
         *rc = -ENOMEM;
-        set_err(err, fmt("out of memory"));
+        set_err(msg, "out of memory");
         return NULL;
     }
     in->warm_keep_seconds = t->warm_keep_seconds;
@@ -171,7 +177,7 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
     int64_t t0 = spawn_now_ms();
     *rc = pool_inst_spawn(in, &o);
     if (*rc != 0) {
-        set_err(err, fmt("cannot start tool '%s': %s: %s", t->id, t->python, strerror(-*rc)));
+        set_err(msg, "cannot start tool '%s': %s: %s", t->id, t->python, strerror(-*rc));
         pool_inst_unref(in);
         return NULL;
     }
@@ -186,16 +192,15 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
             *retry = elapsed < EARLY_DEATH_MS || bind_failed(in);
             *rc = -ECHILD;
             spawn_kill_tree(&in->child, 0);
-            set_err(err, death_message(in, "exited before it was ready"));
+            death_message(in, "exited before it was ready", msg);
             pool_inst_kill(in, 0);
             return NULL;
         }
         if (elapsed >= READY_TIMEOUT_MS) {
             *rc = -ETIMEDOUT;
-            char *msg = fmt("tool '%s' did not answer /healthz on port %d within %d s", t->id, port,
-                            READY_TIMEOUT_MS / 1000);
+            set_err(msg, "tool '%s' did not answer /healthz on port %d within %d s", t->id, port,
+                    READY_TIMEOUT_MS / 1000);
             pool_inst_kill(in, FAILED_START_GRACE_MS);
-            set_err(err, msg);
             return NULL;
         }
         if (httpc_port_open(port)) {
@@ -218,9 +223,9 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
 }
 
 /* Returns the slot's ready instance for t with a reference (and busy++ when
- * `use`), starting one when needed. */
+ * `use`), starting one when needed; NULL with *rc and the message in msg. */
 static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int use, int *started,
-                           int *rc, char **err)
+                           int *rc, struct buf *msg)
 {
     uint64_t sig = tool_sig(t);
     *started = 0;
@@ -241,9 +246,9 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
     }
     if (!in) {
         int retry = 0;
-        in = start_once(slot, t, sig, rc, &retry, err);
+        in = start_once(slot, t, sig, rc, &retry, msg);
         if (!in && retry) {
-            in = start_once(slot, t, sig, rc, &retry, err);
+            in = start_once(slot, t, sig, rc, &retry, msg);
         }
         if (in) {
             pool_lock();
@@ -251,7 +256,7 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
                 pool_unlock();
                 pool_inst_kill(in, STOP_GRACE_MS);
                 *rc = -ECANCELED;
-                set_err(err, fmt("tool '%s' was stopped while it was starting", t->id));
+                set_err(msg, "tool '%s' was stopped while it was starting", t->id);
                 in = NULL;
             } else {
                 in->in_pool = 1;
@@ -271,7 +276,7 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
             /* removed since we looked (a stop, the reaper): start afresh */
             pool_unlock();
             pthread_mutex_unlock(&slot->start_lock);
-            return ensure(slot, t, use, started, rc, err);
+            return ensure(slot, t, use, started, rc, msg);
         }
         in->refs++;
     }
@@ -285,57 +290,73 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
 }
 
 /* Checks t, starts the launcher when needed and returns t's slot, or NULL
- * with *rc and *err. */
-static struct slot *tool_slot(const struct launcher_tool *t, int *rc, char **err)
+ * with *rc and the message in msg. */
+static struct slot *tool_slot(const struct launcher_tool *t, int *rc, struct buf *msg)
 {
     if (!t || !t->id || !t->id[0] || !t->dir || !t->python || !t->entrypoint) {
         *rc = -EINVAL;
-        set_err(err, fmt("incomplete tool description"));
+        set_err(msg, "incomplete tool description");
         return NULL;
     }
     if ((*rc = launcher_init()) != 0) {
-        set_err(err, fmt("launcher cannot start: %s", strerror(-*rc)));
+        set_err(msg, "launcher cannot start: %s", strerror(-*rc));
         return NULL;
     }
     struct slot *slot = pool_slot_get(t->id);
     if (!slot) {
         *rc = -ENOMEM;
-        set_err(err, fmt("out of memory"));
+        set_err(msg, "out of memory");
     }
     return slot;
 }
 
-int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started, char **err)
+int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started,
+                   struct buf *err)
 {
     int rc;
-    struct slot *slot = tool_slot(t, &rc, err);
-    if (!slot) {
-        return rc;
-    }
-    struct inst *in = ensure(slot, t, 0, started, &rc, err);
+    struct buf msg = {0};
+    struct slot *slot = tool_slot(t, &rc, &msg);
+    struct inst *in = slot ? ensure(slot, t, 0, started, &rc, &msg) : NULL;
     if (!in) {
-        return rc;
+        return finish(rc, &msg, err);
     }
     *port = in->port;
     *pid = in->child.pid;
     pool_inst_unref(in);
-    return 0;
+    return finish(0, &msg, err);
+}
+
+/* The response r of a call that returned rc: on 0 its body is appended to
+ * out (its error, then -ENOMEM, is the call's), else the message is set from
+ * r's. r is freed. Returns the call's result. */
+static int take_response(int rc, struct httpc_response *r, const char *tool_id, struct buf *out,
+                         struct buf *msg)
+{
+    if (rc == 0 && buf_append(out, r->body, r->body_len) != 0) {
+        rc = out->err;
+        set_err(msg, "tool '%s': response body: %s", tool_id, strerror(-rc));
+    } else if (rc != 0) {
+        set_err(msg, "tool '%s': %s", tool_id, r->error);
+    }
+    httpc_response_free(r);
+    return rc;
 }
 
 int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
                  const char *const *headers, long deadline_ms, struct launcher_result *res,
-                 char **err)
+                 struct buf *out, struct buf *err)
 {
     memset(res, 0, sizeof *res);
     int rc;
-    struct slot *slot = tool_slot(t, &rc, err);
+    struct buf msg = {0};
+    struct slot *slot = tool_slot(t, &rc, &msg);
     if (!slot) {
-        return rc;
+        return finish(rc, &msg, err);
     }
     if (!t->concurrent) {
         pthread_mutex_lock(&slot->run_lock);
     }
-    struct inst *in = ensure(slot, t, 1, &res->started, &rc, err);
+    struct inst *in = ensure(slot, t, 1, &res->started, &rc, &msg);
     if (in) {
         res->port = in->port;
         res->pid = in->child.pid;
@@ -343,23 +364,21 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
             deadline_ms = ((long)t->max_runtime_seconds + 5) * 1000;
         }
         struct httpc_response r;
-        rc = httpc_post_json(in->port, "/run", body, len, headers, deadline_ms, &r);
+        int hrc = httpc_post_json(in->port, "/run", body, len, headers, deadline_ms, &r);
         res->status = r.status;
-        res->body = r.body;
-        res->body_len = r.body_len;
+        rc = take_response(hrc, &r, t->id, out, &msg);
         pool_lock();
         pool_run_done_locked(in);
-        int removed = rc == -ETIMEDOUT && pool_inst_remove_locked(in);
+        int removed = hrc == -ETIMEDOUT && pool_inst_remove_locked(in);
         pool_unlock();
-        if (rc == -ETIMEDOUT) {
+        if (hrc == -ETIMEDOUT) {
             res->timed_out = 1;
-            set_err(err, fmt("tool '%s' did not answer /run within %ld ms; its processes were "
-                             "killed",
-                             t->id, deadline_ms));
+            set_err(&msg, "tool '%s' did not answer /run within %ld ms; its processes were killed",
+                    t->id, deadline_ms);
             if (removed) {
                 pool_inst_kill(in, TIMEOUT_GRACE_MS); /* drops the pool's reference */
             }
-        } else if (rc != 0) {
+        } else if (hrc != 0) {
             pool_lock();
             pool_wait_flag_locked(&in->exited, 200);
             removed = in->exited && pool_inst_remove_locked(in);
@@ -369,9 +388,7 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
                 spawn_kill_tree(&in->child, 0); /* reaps it: its status is known */
             }
             if (exited) {
-                set_err(err, death_message(in, "died during the run"));
-            } else {
-                set_err(err, fmt("tool '%s': %s", t->id, r.error));
+                death_message(in, "died during the run", &msg);
             }
             if (removed) {
                 pool_inst_kill(in, 0);
@@ -382,14 +399,13 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
     if (!t->concurrent) {
         pthread_mutex_unlock(&slot->run_lock);
     }
-    return rc;
+    return finish(rc, &msg, err);
 }
 
-int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status, char **body,
-                 size_t *len, char **err)
+int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
+                 struct buf *body, struct buf *err)
 {
-    *body = NULL;
-    *len = 0;
+    struct buf msg = {0};
     pool_lock();
     struct slot *s = pool_slot_find_locked(tool_id);
     struct inst *in = s ? s->inst : NULL;
@@ -398,21 +414,15 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
     }
     pool_unlock();
     if (!in) {
-        set_err(err, fmt("tool '%s' is not running", tool_id));
-        return -ESRCH;
+        set_err(&msg, "tool '%s' is not running", tool_id);
+        return finish(-ESRCH, &msg, err);
     }
     struct httpc_response r;
     int rc = httpc_get(in->port, path, timeout_ms, &r);
     pool_inst_unref(in);
-    if (rc != 0) {
-        set_err(err, fmt("tool '%s': %s", tool_id, r.error));
-        httpc_response_free(&r);
-        return rc;
-    }
     *status = r.status;
-    *body = r.body;
-    *len = r.body_len;
-    return 0;
+    rc = take_response(rc, &r, tool_id, body, &msg);
+    return finish(rc, &msg, err);
 }
 
 int launcher_stop(const char *tool_id, int grace_ms)
@@ -513,16 +523,21 @@ int launcher_state(struct launcher_state_row **rows, size_t *n)
     return 0;
 }
 
-int launcher_tail(const char *tool_id, char **out, size_t *len)
+int launcher_tail(const char *tool_id, struct buf *out)
 {
+    size_t len = 0;
+    char *tail = NULL;
     pool_lock();
     struct slot *s = pool_slot_find_locked(tool_id);
-    int rc = -ESRCH;
     if (s) {
-        *out = pool_ring_copy(&s->tail, len);
-        rc = *out ? 0 : -ENOMEM;
+        tail = pool_ring_copy(&s->tail, &len);
     }
     pool_unlock();
+    if (!s) {
+        return -ESRCH;
+    }
+    int rc = tail ? buf_append(out, tail, len) : -ENOMEM;
+    free(tail);
     return rc;
 }
 

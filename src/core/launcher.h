@@ -11,13 +11,18 @@
  * A tool is started as `<python> <entrypoint> --port N` in its folder with
  * exactly the environment given (built by the caller, see childenv.lua),
  * its own process group, RLIMIT_AS from max_memory_mb. Errors come back as
- * a negative errno plus a malloc'd message (*err, the caller frees) that may
- * quote the tool's masked output, never unmasked. */
+ * a negative errno plus a message appended to the caller's buffer `err`
+ * (may be NULL; nothing is appended on success) that may quote the tool's
+ * masked output, never unmasked. Bytes a call produces (response bodies,
+ * the output tail) are appended to a caller's buffer `out`, only on
+ * success. */
 #ifndef PIXIE_LAUNCHER_H
 #define PIXIE_LAUNCHER_H
 
 #include <stddef.h>
 #include <sys/types.h>
+
+struct buf;
 
 struct launcher_tool {
     const char *id;         /* tool id */
@@ -53,16 +58,16 @@ void launcher_set_warm_max(int n);
 
 /* Ensures a warm, healthy process for t. *port / *pid describe it;
  * *started is 1 when this call spawned it (the caller may then compare
- * /schema). Returns 0 or -errno with *err: -ENOENT/-EACCES (interpreter),
- * -ECHILD (the process exited before it was healthy: its exit status and
- * masked output tail are in *err), -ETIMEDOUT (no healthy /healthz in 30 s),
- * -ECANCELED (stopped while starting). */
-int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started, char **err);
+ * /schema). Returns 0 or -errno with a message in err: -EINVAL (t
+ * incomplete), -ENOENT/-EACCES (interpreter), -ECHILD (the process exited
+ * before it was healthy: its exit status and masked output tail are in the
+ * message), -ETIMEDOUT (no healthy /healthz in 30 s), -ECANCELED (stopped
+ * while starting), -ENOMEM. */
+int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started,
+                   struct buf *err);
 
 struct launcher_result {
-    long status; /* HTTP status of /run */
-    char *body;  /* malloc'd response body (the caller frees) */
-    size_t body_len;
+    long status;   /* HTTP status of /run, 0 when there was no answer */
     int timed_out; /* deadline passed: the tool's whole tree was killed */
     int started;   /* this run spawned the process */
     int port;
@@ -74,15 +79,20 @@ struct launcher_result {
  * deadline_ms bounds the request (<= 0: (max_runtime_seconds + 5) s); when
  * it passes the tool's process tree is killed and the call returns -ETIMEDOUT
  * with res->timed_out = 1. Tools with concurrent = 0 run one at a time.
- * Returns 0 when the tool answered (any status), else -errno with *err. */
+ * Returns 0 when the tool answered (any status), its response body appended
+ * to `out`; else -errno (launcher_start's, -ETIMEDOUT, the transport's, or
+ * out's error when the body did not fit) with a message in err and nothing
+ * appended to out. *res is filled in either case. */
 int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
                  const char *const *headers, long deadline_ms, struct launcher_result *res,
-                 char **err);
+                 struct buf *out, struct buf *err);
 
-/* GET `path` (e.g. "/schema") from the warm process of tool_id. On 0 the
- * caller owns *body (malloc'd) and *status is set; -ESRCH when not warm. */
-int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status, char **body,
-                 size_t *len, char **err);
+/* GET `path` (e.g. "/schema") from the warm process of tool_id. Returns 0
+ * with *status set and the response body appended to `body`; -ESRCH when
+ * the tool is not warm, or another -errno (the transport's, body's error),
+ * with a message in err and nothing appended to body. */
+int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
+                 struct buf *body, struct buf *err);
 
 /* Stops the warm process of tool_id: SIGTERM to its tree, grace_ms, then
  * SIGKILL; returns when nothing of it is left. Returns 0 when it was not
@@ -105,9 +115,10 @@ struct launcher_state_row {
  * Returns 0 or -ENOMEM. */
 int launcher_state(struct launcher_state_row **rows, size_t *n);
 
-/* Masked tail (last few KiB) of the output of tool_id's current or most
- * recent process. *out malloc'd (the caller frees). -ESRCH when unknown. */
-int launcher_tail(const char *tool_id, char **out, size_t *len);
+/* Appends to `out` the masked tail (last few KiB) of the output of
+ * tool_id's current or most recent process. Returns 0, -ESRCH when the tool
+ * is unknown, or -ENOMEM (or out's error); nothing is appended on failure. */
+int launcher_tail(const char *tool_id, struct buf *out);
 
 /* stop_all with a 5 s grace and ends the threads; for process exit. */
 void launcher_shutdown(void);

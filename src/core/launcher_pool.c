@@ -293,15 +293,17 @@ static void emit(struct inst *in, int stream, const char *text, size_t len)
     pass_on(in, stream, text, len);
 }
 
-/* Masks raw output of one stream and emits it. */
-static void io_feed(struct inst *in, int stream, const char *data, size_t len)
+/* Masks raw output of one stream (data NULL: flushes what the masker
+ * holds back) and emits it. */
+static void io_mask_emit(struct inst *in, int stream, const char *data, size_t len)
 {
-    char *out = NULL;
-    size_t olen = 0;
-    if (mask_stream_feed(in->mask[stream], data, len, &out, &olen) == 0) {
-        emit(in, stream, out, olen);
+    struct buf out = {0};
+    int rc = data ? mask_stream_feed_to(in->mask[stream], data, len, &out)
+                  : mask_stream_flush_to(in->mask[stream], &out);
+    if (rc == 0) {
+        emit(in, stream, out.data, out.len);
     }
-    free(out);
+    buf_free(&out);
 }
 
 /* End of one stream: emits what the masker still holds back, then the end
@@ -309,12 +311,7 @@ static void io_feed(struct inst *in, int stream, const char *data, size_t len)
  * held-back byte may be the start of a secret still being written. */
 static void io_end(struct inst *in, int stream)
 {
-    char *out = NULL;
-    size_t olen = 0;
-    if (mask_stream_flush(in->mask[stream], &out, &olen) == 0) {
-        emit(in, stream, out, olen);
-    }
-    free(out);
+    io_mask_emit(in, stream, NULL, 0);
     pass_on(in, stream, NULL, 0);
 }
 
@@ -323,7 +320,7 @@ static void io_read(struct inst *in, int stream)
     char buf[65536];
     ssize_t r = read(in->io_fd[stream], buf, sizeof buf);
     if (r > 0) {
-        io_feed(in, stream, buf, (size_t)r);
+        io_mask_emit(in, stream, buf, (size_t)r);
     } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
         io_end(in, stream);
         close(in->io_fd[stream]);

@@ -122,43 +122,53 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Returns the malloc'd, masked "<component>: <message>" without trailing
- * newlines (its length in *len), or NULL. */
-static char *masked_body(const char *component, const char *fmt, va_list ap, size_t *len)
+/* Appends to out the masked "<component>: <message>" without trailing
+ * newlines; `scratch` is emptied and holds the unmasked text. Returns 0 or
+ * -ENOMEM. */
+static int masked_body(struct buf *out, struct buf *scratch, const char *component, const char *fmt,
+                       va_list ap)
 {
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0) {
-        return NULL;
+        return -ENOMEM;
     }
     size_t ml = strlen(msg);
     while (ml > 0 && (msg[ml - 1] == '\n' || msg[ml - 1] == '\r')) {
-        msg[--ml] = '\0';
+        ml--;
     }
-    char *body = NULL;
-    int bl = asprintf(&body, "%s: %s", component ? component : "pixie", msg);
+    const char *c = component ? component : "pixie";
+    buf_clear(scratch);
+    buf_append(scratch, c, strlen(c));
+    buf_append(scratch, ": ", 2);
+    buf_append(scratch, msg, ml);
     free(msg);
-    if (bl < 0) {
-        return NULL;
-    }
-    char *masked = mask_scrub(body, (size_t)bl, len);
-    free(body);
-    return masked;
+    return scratch->err ? scratch->err : mask_scrub_to(out, scratch->data, scratch->len);
 }
 
-/* prefix, then s[0..n) with the bytes of `set` as \xNN, then suffix,
- * masked once more: the bytes a sink receives, so the masker sees them in
- * their final encoding. Returns them malloc'd (caller frees, length in
- * *len) or NULL on ENOMEM. */
-static char *encode_masked(const char *prefix, const char *s, size_t n, enum termtext_set set,
-                           const char *suffix, size_t *len)
+/* Appends to out: prefix, then s[0..n) with the bytes of `set` as \xNN,
+ * then suffix, masked once more: the bytes a sink receives, so the masker
+ * sees them in their final encoding. `scratch` is emptied and used for the
+ * unmasked text. Returns 0 or -ENOMEM. */
+static int encode_masked(struct buf *out, struct buf *scratch, const char *prefix, const char *s,
+                         size_t n, enum termtext_set set, const char *suffix)
 {
-    struct buf b = {0};
-    buf_append(&b, prefix, strlen(prefix));
-    termtext_escape(s, n, set, &b);
-    buf_append(&b, suffix, strlen(suffix));
-    char *out = b.err ? NULL : mask_scrub(b.data, b.len, len);
-    buf_free(&b);
-    return out;
+    buf_clear(scratch);
+    buf_append(scratch, prefix, strlen(prefix));
+    termtext_escape(s, n, set, scratch);
+    buf_append(scratch, suffix, strlen(suffix));
+    return scratch->err ? scratch->err : mask_scrub_to(out, scratch->data, scratch->len);
+}
+
+/* Writes "<UTC time> <LEVEL> " for now into prefix. */
+static void format_prefix(char prefix[64], enum log_level level)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(prefix, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+             level_names[level]);
 }
 
 void log_vwrite(enum log_level level, const char *component, const char *fmt, va_list ap)
@@ -172,47 +182,36 @@ void log_vwrite(enum log_level level, const char *component, const char *fmt, va
     if (!to_err && !to_file) {
         return;
     }
-    size_t body_len;
-    char *body = masked_body(component, fmt, ap, &body_len);
-    if (!body) {
-        return;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-             level_names[level]);
+    format_prefix(prefix, level);
     /* One line per event on every sink: the message's own line breaks as
      * \xNN. Bytes go to the file (and to a stderr that is not a terminal)
      * as they are; a terminal gets control characters as \xNN too. */
-    size_t n;
-    char *line = encode_masked(prefix, body, body_len, TERMTEXT_LINE_BREAKS, "\n", &n);
-    free(body);
-    if (!line) {
-        return;
+    struct buf body = {0}, scratch = {0}, line = {0}, shown = {0};
+    int ok = masked_body(&body, &scratch, component, fmt, ap) == 0 &&
+             encode_masked(&line, &scratch, prefix, body.data, body.len, TERMTEXT_LINE_BREAKS,
+                           "\n") == 0;
+    const struct buf *err_line = &line;
+    if (ok && to_err && term_isatty(STDERR_FILENO)) {
+        err_line = &shown;
+        to_err = encode_masked(&shown, &scratch, "", line.data, line.len,
+                               TERMTEXT_CONTROLS_BUT_LAYOUT, "") == 0;
     }
-    char *shown = NULL;
-    size_t shown_len = 0;
-    if (to_err && term_isatty(STDERR_FILENO)) {
-        shown = encode_masked("", line, n, TERMTEXT_CONTROLS_BUT_LAYOUT, "", &shown_len);
-        to_err = shown != NULL;
-    }
-    pthread_mutex_lock(&log_lock);
-    if (to_err) {
-        write_all(STDERR_FILENO, shown ? shown : line, shown ? shown_len : n);
-    }
-    if (to_file) {
-        int fd = log_file();
-        if (fd >= 0) {
-            write_all(fd, line, n);
+    if (ok) {
+        pthread_mutex_lock(&log_lock);
+        if (to_err) {
+            write_all(STDERR_FILENO, err_line->data, err_line->len);
         }
+        int fd = to_file ? log_file() : -1;
+        if (fd >= 0) {
+            write_all(fd, line.data, line.len);
+        }
+        pthread_mutex_unlock(&log_lock);
     }
-    pthread_mutex_unlock(&log_lock);
-    free(shown);
-    free(line);
+    buf_free(&body);
+    buf_free(&scratch);
+    buf_free(&line);
+    buf_free(&shown);
 }
 
 void log_write(enum log_level level, const char *component, const char *fmt, ...)

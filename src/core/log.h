@@ -33,7 +33,7 @@ enum log_level log_threshold(void);
  * Other bytes reach the file, and a stderr that is not a terminal, as they
  * are; on a terminal every control character but tab is shown as \xNN,
  * the rule of everything Pixie prints.
- * Masking (mask_scrub), "mask last, at the sink": the component and message
+ * Masking (mask_scrub_to), "mask last, at the sink": the component and message
  * are masked before the escaping (so a secret holding a control byte is
  * caught in its raw form, which its escaped form would hide), and each
  * sink's final bytes are masked again after it (so escaping cannot make a

@@ -389,31 +389,6 @@ int mask_scrub_to(struct buf *out, const char *in, size_t len)
     return rc;
 }
 
-/* Moves what `b` holds out as the char ** outputs of the functions below:
- * NULL and 0 when it is empty and out_empty_null is set. Returns 0 or b's
- * error. */
-static int take(struct buf *b, int empty_null, char **out, size_t *out_len)
-{
-    if (empty_null && b->len == 0 && !b->err) {
-        buf_free(b);
-        *out = NULL;
-        *out_len = 0;
-        return 0;
-    }
-    return buf_take(b, out, out_len);
-}
-
-char *mask_scrub(const char *in, size_t len, size_t *out_len)
-{
-    struct buf b = {0};
-    char *out = NULL;
-    if (mask_scrub_to(&b, in, len) != 0 || take(&b, 0, &out, out_len) != 0) {
-        buf_free(&b);
-        return NULL;
-    }
-    return out;
-}
-
 struct mask_stream {
     struct mask_snap *snap;      /* the automaton `state` belongs to */
     struct buf held;             /* held-back bytes, then the new data */
@@ -493,32 +468,6 @@ int mask_stream_feed_to(struct mask_stream *s, const char *data, size_t len, str
 int mask_stream_flush_to(struct mask_stream *s, struct buf *out)
 {
     return stream_advance(s, NULL, 0, 1, out);
-}
-
-/* mask_stream_feed / flush: stream_advance into a fresh buffer, moved out. */
-static int stream_advance_take(struct mask_stream *s, const char *data, size_t len, int flush,
-                               char **out, size_t *out_len)
-{
-    struct buf b = {0};
-    *out = NULL;
-    *out_len = 0;
-    int rc = stream_advance(s, data, len, flush, &b);
-    if (rc == 0) {
-        rc = take(&b, 1, out, out_len);
-    }
-    buf_free(&b);
-    return rc;
-}
-
-int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
-                     size_t *out_len)
-{
-    return stream_advance_take(s, data, len, 0, out, out_len);
-}
-
-int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len)
-{
-    return stream_advance_take(s, NULL, 0, 1, out, out_len);
 }
 
 size_t mask_stream_pending(const struct mask_stream *s)

@@ -28,10 +28,6 @@ int mask_add(const char *value, size_t len);
  * Returns 0, or -ENOMEM (or out's earlier error) with out as it was. */
 int mask_scrub_to(struct buf *out, const char *in, size_t len);
 
-/* mask_scrub_to into a new malloc'd, NUL-terminated string (caller frees)
- * of *out_len bytes; NULL on ENOMEM. For callers without a buf. */
-char *mask_scrub(const char *in, size_t len, size_t *out_len);
-
 /* Number of distinct registered patterns (values and derived forms). */
 size_t mask_count(void);
 
@@ -48,11 +44,11 @@ void mask_reset(void);
  * would be matched as a new stream). Held-back bytes stay held however long
  * the writer pauses; they are at most the longest pattern's length.
  *
- * End of stream (mask_stream_flush): the held bytes are the longest tail of
+ * End of stream (mask_stream_flush_to): the held bytes are the longest tail of
  * the input that is the start of some registered pattern, an unfinished
  * secret. When that tail is at least 4 bytes long (the shortest value
  * mask_add keeps) it is masked as if it were a match; a shorter one is
- * released as it is. So the whole output of a stream equals mask_scrub of
+ * released as it is. So the whole output of a stream equals mask_scrub_to of
  * the whole input, except that such a tail at the very end is covered too
  * (joining the run of a match it touches: still one "***"). */
 struct mask_stream;
@@ -60,32 +56,22 @@ struct mask_stream;
 /* Returns a new stream (free with mask_stream_free) or NULL on ENOMEM. */
 struct mask_stream *mask_stream_new(void);
 
-/* Feeds data[0, len). On success returns 0 and sets *out to a malloc'd,
- * NUL-terminated buffer of the bytes now safe to emit, masked (the caller
- * frees it), and *out_len to its length; *out is NULL and *out_len 0 when
- * nothing is ready. Only the bytes that could still begin a match (the
- * longest suffix that is a prefix of some pattern) are held back, so a
- * secret split across feeds is still masked, whatever time passes between
- * them. Returns -ENOMEM when out of memory: nothing is emitted (*out NULL);
- * the data may have been kept, and is then emitted, masked, by a later
- * call. */
-int mask_stream_feed(struct mask_stream *s, const char *data, size_t len, char **out,
-                     size_t *out_len);
-
-/* mask_stream_feed appending the bytes safe to emit to the caller's buffer
- * `out` instead. Returns 0 or -ENOMEM (or out's earlier error), out then as
- * it was. */
+/* Feeds data[0, len) and appends to the caller's buffer `out` the bytes
+ * now safe to emit, masked (possibly none). Only the bytes that could still
+ * begin a match (the longest suffix that is a prefix of some pattern) are
+ * held back, so a secret split across feeds is still masked, whatever time
+ * passes between them. Returns 0, or -ENOMEM (or out's earlier error) with
+ * out as it was: nothing is emitted; the data may have been kept, and is
+ * then emitted, masked, by a later call. */
 int mask_stream_feed_to(struct mask_stream *s, const char *data, size_t len, struct buf *out);
 
-/* mask_stream_flush appending to `out`, as mask_stream_feed_to. */
+/* End of stream: appends everything held back to `out`, masked, with the
+ * unfinished tail rule above, as mask_stream_feed_to does. Call it only
+ * when the stream has ended (the pipe closed, the text is complete), never
+ * on idle. Feeds after it are matched as a new stream (nothing continues
+ * across it). Returns 0, or -ENOMEM (or out's earlier error) with out as it
+ * was: nothing is emitted, and a later flush tries again. */
 int mask_stream_flush_to(struct mask_stream *s, struct buf *out);
-
-/* End of stream: emits everything held back, masked, with the unfinished
- * tail rule above, as mask_stream_feed does. Call it only when the stream
- * has ended (the pipe closed, the text is complete), never on idle. Feeds
- * after it are matched as a new stream (nothing continues across it).
- * Returns 0 or -ENOMEM (nothing emitted; a later flush tries again). */
-int mask_stream_flush(struct mask_stream *s, char **out, size_t *out_len);
 
 /* Number of bytes held back. */
 size_t mask_stream_pending(const struct mask_stream *s);

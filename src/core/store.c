@@ -260,7 +260,7 @@ static int check_schema(sqlite3 *db, const char *path, int known, char *err, siz
  * Returns 0 (created or already there) or a negative errno. */
 static int create_empty(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     if (fd < 0) {
         return errno == EEXIST ? 0 : -errno;
     }
@@ -269,56 +269,107 @@ static int create_empty(const char *path)
     return rc;
 }
 
-/* Tightens the mode of `path` (when it exists) to 0600 by path, never
- * opening it. */
-static void tighten_mode(const char *path)
+/* The files of a database besides itself, as suffixes of its path. */
+static const char *const side_suffixes[] = {"-wal", "-shm", ".lock"};
+#define SIDE_COUNT (sizeof side_suffixes / sizeof side_suffixes[0])
+#define SIDE_SUFFIX_MAX 6 /* strlen(".lock") + 1 */
+
+/* What a file that is not a regular one is, for a message. */
+static const char *file_kind(mode_t mode)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600) {
-        chmod(path, 0600);
+    if (S_ISDIR(mode)) {
+        return "a directory";
     }
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    if (S_ISCHR(mode) || S_ISBLK(mode)) {
+        return "a device";
+    }
+    return "not a regular file";
 }
 
-/* Tightens the database, -wal and -shm files to 0600. */
-static void tighten_modes(const char *path)
+/* Lstats `path` (never following a symbolic link). Returns 0 with *st when
+ * it is a regular file, 1 when it does not exist, or a negative errno with
+ * a one-line message: -ELOOP for a symbolic link, -EINVAL for anything else
+ * that is not a regular file (a FIFO would block the opener, a directory or
+ * device cannot be a database). */
+static int regular_or_absent(const char *path, struct stat *st, char *err, size_t errlen)
 {
-    tighten_mode(path);
-    size_t n = strlen(path);
-    char *side = malloc(n + 5);
+    if (lstat(path, st) != 0) {
+        if (errno == ENOENT) {
+            return 1;
+        }
+        int rc = -errno;
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    if (S_ISLNK(st->st_mode)) {
+        set_err(err, errlen,
+                "%s is a symbolic link; Pixie does not follow links for its database files — "
+                "put the file itself there",
+                path);
+        return -ELOOP;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        set_err(err, errlen, "%s is %s, not a regular file; refusing to use it", path,
+                file_kind(st->st_mode));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Checks the side files of `path` (-wal, -shm, .lock): each must be a
+ * regular file or absent. When `tighten`, an existing one's looser mode is
+ * tightened to 0600 (by path, never opening it). Returns 0 or a negative
+ * errno with a message. */
+static int check_side_files(const char *path, int tighten, char *err, size_t errlen)
+{
+    size_t n = strlen(path) + SIDE_SUFFIX_MAX;
+    char *side = malloc(n);
     if (!side) {
-        return;
+        set_err(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
     }
-    snprintf(side, n + 5, "%s-wal", path);
-    tighten_mode(side);
-    snprintf(side, n + 5, "%s-shm", path);
-    tighten_mode(side);
+    int rc = 0;
+    for (size_t i = 0; i < SIDE_COUNT && rc >= 0; i++) {
+        struct stat st;
+        snprintf(side, n, "%s%s", path, side_suffixes[i]);
+        rc = regular_or_absent(side, &st, err, errlen);
+        if (rc == 0 && tighten && (st.st_mode & 0777) != 0600) {
+            chmod(side, 0600);
+        }
+    }
     free(side);
+    return rc < 0 ? rc : 0;
 }
 
-/* Stats `path`, creating it empty (0600) when missing. Returns 0 with *st,
- * or a negative errno with a message. */
+/* Checks `path` and its side files, creating `path` empty (0600) when
+ * missing. Returns 0 with *st (a regular file), or a negative errno with a
+ * message. Nothing is opened before the checks pass, so a FIFO never
+ * blocks and a symbolic link is never followed. */
 static int stat_or_create(const char *path, struct stat *st, char *err, size_t errlen)
 {
-    if (stat(path, st) != 0) {
-        if (errno != ENOENT) {
-            int rc = -errno;
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
-            return rc;
-        }
-        int rc = create_empty(path);
-        if (rc == 0 && stat(path, st) != 0) {
-            rc = -errno;
-        }
+    int rc = regular_or_absent(path, st, err, errlen);
+    if (rc == 1) {
+        rc = create_empty(path);
         if (rc != 0) {
             set_err(err, errlen, "%s: cannot create the database: %s", path, strerror(-rc));
             return rc;
         }
+        rc = regular_or_absent(path, st, err, errlen);
+        if (rc == 1) {
+            set_err(err, errlen, "%s: removed while being created", path);
+            return -ENOENT;
+        }
     }
-    if (!S_ISREG(st->st_mode)) {
-        set_err(err, errlen, "%s is not a regular file", path);
-        return -EINVAL;
+    if (rc == 0) {
+        rc = check_side_files(path, 0, err, errlen);
     }
-    return 0;
+    return rc;
 }
 
 /* ---- the connection --------------------------------------------------------- */
@@ -341,7 +392,9 @@ static int authorize(void *ctx, int action, const char *a, const char *b, const 
  * pragmas. Returns 0 or a negative errno with a message. */
 static int open_connection(struct store *s, char *err, size_t errlen)
 {
-    int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+    int rc =
+        sqlite3_open_v2(s->path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -502,7 +555,10 @@ static int open_new(const char *path, const struct stat *st, int schema_version,
         destroy(s);
         return rc;
     }
-    tighten_modes(path);
+    if ((st->st_mode & 0777) != 0600) {
+        chmod(path, 0600);
+    }
+    check_side_files(path, 1, NULL, 0);
     *out = s;
     return 0;
 }

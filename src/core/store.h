@@ -22,7 +22,15 @@
  *   - transaction statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE)
  *     in caller SQL are refused (-EPERM): use store_begin/store_commit.
  *
- * Opening (store_open, first open of the file in the process):
+ * Opening (store_open):
+ *   - the database and its side files (-wal, -shm, .lock) are checked with
+ *     lstat before anything opens them: each must be a regular file (the
+ *     side files may be absent); a symbolic link is refused (-ELOOP), a
+ *     FIFO, directory, socket or device too (-EINVAL), with a one-line
+ *     message naming the file, so nothing blocks on a FIFO; SQLite opens
+ *     the database with SQLITE_OPEN_NOFOLLOW and Pixie's own opens use
+ *     O_NOFOLLOW|O_NONBLOCK;
+ * At the first open of the file in the process:
  *   - an existing non-empty file must start with the 16-byte header
  *     "SQLite format 3\0" (read through SQLite's own VFS, never with a plain
  *     open()/close() that would drop the process's POSIX locks held by
@@ -76,7 +84,8 @@ enum store_type {
  * caller knows: checked on the connection at every open. On success *out
  * is a store (release it with store_release) and 0 is returned. On failure
  * *out is NULL, a negative errno is returned and `err` (errlen bytes, may
- * be NULL) holds a one-line message naming the path: -EILSEQ when the file
+ * be NULL) holds a one-line message naming the path: -ELOOP / -EINVAL when
+ * a file is a symbolic link / not a regular file, -EILSEQ when the file
  * is not SQLite or holds another program's tables, -ENOTSUP when its
  * schema is newer than schema_version, -EBADMSG when it fails the
  * integrity check, other codes from the system or SQLite. */

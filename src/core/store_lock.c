@@ -23,7 +23,7 @@ int store_lockfile_open(const char *db_path, char *err, size_t errlen)
         return -ENOMEM;
     }
     snprintf(path, n, "%s.lock", db_path);
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     int rc = fd;
     if (fd < 0) {
         rc = -errno;

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "fsat.h"
+#include "fsutil.h"
 #include "zip_name.h"
 
 #include <errno.h>
@@ -97,23 +98,6 @@ static int ensure_dir(struct extractor *x, const char *rel, size_t len)
     return buf_append(&x->last, rel, len);
 }
 
-/* Writes all n bytes of p to fd. Returns 0 or a negative errno. */
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Copies the data of entry pe into fd, counting bytes. */
 static int copy_entry(struct extractor *x, const struct zip_plan_entry *pe, int fd)
 {
@@ -160,7 +144,7 @@ static int copy_entry(struct extractor *x, const struct zip_plan_entry *pe, int 
             break;
         }
         x->written += (uint64_t)n;
-        int w = write_all(fd, x->chunk, (size_t)n);
+        int w = fsutil_write_all(fd, x->chunk, (size_t)n);
         if (w != 0) {
             rc = io_fail(x, pe, "write", -w);
             break;

@@ -18,6 +18,7 @@
  * `dotenv_tool --loop PATH KEY FILE1 FILE2` sets KEY to the contents of
  * FILE1, FILE2, FILE1, ... with envfile_set forever (for kill -9 tests); it
  * prints "set N\n" after each completed set. */
+#include "buf.h"
 #include "dotenv.h"
 #include "envfile.h"
 
@@ -69,8 +70,7 @@ static void write_int(long v)
 /* In-memory copies of files for memset/memunset/flush. */
 typedef struct {
     char *path;
-    char *text;
-    size_t len;
+    struct buf text;
 } mem_file;
 
 static mem_file mem_files[1024];
@@ -89,9 +89,8 @@ static mem_file *mem_get(const char *path)
     }
     mem_file *m = &mem_files[mem_count++];
     m->path = strdup(path);
-    if (envfile_read(path, NULL, &m->text, &m->len) != 0) {
-        m->text = calloc(1, 1);
-        m->len = 0;
+    if (envfile_read(path, NULL, &m->text) != 0) {
+        buf_clear(&m->text); /* missing or unreadable: empty */
     }
     return m;
 }
@@ -99,13 +98,12 @@ static mem_file *mem_get(const char *path)
 /* Replies with the parse (optionally interpolated) of the file at path. */
 static void do_parse(const char *path, int interp, int override, const dotenv_pair *env, size_t n)
 {
-    char *text = NULL;
-    size_t len = 0;
+    struct buf text = {0};
     dotenv_doc doc;
     memset(&doc, 0, sizeof doc);
-    int rc = envfile_read(path, NULL, &text, &len);
+    int rc = envfile_read(path, NULL, &text);
     if (rc == 0) {
-        rc = dotenv_parse(text, len, &doc);
+        rc = dotenv_parse(text.data, text.len, &doc);
     }
     if (rc == 0 && interp) {
         rc = dotenv_interpolate(&doc, env, n, override);
@@ -125,7 +123,7 @@ static void do_parse(const char *path, int interp, int override, const dotenv_pa
         }
     }
     dotenv_doc_free(&doc);
-    free(text);
+    buf_free(&text);
 }
 
 /* Handles the interp request (its arguments follow on stdin). */
@@ -209,30 +207,31 @@ static int handle(const char *op)
     if (strcmp(op, "parse") == 0) {
         do_parse(a, 0, 0, NULL, 0);
     } else if (strcmp(op, "quote") == 0) {
-        char *out = NULL;
-        size_t out_len = 0;
-        rc = dotenv_quote(a, l1, &out, &out_len, &flag);
+        struct buf out = {0};
+        rc = dotenv_quote(a, l1, &out, &flag);
         write_int(rc);
-        write_ns(out ? out : "", out ? out_len : 0);
-        free(out);
+        write_ns(out.data ? out.data : "", out.len);
+        buf_free(&out);
     } else if (strcmp(op, "memset") == 0 || strcmp(op, "memunset") == 0) {
         mem_file *m = mem_get(a);
-        char *out = NULL;
-        size_t out_len = 0;
+        struct buf out = {0};
+        const char *text = m && m->text.data ? m->text.data : "";
         rc = !m      ? -ENOMEM
-             : three ? dotenv_set(m->text, m->len, b, c, l3, &out, &out_len, &flag)
-                     : dotenv_unset(m->text, m->len, b, &out, &out_len, &flag);
+             : three ? dotenv_set(text, m->text.len, b, c, l3, &out, &flag)
+                     : dotenv_unset(text, m->text.len, b, &out, &flag);
         if (rc == 0) {
-            free(m->text);
-            m->text = out;
-            m->len = out_len;
+            buf_free(&m->text);
+            m->text = out; /* the copy now owns out's bytes */
+        } else {
+            buf_free(&out);
         }
         write_int(rc);
         write_int(flag);
     } else if (strcmp(op, "flush") == 0) {
         mem_file *m = mem_get(a);
         FILE *f = m ? fopen(a, "wb") : NULL;
-        rc = f && fwrite(m->text, 1, m->len, f) == m->len ? 0 : -EIO;
+        rc = f && fwrite(m->text.data ? m->text.data : "", 1, m->text.len, f) == m->text.len ? 0
+                                                                                             : -EIO;
         if (f && fclose(f) != 0) {
             rc = -EIO;
         }
@@ -257,16 +256,15 @@ static int handle(const char *op)
 /* --loop PATH KEY FILE1 FILE2: alternate two values forever. */
 static int loop(char **argv)
 {
-    char *v[2];
-    size_t n[2];
+    struct buf v[2] = {{0}, {0}};
     for (int k = 0; k < 2; k++) {
-        if (envfile_read(argv[3 + k], NULL, &v[k], &n[k]) != 0) {
+        if (envfile_read(argv[3 + k], NULL, &v[k]) != 0) {
             fputs("dotenv_tool: cannot read a value file\n", stderr);
             return 1;
         }
     }
     for (unsigned long i = 0;; i++) {
-        int rc = envfile_set(argv[1], NULL, argv[2], v[i & 1], n[i & 1], NULL);
+        int rc = envfile_set(argv[1], NULL, argv[2], v[i & 1].data, v[i & 1].len, NULL);
         if (rc != 0) {
             fprintf(stderr, "dotenv_tool: set failed: %s\n", strerror(-rc));
             return 1;

@@ -1,5 +1,6 @@
 /* dotenv + envfile: python-dotenv's parser rules, the writer, rewriting one
  * key byte for byte, interpolation, and the safe file operations. */
+#include "buf.h"
 #include "check.h"
 #include "dotenv.h"
 #include "envfile.h"
@@ -130,11 +131,10 @@ static void test_warnings_name_lines(void)
 /* Checks dotenv_quote(value) == want. */
 static int quotes_to(const char *value, size_t len, const char *want)
 {
-    char *out = NULL;
-    size_t out_len = 0;
-    int rc = dotenv_quote(value, len, &out, &out_len, NULL);
-    int ok = rc == 0 && out_len == strlen(want) && memcmp(out, want, out_len) == 0;
-    free(out);
+    struct buf out = {0};
+    int rc = dotenv_quote(value, len, &out, NULL);
+    int ok = rc == 0 && out.len == strlen(want) && memcmp(out.data, want, out.len) == 0;
+    buf_free(&out);
     return ok;
 }
 
@@ -144,17 +144,17 @@ static void test_writer(void)
     CHECK(quotes_to("a\"b\\c\r\nd\t'#", 11, "\"a\\\"b\\\\c\\r\\nd\t'#\""));
     CHECK(quotes_to("a\\", 2, "a\\")); /* trailing backslash: unquoted */
     CHECK(quotes_to("#x\\", 3, "#x\\"));
-    char *out = NULL;
-    size_t n;
+    struct buf out = {0};
     int warn = 0;
-    CHECK(dotenv_quote("a\0b", 3, &out, &n, NULL) == -EINVAL && out == NULL);
-    CHECK(dotenv_quote("a\xff", 2, &out, &n, NULL) == -EILSEQ);
-    CHECK(dotenv_quote("a\nb\\", 4, &out, &n, NULL) == -EDOM);
-    CHECK(dotenv_quote(" a\\", 3, &out, &n, NULL) == -EDOM);
-    CHECK(dotenv_quote("a #b\\", 5, &out, &n, NULL) == -EDOM);
-    CHECK(dotenv_quote("\"a\\", 3, &out, &n, NULL) == -EDOM);
-    CHECK(dotenv_quote("x${Y}", 5, &out, &n, &warn) == 0 && warn == 1);
-    free(out);
+    CHECK(dotenv_quote("a\0b", 3, &out, NULL) == -EINVAL && out.len == 0);
+    CHECK(dotenv_quote("a\xff", 2, &out, NULL) == -EILSEQ);
+    CHECK(dotenv_quote("a\nb\\", 4, &out, NULL) == -EDOM);
+    CHECK(dotenv_quote(" a\\", 3, &out, NULL) == -EDOM);
+    CHECK(dotenv_quote("a #b\\", 5, &out, NULL) == -EDOM);
+    CHECK(dotenv_quote("\"a\\", 3, &out, NULL) == -EDOM);
+    CHECK(out.len == 0);
+    CHECK(dotenv_quote("x${Y}", 5, &out, &warn) == 0 && warn == 1);
+    buf_free(&out);
     CHECK(dotenv_key_valid("_A9", 3) && !dotenv_key_valid("9A", 2) && !dotenv_key_valid("A-B", 3));
     CHECK(!dotenv_key_valid("", 0));
 }
@@ -191,34 +191,31 @@ static void test_refusal_codes_each_mean_one_thing(void)
         const char *v = cases[i].value;
         size_t len = cases[i].len;
         int want = cases[i].rc;
-        char *out = NULL;
-        size_t n = 0;
+        struct buf out = {0};
         int rc = dotenv_check_value(v, len);
         CHECK(rc == want);
         if (rc != want) {
             fprintf(stderr, "case %zu: check_value %d, want %d\n", i, rc, want);
         }
-        rc = dotenv_quote(v, len, &out, &n, NULL);
-        CHECK(rc == want);
-        free(out);
-        out = NULL;
-        rc = dotenv_set("A=1\n", 4, "K", v, len, &out, &n, NULL);
-        CHECK(rc == want && (rc == 0) == (out != NULL));
-        free(out);
+        rc = dotenv_quote(v, len, &out, NULL);
+        CHECK(rc == want && (rc == 0) == (out.len > 0));
+        buf_clear(&out);
+        rc = dotenv_set("A=1\n", 4, "K", v, len, &out, NULL);
+        CHECK(rc == want && (rc == 0) == (out.len > 0));
+        buf_free(&out);
     }
 }
 
 /* dotenv_set(text, key, value) == want. */
 static int set_gives(const char *text, const char *key, const char *value, const char *want)
 {
-    char *out = NULL;
-    size_t n = 0;
-    int rc = dotenv_set(text, strlen(text), key, value, strlen(value), &out, &n, NULL);
-    int ok = rc == 0 && n == strlen(want) && memcmp(out, want, n) == 0;
+    struct buf out = {0};
+    int rc = dotenv_set(text, strlen(text), key, value, strlen(value), &out, NULL);
+    int ok = rc == 0 && out.len == strlen(want) && memcmp(out.data, want, out.len) == 0;
     if (!ok) {
         fprintf(stderr, "set_gives mismatch for key %s (rc %d)\n", key, rc);
     }
-    free(out);
+    buf_free(&out);
     return ok;
 }
 
@@ -242,27 +239,67 @@ static void test_set_keeps_other_bytes(void)
     CHECK(set_gives("A=1\nX=0\nA=2\nY=0\n", "A", "3", "X=0\nA=\"3\"\nY=0\n"));
     /* multi-line binding replaced whole; a malformed line is kept */
     CHECK(set_gives("A=\"l1\nl2\"\nbad line\nB=1\n", "A", "v", "A=\"v\"\nbad line\nB=1\n"));
-    char *out = NULL;
-    size_t n;
-    CHECK(dotenv_set("A=1\n", 4, "bad-key", "v", 1, &out, &n, NULL) == -EINVAL);
-    CHECK(dotenv_set("A=\xff\n", 4, "A", "v", 1, &out, &n, NULL) == -EILSEQ);
+    struct buf out = {0};
+    CHECK(dotenv_set("A=1\n", 4, "bad-key", "v", 1, &out, NULL) == -EINVAL);
+    CHECK(dotenv_set("A=\xff\n", 4, "A", "v", 1, &out, NULL) == -EILSEQ);
     /* an unterminated quote would swallow the new line (and B): refused */
-    CHECK(dotenv_set("A=\"abc\nB=1\n", 11, "K", "v", 1, &out, &n, NULL) == -EBADMSG && out == NULL);
+    CHECK(dotenv_set("A=\"abc\nB=1\n", 11, "K", "v", 1, &out, NULL) == -EBADMSG && out.len == 0);
+    buf_free(&out);
     CHECK(set_gives("A=\"abc\nB=1\n", "K", "v\\", "A=\"abc\nB=1\nK=v\\\n"));
 }
 
 static void test_unset(void)
 {
     const char *text = "# c\nA=1\nB=2\n  A='x\ny'\nC=3";
-    char *out = NULL;
-    size_t n = 0;
+    struct buf out = {0};
     int removed = -1;
-    CHECK(dotenv_unset(text, strlen(text), "A", &out, &n, &removed) == 0);
-    CHECK(removed == 2 && n == strlen("# c\nB=2\nC=3") && memcmp(out, "# c\nB=2\nC=3", n) == 0);
-    free(out);
-    CHECK(dotenv_unset(text, strlen(text), "Z", &out, &n, &removed) == 0 && removed == 0);
-    CHECK(n == strlen(text) && memcmp(out, text, n) == 0);
-    free(out);
+    CHECK(dotenv_unset(text, strlen(text), "A", &out, &removed) == 0);
+    CHECK(removed == 2 && out.len == strlen("# c\nB=2\nC=3") &&
+          memcmp(out.data, "# c\nB=2\nC=3", out.len) == 0);
+    buf_clear(&out);
+    CHECK(dotenv_unset(text, strlen(text), "Z", &out, &removed) == 0 && removed == 0);
+    CHECK(out.len == strlen(text) && memcmp(out.data, text, out.len) == 0);
+    buf_free(&out);
+}
+
+/* 1 when b holds exactly want (NUL-terminated after it). */
+static int buf_is(const struct buf *b, const char *want)
+{
+    return b->len == strlen(want) && memcmp(b->data, want, b->len) == 0 && b->data[b->len] == '\0';
+}
+
+/* The writers append after what the caller's buffer already holds, and a
+ * refusal leaves the buffer exactly as it was. */
+static void test_writers_append_to_the_callers_buffer(void)
+{
+    struct buf out = {0};
+    buf_append(&out, "pre|", 4);
+    CHECK(dotenv_quote("a\"b", 3, &out, NULL) == 0 && buf_is(&out, "pre|\"a\\\"b\""));
+    CHECK(dotenv_quote("a\nb\\", 4, &out, NULL) == -EDOM && buf_is(&out, "pre|\"a\\\"b\""));
+    buf_clear(&out);
+    buf_append(&out, "pre|", 4);
+    CHECK(dotenv_set("A=1\nB=2\n", 8, "A", "x", 1, &out, NULL) == 0 &&
+          buf_is(&out, "pre|A=\"x\"\nB=2\n"));
+    /* -EBADMSG is found only after the new text was built: rolled back */
+    CHECK(dotenv_set("A=\"abc\nB=1\n", 11, "K", "v", 1, &out, NULL) == -EBADMSG &&
+          buf_is(&out, "pre|A=\"x\"\nB=2\n"));
+    CHECK(dotenv_unset("A=1\nB=2\n", 8, "B", &out, NULL) == 0 &&
+          buf_is(&out, "pre|A=\"x\"\nB=2\nA=1\n"));
+    int removed = -1;
+    CHECK(dotenv_unset("A=\xff\n", 4, "A", &out, &removed) == -EILSEQ && removed == 0 &&
+          buf_is(&out, "pre|A=\"x\"\nB=2\nA=1\n"));
+    buf_free(&out);
+
+    const char *dir = check_tmpdir("envread");
+    char env[4200];
+    snprintf(env, sizeof env, "%s/.env", dir);
+    FILE *f = fopen(env, "w");
+    CHECK(f && fputs("K=v\n", f) >= 0 && fclose(f) == 0);
+    buf_append(&out, "pre|", 4);
+    CHECK(envfile_read(env, NULL, &out) == 0 && buf_is(&out, "pre|K=v\n"));
+    snprintf(env, sizeof env, "%s/missing/.env", dir);
+    CHECK(envfile_read(env, NULL, &out) == -ENOENT && buf_is(&out, "pre|K=v\n"));
+    buf_free(&out);
 }
 
 /* Interpolates text with env and override; 1 when key's value == want. */
@@ -337,9 +374,8 @@ static void test_envfile_modes_and_links(void)
     CHECK(f && fputs("X=1\n", f) >= 0 && fclose(f) == 0);
     CHECK(unlink(env) == 0 && symlink(target, env) == 0);
     CHECK(envfile_set(env, tools, "A", "v", 1, NULL) == -ELOOP);
-    char *data = NULL;
-    size_t len;
-    CHECK(envfile_read(env, tools, &data, &len) == -ELOOP && data == NULL);
+    struct buf data = {0};
+    CHECK(envfile_read(env, tools, &data) == -ELOOP && data.len == 0);
     CHECK(slurp(target, buf, sizeof buf) == 4 && strcmp(buf, "X=1\n") == 0);
 
     /* a tool folder that is a symlink escaping tools/ is refused */
@@ -350,7 +386,8 @@ static void test_envfile_modes_and_links(void)
     snprintf(buf, sizeof buf, "%s/.env", dir);
     CHECK(access(buf, F_OK) != 0);
     /* not a regular file */
-    CHECK(envfile_read(tools, NULL, &data, &len) == -EINVAL && data == NULL);
+    CHECK(envfile_read(tools, NULL, &data) == -EINVAL && data.len == 0);
+    buf_free(&data);
 }
 
 int main(void)
@@ -364,6 +401,7 @@ int main(void)
     test_refusal_codes_each_mean_one_thing();
     test_set_keeps_other_bytes();
     test_unset();
+    test_writers_append_to_the_callers_buffer();
     test_interpolation();
     test_envfile_modes_and_links();
     return check_exit();

@@ -54,13 +54,13 @@ static void test_read_fd_is_bounded(const char *dir)
     if (!f) {
         return;
     }
-    char *data = NULL;
-    size_t len = 0;
-    CHECK(fsutil_read_fd(fileno(f), sizeof big, &data, &len) == 0 && len == sizeof big &&
-          data[len] == '\0');
-    free(data);
+    struct buf b = {0};
+    buf_append(&b, "head", 4);
+    CHECK(fsutil_read_fd(fileno(f), sizeof big, &b) == 0 && b.len == 4 + sizeof big &&
+          memcmp(b.data, "head", 4) == 0 && b.data[b.len] == '\0');
     lseek(fileno(f), 0, SEEK_SET);
-    CHECK(fsutil_read_fd(fileno(f), sizeof big - 1, &data, &len) == -EFBIG);
+    CHECK(fsutil_read_fd(fileno(f), sizeof big - 1, &b) == -EFBIG && b.len == 4 + sizeof big);
+    buf_free(&b);
     fclose(f);
 }
 

@@ -2,6 +2,7 @@
  * ones overlap (threads calling launcher_run at once against the overlap
  * fixture, a real Python tool); output reaches the callback; shutdown stops
  * every tool. */
+#include "buf.h"
 #include "check.h"
 #include "launcher.h"
 
@@ -45,12 +46,11 @@ static void *do_run(void *arg)
 {
     struct call *c = arg;
     struct launcher_result res;
-    char *err = NULL;
-    c->rc = launcher_run(&c->tool, "{}", 2, NULL, 0, &res, &err);
+    struct buf out = {0};
+    c->rc = launcher_run(&c->tool, "{}", 2, NULL, 0, &res, &out, NULL);
     c->status = res.status;
-    snprintf(c->body, sizeof c->body, "%s", res.body ? res.body : "");
-    free(res.body);
-    free(err);
+    snprintf(c->body, sizeof c->body, "%s", out.data ? out.data : "");
+    buf_free(&out);
     return NULL;
 }
 
@@ -65,9 +65,7 @@ static int overlapping_runs(int concurrent)
     }
     int port, started;
     pid_t pid;
-    char *err = NULL;
-    CHECK(launcher_start(&calls[0].tool, &port, &pid, &started, &err) == 0);
-    free(err);
+    CHECK(launcher_start(&calls[0].tool, &port, &pid, &started, NULL) == 0);
     for (int i = 0; i < 2; i++) {
         CHECK(pthread_create(&calls[i].th, NULL, do_run, &calls[i]) == 0);
     }
@@ -128,12 +126,12 @@ static void test_no_fd_leak_over_cycles(void)
     pid_t pid;
     int before = -1;
     for (int i = 0; i < 4; i++) { /* each run waits 1 s for company */
-        char *err = NULL;
+        struct buf out = {0}, err = {0};
         struct launcher_result res;
-        CHECK(launcher_run(&t, "{}", 2, NULL, 0, &res, &err) == 0);
-        free(res.body);
+        CHECK(launcher_run(&t, "{}", 2, NULL, 0, &res, &out, &err) == 0);
         CHECK(launcher_start(&bad, &port, &pid, &started, &err) == -ENOENT);
-        free(err);
+        buf_free(&out);
+        buf_free(&err);
         CHECK(launcher_stop("overlap", 1000) == 1);
         if (i == 0) {
             before = check_count_fds(); /* after the first cycle: caches are warm */
@@ -142,17 +140,56 @@ static void test_no_fd_leak_over_cycles(void)
     CHECK(check_count_fds() == before);
 }
 
+/* 1 when b starts with "pre|" and holds `part` after it. */
+static int appended(const struct buf *b, const char *part)
+{
+    return b->len > 4 && memcmp(b->data, "pre|", 4) == 0 && strstr(b->data + 4, part) != NULL;
+}
+
+/* Bodies, the output tail and messages are appended to the caller's
+ * buffers, and only a failure writes a message. */
+static void test_results_append_to_the_callers_buffers(void)
+{
+    struct launcher_tool t = overlap_tool(1), bad = overlap_tool(1);
+    bad.id = "overlap-broken";
+    bad.python = "/nonexistent/python";
+    struct buf out = {0}, err = {0};
+    buf_append(&out, "pre|", 4);
+    buf_append(&err, "pre|", 4);
+    struct launcher_result res;
+    CHECK(launcher_run(&t, "{}", 2, NULL, 0, &res, &out, &err) == 0 && res.status == 200);
+    CHECK(appended(&out, "max_in_flight") && err.len == 4);
+    long status = 0;
+    buf_clear(&out);
+    buf_append(&out, "pre|", 4);
+    CHECK(launcher_get("overlap", "/healthz", 5000, &status, &out, &err) == 0 && status == 200);
+    CHECK(out.len > 4 && err.len == 4);
+    buf_clear(&out);
+    buf_append(&out, "pre|", 4);
+    CHECK(launcher_tail("overlap", &out) == 0 && appended(&out, "run"));
+    CHECK(launcher_tail("no-such-tool", &out) == -ESRCH && appended(&out, "run"));
+    int port, started;
+    pid_t pid;
+    CHECK(launcher_start(&bad, &port, &pid, &started, &err) == -ENOENT);
+    CHECK(appended(&err, "cannot start tool 'overlap-broken'"));
+    buf_clear(&err);
+    buf_append(&err, "pre|", 4);
+    CHECK(launcher_get("no-such-tool", "/healthz", 5000, &status, &out, &err) == -ESRCH);
+    CHECK(appended(&err, "'no-such-tool' is not running"));
+    CHECK(launcher_stop("overlap", 1000) == 1);
+    buf_free(&out);
+    buf_free(&err);
+}
+
 static void test_state_and_shutdown_stop_everything(void)
 {
     struct launcher_tool t = overlap_tool(1);
     int port, started;
     pid_t pid;
-    char *err = NULL;
-    CHECK(launcher_start(&t, &port, &pid, &started, &err) == 0);
+    CHECK(launcher_start(&t, &port, &pid, &started, NULL) == 0);
     CHECK(started == 1);
-    CHECK(launcher_start(&t, &port, &pid, &started, &err) == 0);
+    CHECK(launcher_start(&t, &port, &pid, &started, NULL) == 0);
     CHECK(started == 0);
-    free(err);
     struct launcher_state_row *rows;
     size_t n;
     CHECK(launcher_state(&rows, &n) == 0);
@@ -171,6 +208,7 @@ int main(void)
     test_concurrent_tools_overlap_and_output_is_passed_on();
     test_non_concurrent_tools_run_one_at_a_time();
     test_no_fd_leak_over_cycles();
+    test_results_append_to_the_callers_buffers();
     test_state_and_shutdown_stop_everything();
     return check_exit();
 }

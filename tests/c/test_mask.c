@@ -40,60 +40,49 @@ static void rnd_fill(char *p, size_t n, const char *alphabet)
     }
 }
 
-static char *scrub_str(const char *in, size_t *out_len)
+/* The one-shot scrub of in[0, n) in a new buffer (the caller frees it). */
+static struct buf scrub(const char *in, size_t n)
 {
-    size_t n;
-    char *o = mask_scrub(in, strlen(in), out_len ? out_len : &n);
-    CHECK(o != NULL);
+    struct buf o = {0};
+    CHECK(mask_scrub_to(&o, in, n) == 0 && o.data != NULL);
     return o;
 }
 
 static int scrubs_to(const char *in, const char *want)
 {
-    char *o = scrub_str(in, NULL);
-    int ok = o && strcmp(o, want) == 0;
+    struct buf o = scrub(in, strlen(in));
+    int ok = o.data && strcmp(o.data, want) == 0;
     if (!ok) {
         fprintf(stderr, "scrub mismatch (lengths in %zu want %zu got %zu)\n", strlen(in),
-                strlen(want), o ? strlen(o) : 0);
+                strlen(want), o.len);
     }
-    free(o);
+    buf_free(&o);
     return ok;
 }
 
+/* 1 when b holds exactly p[0, n). */
+static int holds(const struct buf *b, const char *p, size_t n)
+{
+    return b->len == n && (n == 0 || memcmp(b->data, p, n) == 0);
+}
+
 /* Streams in[0, n) cut at the given offsets (ascending, < n), then flushes;
- * returns the malloc'd concatenated output. */
-static char *stream_chunks(const char *in, size_t n, const size_t *cuts, size_t ncuts,
-                           size_t *out_len)
+ * returns the concatenated output (the caller frees it). */
+static struct buf stream_chunks(const char *in, size_t n, const size_t *cuts, size_t ncuts)
 {
     struct mask_stream *s = mask_stream_new();
     CHECK(s != NULL);
-    char *all = malloc(3 * n + 16);
-    size_t w = 0, pos = 0;
+    struct buf all = {0};
+    size_t pos = 0;
     for (size_t k = 0; k <= ncuts; k++) {
         size_t end = k < ncuts ? cuts[k] : n;
-        char *o = NULL;
-        size_t ol = 0;
-        CHECK(mask_stream_feed(s, in + pos, end - pos, &o, &ol) == 0);
-        CHECK(mask_stream_pending(s) <= w + n); /* sanity: bounded */
-        if (o) {
-            memcpy(all + w, o, ol);
-            w += ol;
-        }
-        free(o);
+        CHECK(mask_stream_feed_to(s, in + pos, end - pos, &all) == 0);
+        CHECK(mask_stream_pending(s) <= all.len + n); /* sanity: bounded */
         pos = end;
     }
-    char *o = NULL;
-    size_t ol = 0;
-    CHECK(mask_stream_flush(s, &o, &ol) == 0);
+    CHECK(mask_stream_flush_to(s, &all) == 0);
     CHECK(mask_stream_pending(s) == 0);
-    if (o) {
-        memcpy(all + w, o, ol);
-        w += ol;
-    }
-    free(o);
     mask_stream_free(s);
-    all[w] = '\0';
-    *out_len = w;
     return all;
 }
 
@@ -191,10 +180,10 @@ static void property_round(int binary)
         size_t k = rnd_below((uint32_t)nvals);
         memcpy(in + rnd_below((uint32_t)(n - vlen[k])), vals[k], vlen[k]);
     }
-    size_t want_len, got_len;
+    size_t want_len;
     char *want = naive_scrub(&ns, in, n, &want_len);
-    char *got = mask_scrub(in, n, &got_len);
-    CHECK(got && got_len == want_len && memcmp(got, want, want_len) == 0);
+    struct buf got = scrub(in, n);
+    CHECK(holds(&got, want, want_len));
     size_t cuts[8], ncuts = n ? rnd_below(8) : 0;
     for (size_t k = 0; k < ncuts; k++) {
         cuts[k] = rnd_below((uint32_t)n);
@@ -206,13 +195,13 @@ static void property_round(int binary)
             cuts[b - 1] = t;
         }
     }
-    size_t sl, swant_len;
+    size_t swant_len;
     char *swant = naive_scrub_as(&ns, in, n, 1, &swant_len);
-    char *streamed = stream_chunks(in, n, cuts, ncuts, &sl);
-    CHECK(sl == swant_len && memcmp(streamed, swant, swant_len) == 0);
-    free(streamed);
+    struct buf streamed = stream_chunks(in, n, cuts, ncuts);
+    CHECK(holds(&streamed, swant, swant_len));
+    buf_free(&streamed);
+    buf_free(&got);
     free(swant);
-    free(got);
     free(want);
     free(in);
     naive_free(&ns);
@@ -246,16 +235,16 @@ static void test_incremental_registry_matches_naive(void)
         for (int rep = 0; rep < (k == 120 || k == 399 ? 300 : 1); rep++) { /* 300: the fold */
             rnd_fill(in, n, k % 2 ? "abcdefgh" : "ab-");
             memcpy(in + rnd_below((uint32_t)(n - vl)), v, vl);
-            size_t want_len, got_len, sl, swant_len, cut = rnd_below((uint32_t)n);
+            size_t want_len, swant_len, cut = rnd_below((uint32_t)n);
             char *want = naive_scrub(&ns, in, n, &want_len);
-            char *got = mask_scrub(in, n, &got_len);
             char *swant = naive_scrub_as(&ns, in, n, 1, &swant_len);
-            char *streamed = stream_chunks(in, n, &cut, 1, &sl);
-            CHECK(got && got_len == want_len && memcmp(got, want, want_len) == 0);
-            CHECK(sl == swant_len && memcmp(streamed, swant, swant_len) == 0);
-            free(streamed);
+            struct buf got = scrub(in, n);
+            struct buf streamed = stream_chunks(in, n, &cut, 1);
+            CHECK(holds(&got, want, want_len));
+            CHECK(holds(&streamed, swant, swant_len));
+            buf_free(&streamed);
+            buf_free(&got);
             free(swant);
-            free(got);
             free(want);
         }
     }
@@ -274,16 +263,15 @@ static void test_every_split_point_is_masked(void)
         char in[128];
         /* a repeated first byte before the secret: gitlab-runner#16705, #39933 */
         snprintf(in, sizeof in, "log: %c%.*s%s end", secrets[k][0], 2, secrets[k], secrets[k]);
-        size_t n = strlen(in), want_len;
-        char *want = mask_scrub(in, n, &want_len);
-        CHECK(want && !strstr(want, secrets[k]) && strstr(want, "***"));
+        size_t n = strlen(in);
+        struct buf want = scrub(in, n);
+        CHECK(want.data && !strstr(want.data, secrets[k]) && strstr(want.data, "***"));
         for (size_t cut = 0; cut <= n; cut++) {
-            size_t sl;
-            char *got = stream_chunks(in, n, &cut, 1, &sl);
-            CHECK(sl == want_len && memcmp(got, want, sl) == 0);
-            free(got);
+            struct buf got = stream_chunks(in, n, &cut, 1);
+            CHECK(holds(&got, want.data, want.len));
+            buf_free(&got);
         }
-        free(want);
+        buf_free(&want);
     }
 }
 
@@ -292,26 +280,25 @@ static void test_stream_holds_back_only_a_possible_prefix(void)
     mask_reset();
     CHECK(mask_add("CANARY-HOLD-SECRET", 18) == 1);
     struct mask_stream *s = mask_stream_new();
-    char *o = NULL;
-    size_t ol = 0;
-    CHECK(mask_stream_feed(s, "hello world CANARY-HO", 21, &o, &ol) == 0);
-    CHECK(o && ol == 12 && memcmp(o, "hello world ", 12) == 0);
+    struct buf o = {0};
+    CHECK(mask_stream_feed_to(s, "hello world CANARY-HO", 21, &o) == 0);
+    CHECK(holds(&o, "hello world ", 12));
     CHECK(mask_stream_pending(s) == 9);
-    free(o);
-    CHECK(mask_stream_feed(s, "LD-SECRET tail", 14, &o, &ol) == 0);
-    CHECK(o && strcmp(o, "*** tail") == 0);
+    buf_clear(&o);
+    CHECK(mask_stream_feed_to(s, "LD-SECRET tail", 14, &o) == 0);
+    CHECK(holds(&o, "*** tail", 8));
     CHECK(mask_stream_pending(s) == 0);
-    free(o);
-    CHECK(mask_stream_feed(s, "CANARY", 6, &o, &ol) == 0);
-    CHECK(o == NULL && ol == 0);
-    CHECK(mask_stream_flush(s, &o, &ol) == 0); /* an unfinished secret ends masked */
-    CHECK(o && strcmp(o, "***") == 0);
-    free(o);
-    CHECK(mask_stream_feed(s, "CANARY-HOLD-SECRET", 18, &o, &ol) == 0);
-    CHECK(o == NULL && mask_stream_pending(s) == 18);
-    CHECK(mask_stream_flush(s, &o, &ol) == 0); /* a new run after a flush: its own token */
-    CHECK(o && strcmp(o, "***") == 0);
-    free(o);
+    buf_clear(&o);
+    CHECK(mask_stream_feed_to(s, "CANARY", 6, &o) == 0);
+    CHECK(o.len == 0);
+    CHECK(mask_stream_flush_to(s, &o) == 0); /* an unfinished secret ends masked */
+    CHECK(holds(&o, "***", 3));
+    buf_clear(&o);
+    CHECK(mask_stream_feed_to(s, "CANARY-HOLD-SECRET", 18, &o) == 0);
+    CHECK(o.len == 0 && mask_stream_pending(s) == 18);
+    CHECK(mask_stream_flush_to(s, &o) == 0); /* a new run after a flush: its own token */
+    CHECK(holds(&o, "***", 3));
+    buf_free(&o);
     mask_stream_free(s);
 }
 
@@ -319,19 +306,18 @@ static void test_stream_sees_values_added_mid_stream(void)
 {
     mask_reset();
     struct mask_stream *s = mask_stream_new();
-    char *o = NULL;
-    size_t ol = 0;
+    struct buf o = {0};
     CHECK(mask_add("CANARY-FIRST-SECRET", 19) == 1);
-    CHECK(mask_stream_feed(s, "x CANARY-", 9, &o, &ol) == 0);
-    CHECK(o && strcmp(o, "x ") == 0); /* "CANARY-" held: could begin the first */
-    free(o);
+    CHECK(mask_stream_feed_to(s, "x CANARY-", 9, &o) == 0);
+    CHECK(holds(&o, "x ", 2)); /* "CANARY-" held: could begin the first */
+    buf_clear(&o);
     CHECK(mask_add("CANARY-LATE-SECRET", 18) == 1);
-    CHECK(mask_stream_feed(s, "LATE-SECRET y CANARY-LATE-SECRET", 32, &o, &ol) == 0);
-    CHECK(o && strcmp(o, "*** y ") == 0);
-    free(o);
-    CHECK(mask_stream_flush(s, &o, &ol) == 0);
-    CHECK(o && strcmp(o, "***") == 0);
-    free(o);
+    CHECK(mask_stream_feed_to(s, "LATE-SECRET y CANARY-LATE-SECRET", 32, &o) == 0);
+    CHECK(holds(&o, "*** y ", 6));
+    buf_clear(&o);
+    CHECK(mask_stream_flush_to(s, &o) == 0);
+    CHECK(holds(&o, "***", 3));
+    buf_free(&o);
     mask_stream_free(s);
 }
 
@@ -350,13 +336,11 @@ static void test_large_registry_and_binary_input(void)
     for (int k = 0; k < 1000; k += 7) {
         memcpy(in + (size_t)k * 1000 + 17, vals[k], strlen(vals[k]));
     }
-    size_t ol;
-    char *o = mask_scrub(in, n, &ol);
-    CHECK(o != NULL);
-    for (int k = 0; o && k < 1000; k += 7) {
-        CHECK(memmem(o, ol, vals[k], strlen(vals[k])) == NULL);
+    struct buf o = scrub(in, n);
+    for (int k = 0; o.data && k < 1000; k += 7) {
+        CHECK(memmem(o.data, o.len, vals[k], strlen(vals[k])) == NULL);
     }
-    free(o);
+    buf_free(&o);
     free(in);
 }
 
@@ -384,10 +368,9 @@ static void *scrubber(void *arg)
         }
         const char *v = thread_vals[it % k];
         snprintf(line, sizeof line, "GET /x?token=%s HTTP/1.1 200", v);
-        size_t ol;
-        char *o = mask_scrub(line, strlen(line), &ol);
-        CHECK(o && !strstr(o, v) && strstr(o, "token=***"));
-        free(o);
+        struct buf o = scrub(line, strlen(line));
+        CHECK(o.data && !strstr(o.data, v) && strstr(o.data, "token=***"));
+        buf_free(&o);
     }
     return NULL;
 }

@@ -430,8 +430,18 @@ static void test_write_lock_file_only_for_write_transactions(void)
     CHECK(symlink("/tmp/pixie-elsewhere.lock", lock2) == 0);
     struct store *bad = NULL;
     CHECK(store_open(path2, STORE_ANY_SCHEMA, &bad, err, sizeof err) == -ELOOP);
-    CHECK(bad == NULL && strstr(err, "write lock file") != NULL);
+    CHECK(bad == NULL && strstr(err, lock2) != NULL && strstr(err, "is a symbolic link") != NULL);
     CHECK(!exists("/tmp/pixie-elsewhere.lock"));
+
+    /* a FIFO in its place (or the -wal's) is refused at once, never opened */
+    CHECK(unlink(lock2) == 0 && mkfifo(lock2, 0600) == 0);
+    CHECK(store_open(path2, STORE_ANY_SCHEMA, &bad, err, sizeof err) == -EINVAL);
+    CHECK(bad == NULL && strstr(err, "is a FIFO, not a regular file") != NULL);
+    char wal2[4400];
+    snprintf(wal2, sizeof wal2, "%s-wal", path2);
+    CHECK(unlink(lock2) == 0 && mkfifo(wal2, 0600) == 0);
+    CHECK(store_open(path2, STORE_ANY_SCHEMA, &bad, err, sizeof err) == -EINVAL);
+    CHECK(bad == NULL && strstr(err, wal2) != NULL);
 }
 
 int main(void)

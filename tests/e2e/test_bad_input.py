@@ -13,7 +13,8 @@ Invariants checked for every case (see BadInputCase.check):
 * every file that existed before (tool.json, .env, pixie.db, skills, ...)
   is byte-for-byte unchanged afterwards (pixie.db may change only where
   the failure is recorded on purpose: a failed run, a validation report).
-No case spawns a tool: every one fails before a tool would start.
+No case spawns a tool (every one fails before a tool would start) except
+BadValues' tool that answers with bytes that are not UTF-8.
 """
 import hashlib
 import json
@@ -52,6 +53,8 @@ NUMBERS_TOOL = {
         {"key": "flag", "label": "Flag", "type": "checkbox", "required": False},
         {"key": "pick", "label": "Pick", "type": "select", "required": False,
          "options": [{"value": "x", "label": "X"}]},
+        {"key": "d", "label": "D", "type": "date", "required": False},
+        {"key": "tm", "label": "Tm", "type": "time", "required": False},
     ],
     "outputs": [{"key": "out", "label": "Out", "type": "text"}],
     "secrets": [{"key": "SIGNING_KEY", "description": "a canary", "required": True}],
@@ -531,7 +534,7 @@ class HostileHomes(BadInputCase):
             "directory": "not a regular file",
             "foreign": "not a Pixie database",
             "newer": "newer than this Pixie",
-            "symlink-loop": "symbolic links",
+            "symlink-loop": "is a symbolic link",
         }
         for name, must in cases.items():
             with self.subTest(db=name):
@@ -568,6 +571,94 @@ class HostileHomes(BadInputCase):
                     self.assertFalse(os.path.exists(path + "-wal"))
                     with open(path, "rb") as f:
                         self.assertEqual(f.read(20)[18:20], b"\x01\x01")
+
+    def test_database_files_that_are_not_regular_files(self):
+        """pixie.db, -wal, -shm or pixie.db.lock as a FIFO, a symbolic link (to
+        a good database or dangling) or a directory: run, logs and validate
+        each end at once with one line naming the file, exit 1, nothing
+        spawned and nothing changed."""
+        kinds = {
+            "fifo": (lambda p, good: os.mkfifo(p), "is a FIFO, not a regular file"),
+            "link": (lambda p, good: os.symlink(good, p), "is a symbolic link"),
+            "dangling": (lambda p, good: os.symlink("nowhere", p), "is a symbolic link"),
+            "directory": (lambda p, good: os.mkdir(p), "is a directory, not a regular file"),
+        }
+        home = base_home("db-notreg")
+        path = os.path.join(home, "pixie.db")
+        good = os.path.join(home, "good.db")
+        shutil.copyfile(path, good)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            for kind, (make, must) in kinds.items():
+                with self.subTest(file="pixie.db" + suffix, kind=kind):
+                    target = path + suffix
+                    for extra in ("", "-wal", "-shm"):
+                        if os.path.lexists(path + extra):
+                            os.remove(path + extra)
+                    if suffix:
+                        shutil.copyfile(good, path)
+                    if os.path.lexists(target):
+                        os.remove(target)
+                    make(target, good)
+                    pattern = re.escape(target) + " " + must
+                    for argv in (["run", "word-count", "text=hi"], ["logs", "word-count"],
+                                 ["validate", "word-count"]):
+                        r = self.check(argv, codes=(1,), home=home, must=pattern, stderr_lines=1)
+                        self.assertEqual(r.stdout, b"", f"{argv}: {r.stdout[:200]!r}")
+                    if os.path.isdir(target) and not os.path.islink(target):
+                        os.rmdir(target)
+                    else:
+                        os.remove(target)
+
+    def test_skill_sql_runs_one_statement_and_masks_literals(self):
+        """pixie.db.exec from a skill: a second statement is refused before
+        anything runs; a canary in a string literal is stored as ***; a
+        canary elsewhere in the text is refused; after the skill drops
+        runs, every command refuses the altered database in one line."""
+        home = base_home("db-skill")
+        skill = (
+            "return { api = 1, summary = 's', run = function(args)\n"
+            "  local key = pixie.env.read(pixie.home() .. '/.env').SIGNING_KEY\n"
+            "  local sql = args[1]:gsub('@KEY@', key)\n"
+            "  local n, err = pixie.db.exec(sql)\n"
+            "  if not n then error(err, 0) end\n"
+            "  return 0 end }\n")
+        put(os.path.join(home, "skills", "sql.lua"), skill)
+        db = os.path.join(home, "pixie.db")
+
+        def settings():
+            c = sqlite3.connect(db)
+            try:
+                return c.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
+            finally:
+                c.close()
+
+        self.check(["run-skill", "sql", "SELECT 1; DROP TABLE settings"], codes=(1,),
+                   home=home, must="only one SQL statement", records=True)
+        self.assertEqual(settings(), [])
+        self.check(["run-skill", "sql", "INSERT INTO settings VALUES ('k', 'v'); "
+                    "INSERT INTO settings VALUES ('k2', 'v2')"], codes=(1,), home=home,
+                   must="nothing was run", records=True)
+        self.assertEqual(settings(), [])
+        literal = "INSERT INTO settings VALUES ('lit', 'x @KEY@ ''y''')"
+        self.check(["run-skill", "sql", literal], codes=(0,), home=home, writes_on_success=True)
+        self.assertEqual(settings(), [("lit", "x *** 'y'")])
+        self.check(["run-skill", "sql", "INSERT INTO settings VALUES ('bare', 1) -- @KEY@"],
+                   codes=(1,), home=home, must="bound parameter", records=True)
+        self.assertEqual(settings(), [("lit", "x *** 'y'")])
+        for suffix in ("", "-wal"):
+            if os.path.exists(db + suffix):
+                with open(db + suffix, "rb") as f:
+                    self.assertNotIn(CANARY.encode(), f.read(), "canary in pixie.db" + suffix)
+        self.check(["run-skill", "sql", "DROP TABLE runs"], codes=(0,), home=home,
+                   writes_on_success=True)
+        for argv in (["run", "word-count", "text=hi"], ["logs", "word-count"],
+                     ["validate", "word-count"], ["run-skill", "sql", "SELECT 1"]):
+            self.check(argv, codes=(1,), home=home, stderr_lines=1,
+                       must="pixie.db was altered outside Pixie .its table runs is missing.")
+        c = sqlite3.connect(db)
+        self.assertEqual(c.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'runs'")
+                         .fetchone()[0], 0, "never recreated over the history")
+        c.close()
 
     def test_read_only_database(self):
         home = base_home("db-readonly")
@@ -652,6 +743,145 @@ class HostileHomes(BadInputCase):
             with self.subTest(run=name):
                 self.check(["run-skill", name], codes=(1,), home=home, must=must)
         self.check(["run-skill", "loop-a"], codes=(1,), home=home, must="unknown skill")
+
+def strict_json(data, label):
+    """Parses bytes as JSON the strict way: UTF-8 only, no control
+    characters in strings, no NaN/Infinity. Raises ValueError."""
+    def no_constant(name):
+        raise ValueError(f"{label}: non-standard JSON constant {name}")
+    return json.loads(data.decode("utf-8"), strict=True, parse_constant=no_constant)
+
+
+BAD_BODY_TOOL = {
+    "id": "badbody", "name": "Bad body", "description": "answers with bad bytes",
+    "inputs": [{"key": "mode", "label": "Mode", "type": "text"}],
+    "outputs": [{"key": "out", "label": "Out", "type": "text"}],
+    "max_runtime_seconds": 10,
+}
+BAD_BODY_MAIN = r'''
+import argparse, json, pathlib, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+SCHEMA = (pathlib.Path(__file__).parent / "tool.json").read_bytes()
+ANSWERS = {
+    "body": (500, b"boom \xff\xfe half \xc3"),
+    "detail": (500, b'{"detail": "bad \xff detail"}'),
+    "plain": (500, b"plain failure"),
+    "ok": (200, b'{"out": "fine"}'),
+    "inf": (200, b'{"out": [1, -1e999]}'),
+    "bytes": (200, b'{"out": "x\xff"}'),
+}
+class H(BaseHTTPRequestHandler):
+    def send(self, status, data):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.send(200, b'{"ok": true}' if self.path == "/healthz" else SCHEMA)
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        sys.stderr.buffer.write(b"stderr \xff\xfe bytes\n")
+        sys.stderr.flush()
+        self.send(*ANSWERS.get(body["inputs"]["mode"], ANSWERS["body"]))
+    def log_message(self, *a):
+        pass
+p = argparse.ArgumentParser()
+p.add_argument("--port", type=int)
+HTTPServer(("127.0.0.1", p.parse_args().port), H).serve_forever()
+'''
+
+
+class BadValues(BadInputCase):
+    """Finding 10 of issue 8: every bad value gets a clear error or correct
+    output, and every --json output parses strictly."""
+
+    def test_bad_input_values_are_refused_clearly(self):
+        home = base_home("values")
+        cases = [
+            (["n=1", "j=1e999"], "j: holds a number that is not finite"),
+            (["n=1", "j=-1e400"], "j: holds a number that is not finite"),
+            (["n=1", 'j={"a": [1, {"b": 1e999}]}'], "j: holds a number that is not finite"),
+            (["n=1", "d=2024-13-45"], "d: must be a date YYYY-MM-DD"),
+            (["n=1", "d=2023-02-29"], "d: must be a date YYYY-MM-DD"),
+            (["n=1", "d=2024-02-30"], "d: must be a date YYYY-MM-DD"),
+            (["n=1", "tm=25:99"], "tm: must be a time"),
+            (["n=1", "m=[null]"], "m: null is not one of: a"),
+            (["n=1", 'm=["a", true]'], "m: true is not one of: a"),
+            (["n=1", b"d=\xff\xfe"], "d: the value is not valid UTF-8"),
+            (["n=1", b"j=\"\xc3\""], "j: the value is not valid UTF-8"),
+            (["n=1", 'j="\\ud800"'], "j: not valid JSON .*invalid unicode escape"),
+        ]
+        for args, must in cases:
+            for json_flag in ([], ["--json"]):
+                with self.subTest(args=args, json=json_flag):
+                    r = self.check(["run", "numbers"] + args + json_flag, codes=(1,), home=home,
+                                   must=must, stderr_lines=1)
+                    self.assertNotIn(b"userdata", r.stderr)
+                    self.assertEqual(r.stdout, b"")
+        inputs = os.path.join(new_dir("values-inputs"), "in.json")
+        put(inputs, b'{"n": 1, "d": "2024-04-31", "j": {"k": [-1e999]}}')
+        self.check(["run", "numbers", "--inputs", inputs], codes=(1,), home=home,
+                   must="j: holds a number that is not finite.*; d: must be a date",
+                   stderr_lines=1)
+
+    def test_root_home_paths_have_one_slash(self):
+        for argv in (["tools"], ["tools", "--json"]):
+            with self.subTest(argv=argv):
+                r = run_pixie(["--home", "/"] + argv)
+                self.assertNotIn(b"//", r.stdout + r.stderr, r.stdout[:300])
+
+    def test_tools_json_with_a_folder_name_that_is_not_utf8(self):
+        home = base_home("values-folder", db=False)
+        folder = os.path.join(home.encode(), b"tools", b"bad\xff\xfename")
+        os.mkdir(folder)
+        with open(os.path.join(folder, b"tool.json"), "w") as f:
+            f.write(json.dumps(dict(BAD_BODY_TOOL, id="badname")))
+        r = self.check(["tools", "--json"], codes=(0,), home=home)
+        rows = {t["folder"]: t for t in strict_json(r.stdout, "tools --json")}
+        self.assertEqual(rows["bad\\xFF\\xFEname"]["status"], "broken")
+        self.assertIn("not valid UTF-8", rows["bad\\xFF\\xFEname"]["errors"][0])
+        r = self.check(["tools"], codes=(0,), home=home)
+        r.stdout.decode("utf-8")
+        self.check(["run", "bad\\xFF\\xFEname"], codes=(1,), home=home, must="broken")
+
+    def test_error_bodies_that_are_not_utf8_are_shown_escaped(self):
+        home = base_home("values-body", db=True)
+        put(os.path.join(home, "tools", "badbody", "tool.json"), json.dumps(BAD_BODY_TOOL))
+        put(os.path.join(home, "tools", "badbody", "main.py"), BAD_BODY_MAIN)
+        put(os.path.join(home, "tools", "badbody", "pyproject.toml"),
+            '[project]\nname = "badbody"\nversion = "1"\n')
+        expect = {
+            "body": "tool answered 500: boom \\xFF\\xFE half \\xC3",
+            "detail": "tool answered 500: bad \\xFF detail",
+            "plain": "tool answered 500: plain failure",
+            "inf": "tool answered with outputs Pixie cannot store: a value holds a number that "
+                   "is not finite",
+            "bytes": "tool answered with outputs Pixie cannot store: a value is not valid UTF-8",
+        }
+        for mode, text in expect.items():
+            with self.subTest(mode=mode):
+                # stderr holds the tool's output tail too: not one-line
+                r = run_pixie(["--home", home, "run", "badbody", "mode=" + mode])
+                self.assertEqual(r.returncode, 1, r.stderr[:300])
+                self.assertIn(text.encode(), r.stderr)
+                r.stderr.decode("utf-8")
+                self.assertNotIn(b"500: false", r.stderr)
+                self.assertIsNone(INTERNAL.search(r.stderr))
+                r = self.check(["run", "badbody", "mode=" + mode, "--json"], codes=(1,),
+                               home=home, records=True)
+                record = strict_json(r.stdout, "run --json")
+                self.assertTrue(record["error"].startswith(text), record["error"][:200])
+        r = self.check(["validate", "badbody", "--json"], codes=(1,), home=home, records=True)
+        report = strict_json(r.stdout, "validate --json")
+        self.assertEqual(report["overall"], "fail")
+        r = self.check(["run", "badbody", "mode=ok", "--json"], codes=(0,), home=home,
+                       records=True)
+        self.assertEqual(strict_json(r.stdout, "run --json")["outputs"], {"out": "fine"})
+        c = sqlite3.connect(os.path.join(home, "pixie.db"))
+        c.text_factory = bytes
+        for (error_text,) in c.execute("SELECT error_text FROM runs WHERE error_text IS NOT NULL"):
+            error_text.decode("utf-8")  # every stored error is valid UTF-8
+        c.close()
 
 
 if __name__ == "__main__":

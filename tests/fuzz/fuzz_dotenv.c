@@ -8,6 +8,7 @@
  *   3. text = input up to its first NUL, value = the rest: set then parse
  *      gives the value (or -EBADMSG / -EDOM / -EINVAL / -EILSEQ refusals
  *      consistent with the inputs); unset then parse has no such key. */
+#include "buf.h"
 #include "dotenv.h"
 #include "fuzz.h"
 
@@ -68,38 +69,28 @@ static int reads_back(const char *text, size_t len, const char *value, size_t va
     return ok;
 }
 
-/* Invariant 2. */
+/* Invariant 2: the quoted value is written as the line FUZZ_KEY=<quoted>
+ * straight into one buffer, which a refusal leaves as it was. */
 static void check_quote(const char *value, size_t len)
 {
-    char *q = NULL;
-    size_t qlen = 0;
-    int rc = dotenv_quote(value, len, &q, &qlen, NULL);
+    struct buf line = {0};
+    buf_append(&line, FUZZ_KEY "=", strlen(FUZZ_KEY "="));
+    size_t head = line.len;
+    int rc = dotenv_quote(value, len, &line, NULL);
+    require(rc == 0 || line.len == head);
     if (memchr(value, '\0', len)) {
         require(rc == -EINVAL);
-        return;
-    }
-    if (!dotenv_utf8_valid(value, len)) {
+    } else if (!dotenv_utf8_valid(value, len)) {
         require(rc == -EILSEQ);
-        return;
-    }
-    if (rc == -EDOM) {
+    } else if (rc == -EDOM) {
         require(len > 0 && value[len - 1] == '\\');
-        return;
+    } else if (rc != -ENOMEM) {
+        require(rc == 0);
+        if (buf_append(&line, "\n", 1) == 0) {
+            require(reads_back(line.data, line.len, value, len));
+        }
     }
-    if (rc == -ENOMEM) {
-        return;
-    }
-    require(rc == 0);
-    size_t tlen = strlen(FUZZ_KEY "=") + qlen + 1;
-    char *text = malloc(tlen);
-    if (text) {
-        memcpy(text, FUZZ_KEY "=", strlen(FUZZ_KEY "="));
-        memcpy(text + strlen(FUZZ_KEY "="), q, qlen);
-        text[tlen - 1] = '\n';
-        require(reads_back(text, tlen, value, len));
-        free(text);
-    }
-    free(q);
+    buf_free(&line);
 }
 
 /* Invariant 3. */
@@ -109,24 +100,23 @@ static void check_set(const char *data, size_t size)
     size_t tlen = nul ? (size_t)(nul - data) : size;
     const char *value = nul ? nul + 1 : "v";
     size_t vlen = nul ? size - tlen - 1 : 1;
-    char *out = NULL;
-    size_t out_len = 0;
-    int rc = dotenv_set(data, tlen, FUZZ_KEY, value, vlen, &out, &out_len, NULL);
+    struct buf out = {0};
+    int rc = dotenv_set(data, tlen, FUZZ_KEY, value, vlen, &out, NULL);
     if (rc == 0) {
-        require(reads_back(out, out_len, value, vlen));
-        free(out);
+        require(reads_back(out.data, out.len, value, vlen));
     } else {
-        require(out == NULL);
+        require(out.len == 0);
         require(rc == -EBADMSG || rc == -EDOM || rc == -EINVAL || rc == -EILSEQ || rc == -ENOMEM);
         require(rc != -EILSEQ || !dotenv_utf8_valid(data, tlen) || !dotenv_utf8_valid(value, vlen));
         require(rc != -EINVAL || memchr(value, '\0', vlen));
     }
+    buf_clear(&out);
     int removed = 0;
-    rc = dotenv_unset(data, tlen, FUZZ_KEY, &out, &out_len, &removed);
+    rc = dotenv_unset(data, tlen, FUZZ_KEY, &out, &removed);
     if (rc == 0) {
-        require(reads_back(out, out_len, NULL, 0));
-        free(out);
+        require(reads_back(out.data, out.len, NULL, 0));
     }
+    buf_free(&out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

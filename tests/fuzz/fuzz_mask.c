@@ -4,12 +4,13 @@
  *   the rest is the text.
  * The first half of the values is registered, the text scrubbed once, then
  * the rest registered (so the registry's second automaton level is used).
- * Invariants (a broken one aborts): mask_scrub equals the naive reference
+ * Invariants (a broken one aborts): mask_scrub_to equals the naive reference
  * (every occurrence of every registered pattern, runs merged into "***");
  * a stream fed the text in two pieces cut at the seeded split point, and one
  * fed byte by byte (short texts), both flushed, equal the naive reference
  * of a stream (the one-shot scrub, plus an unfinished secret of 4 bytes or
  * more at the end masked: mask.h). */
+#include "buf.h"
 #include "fuzz.h"
 #include "mask.h"
 #include "../c/mask_naive.h"
@@ -27,20 +28,17 @@ static void require(int ok, const char *what)
 }
 
 /* Appends the stream's output for data[0, len) (flushing when flush is set)
- * to *acc (length *acc_len); *acc has room for 3 * total input + 16. */
-static void feed(struct mask_stream *s, const char *data, size_t len, int flush, char *acc,
-                 size_t *acc_len)
+ * to acc. */
+static void feed(struct mask_stream *s, const char *data, size_t len, int flush, struct buf *acc)
 {
-    char *o = NULL;
-    size_t ol = 0;
-    int rc = flush ? mask_stream_flush(s, &o, &ol) : mask_stream_feed(s, data, len, &o, &ol);
+    int rc = flush ? mask_stream_flush_to(s, acc) : mask_stream_feed_to(s, data, len, acc);
     require(rc == 0, "stream failed");
-    require(o != NULL || ol == 0, "length without output");
-    if (o) {
-        memcpy(acc + *acc_len, o, ol);
-        *acc_len += ol;
-    }
-    free(o);
+}
+
+/* 1 when b holds exactly p[0, n). */
+static int same(const struct buf *b, const char *p, size_t n)
+{
+    return b->len == n && (n == 0 || memcmp(b->data, p, n) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -53,8 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mask_reset();
     for (size_t k = 0; k < nvals && pos < size; k++) {
         if (k == nvals / 2) {
-            size_t l;
-            free(mask_scrub((const char *)data, size, &l));
+            struct buf early = {0};
+            mask_scrub_to(&early, (const char *)data, size);
+            buf_free(&early);
         }
         size_t len = data[pos++] % 24;
         if (len > size - pos) {
@@ -67,36 +66,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const char *text = (const char *)data + pos;
     size_t n = size - pos;
-    size_t want_len, got_len;
+    size_t want_len;
     char *want = naive_scrub(&ns, text, n, &want_len);
-    char *got = mask_scrub(text, n, &got_len);
-    require(got != NULL, "scrub failed");
-    require(got_len == want_len && memcmp(got, want, want_len) == 0, "engine != naive");
-    require(got[got_len] == '\0', "scrub output not NUL-terminated");
+    struct buf got = {0};
+    require(mask_scrub_to(&got, text, n) == 0, "scrub failed");
+    require(same(&got, want, want_len), "engine != naive");
+    require(got.data[got.len] == '\0', "scrub output not NUL-terminated");
 
     size_t swant_len;
     char *swant = naive_scrub_as(&ns, text, n, 1, &swant_len);
-    char *acc = malloc(3 * n + 16);
-    size_t acc_len = 0, cut = n ? split_seed % (n + 1) : 0;
+    struct buf acc = {0};
+    size_t cut = n ? split_seed % (n + 1) : 0;
     struct mask_stream *s = mask_stream_new();
-    require(s && acc, "out of memory");
-    feed(s, text, cut, 0, acc, &acc_len);
-    feed(s, text + cut, n - cut, 0, acc, &acc_len);
-    feed(s, NULL, 0, 1, acc, &acc_len);
+    require(s != NULL, "out of memory");
+    feed(s, text, cut, 0, &acc);
+    feed(s, text + cut, n - cut, 0, &acc);
+    feed(s, NULL, 0, 1, &acc);
     require(mask_stream_pending(s) == 0, "flush left bytes");
-    require(acc_len == swant_len && memcmp(acc, swant, swant_len) == 0, "split stream != naive");
+    require(same(&acc, swant, swant_len), "split stream != naive");
     if (n <= 512) {
-        acc_len = 0;
+        buf_clear(&acc);
         for (size_t i = 0; i < n; i++) {
-            feed(s, text + i, 1, 0, acc, &acc_len);
+            feed(s, text + i, 1, 0, &acc);
         }
-        feed(s, NULL, 0, 1, acc, &acc_len);
-        require(acc_len == swant_len && memcmp(acc, swant, swant_len) == 0,
-                "bytewise stream != naive");
+        feed(s, NULL, 0, 1, &acc);
+        require(same(&acc, swant, swant_len), "bytewise stream != naive");
     }
     mask_stream_free(s);
-    free(acc);
-    free(got);
+    buf_free(&acc);
+    buf_free(&got);
     free(want);
     free(swant);
     naive_free(&ns);

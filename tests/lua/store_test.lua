@@ -68,7 +68,7 @@ t.test("db_misuse_raises_sql_errors_return_nil_message", function()
   t.raises(function() h:exec("SELECT ?") end, "takes 1 parameter(s), 0 given")
   t.raises(function() h:exec("SELECT ?, ?", 1) end, "takes 2 parameter(s), 1 given")
   t.raises(function() h:query("SELECT 1; SELECT 2") end, "only one SQL statement")
-  t.raises(function() h:exec("SELECT ?; SELECT 2", 1) end, "single SQL statement")
+  t.raises(function() h:exec("SELECT ?; SELECT 2", 1) end, "only one SQL statement")
   t.raises(function() h:query("  -- nothing\n") end, "no SQL statement")
   t.raises(function() h:exec(42 == 42 and {} or "") end, "string expected")
   t.raises(function() h.exec({}, "SELECT 1") end, "pixie.db expected")
@@ -91,13 +91,66 @@ t.test("db_misuse_raises_sql_errors_return_nil_message", function()
   t.contains(tostring(h), "closed")
 end)
 
-t.test("db_exec_runs_every_statement_and_counts_changes", function()
+t.test("db_exec_runs_exactly_one_statement_and_counts_changes", function()
   local dir = t.tmpdir("db-exec")
   local h <close> = assert(db.open(dir .. "/x.db"))
-  t.eq(h:exec("CREATE TABLE a (x); CREATE TABLE b (y); INSERT INTO a VALUES (1), (2);"), 2)
+  assert(h:exec("CREATE TABLE a (x)"))
+  assert(h:exec("CREATE TABLE settings (k)"))
+  t.eq(h:exec("INSERT INTO a VALUES (1), (2);  -- trailing comment"), 2)
   t.eq(h:exec("UPDATE a SET x = x + ?", 10), 2)
   t.eq(h:last_insert_rowid(), 2)
   t.eq(h:query("SELECT sum(x) AS s FROM a")[1].s, 23)
+  -- a second statement is refused before the first runs, parameters or not
+  t.raises(function() h:exec("SELECT 1; DROP TABLE settings") end, "only one SQL statement")
+  t.raises(function() h:exec("INSERT INTO a VALUES (5); DROP TABLE settings") end,
+           "nothing was run")
+  t.raises(function() h:exec("DELETE FROM a WHERE x = ?; DROP TABLE settings", 11) end,
+           "only one SQL statement")
+  t.raises(function() h:exec("-- nothing") end, "no SQL statement")
+  t.eq(#h:query("SELECT name FROM sqlite_schema WHERE name = 'settings'"), 1, "settings kept")
+  t.eq(h:query("SELECT count(*) AS n FROM a")[1].n, 2, "no insert ran")
+end)
+
+t.test("store_refuses_a_database_missing_a_table_or_column", function()
+  for _, case in ipairs({
+    { "DROP TABLE runs", "its table runs is missing" },
+    { "ALTER TABLE settings DROP COLUMN value", "its table settings has no column value" },
+    { "DROP TABLE spawn_log", "its table spawn_log is missing" },
+  }) do
+    local st, home = fresh_store("store-altered")
+    local path = home .. "/pixie.db"
+    assert(st:run_start("echo", {}, "cli"))
+    assert(st.db:exec(case[1]))
+    st:close()
+    local again, err = store.open(home)
+    t.eq(again, nil, case[1])
+    t.contains(err, path .. " was altered outside Pixie (" .. case[2] .. ")")
+    t.contains(err, "move it aside")
+    -- never recreated over the history: the table is still gone
+    local h <close> = assert(db.open(path))
+    t.eq(#h:query("SELECT name FROM sqlite_schema WHERE name = 'runs'"),
+         case[1] == "DROP TABLE runs" and 0 or 1, case[1])
+  end
+end)
+
+t.test("sqlmask_masks_literals_and_refuses_secrets_elsewhere", function()
+  local sqlmask = require("pixie.sqlmask")
+  local function scrub(s) return (s:gsub("SECRET", "***")) end
+  local cases = {
+    { "SELECT 1", "SELECT 1" },
+    { "INSERT INTO t VALUES ('a SECRET b', 'it''s SECRET')",
+      "INSERT INTO t VALUES ('a *** b', 'it''s ***')" },
+    { "SELECT \"SECRET\", [SECRET], `x``SECRET`", "SELECT \"***\", [***], `x``***`" },
+    { "SELECT x'SECRET' /* it's */ ,'SECRET'", "SELECT x'***' /* it's */ ,'***'" },
+    { "SELECT 'ok' -- don't\n, 'SECRET'", "SELECT 'ok' -- don't\n, '***'" },
+    { "SELECT 'SECRET", "SELECT '***" },
+  }
+  for _, c in ipairs(cases) do t.eq(sqlmask.mask(c[1], scrub), c[2], c[1]) end
+  for _, sql in ipairs({ "SELECT 1 -- SECRET", "SELECT 'a' || SECRET", "SELECT SECRET" }) do
+    local v, err = sqlmask.mask(sql, scrub)
+    t.eq(v, nil, sql)
+    t.contains(err, "bound parameter")
+  end
 end)
 
 t.test("db_transaction_commits_rolls_back_and_rethrows", function()
@@ -365,7 +418,8 @@ t.test("db_handles_share_one_connection_but_not_last_insert_rowid", function()
   local dir = t.tmpdir("db-shared")
   local a <close> = assert(db.open(dir .. "/x.db"))
   local b <close> = assert(db.open(dir .. "/./x.db"))
-  assert(a:exec("CREATE TABLE p (k INTEGER PRIMARY KEY); CREATE TABLE q (k INTEGER PRIMARY KEY)"))
+  assert(a:exec("CREATE TABLE p (k INTEGER PRIMARY KEY)"))
+  assert(a:exec("CREATE TABLE q (k INTEGER PRIMARY KEY)"))
   assert(a:exec("INSERT INTO p VALUES (41)"))
   assert(b:exec("INSERT INTO q VALUES (7)"))
   assert(b:exec("UPDATE q SET k = 8"))

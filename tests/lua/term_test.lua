@@ -29,4 +29,30 @@ t.test("read_stdin_and_confirm_check_arguments", function()
   t.raises(function() term.confirm() end, "bad argument #1")
 end)
 
+t.test("escape_writes_control_characters_as_hex_but_keeps_layout_by_default", function()
+  t.eq(term.escape("a\tb\nc\rd\27[31me\127f\0g"), "a\tb\nc\\x0Dd\\x1B[31me\\x7Ff\\x00g")
+  t.eq(term.escape("a\tb\nc\27", "controls_but_layout"), "a\tb\nc\\x1B")
+  t.eq(term.escape("plain \xc3\xa9 text"), "plain \xc3\xa9 text") -- UTF-8 kept
+  t.eq(term.escape(""), "")
+end)
+
+t.test("escape_sets_controls_and_line_breaks", function()
+  t.eq(term.escape("a\tb\nc\127", "controls"), "a\\x09b\\x0Ac\\x7F")
+  t.eq(term.escape("a\r\nb\27\t", "line_breaks"), "a\\x0D\\x0Ab\27\t")
+end)
+
+t.test("escape_agrees_with_lua_control_class", function()
+  -- every byte: "controls" escapes exactly what Lua's %c matches
+  for b = 0, 255 do
+    local c = string.char(b)
+    local want = c:find("%c") and ("\\x%02X"):format(b) or c
+    t.eq(term.escape(c, "controls"), want, "byte " .. b)
+  end
+end)
+
+t.test("escape_checks_arguments", function()
+  t.raises(function() term.escape() end, "bad argument #1")
+  t.raises(function() term.escape("x", "everything") end, "invalid option")
+end)
+
 return t.run()

@@ -19,6 +19,9 @@ function command.run(args)
   if not opts then return cli.usage_error(rest, command.usage) end
   local entry, code = cli.find_tool(rest[1])
   if not entry then return code end
+  -- a database that cannot be used fails here, before a tool is spawned
+  local st, store_err = require("pixie.runs").store()
+  if not st then out.error(store_err); return 1 end
   local validator = require("pixie.validator")
   local report, _, serr = validator.validate_and_store(entry)
   if serr then out.warn("report not stored: " .. serr) end
