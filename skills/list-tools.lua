@@ -19,7 +19,7 @@ local function run(args)
         errors = pixie.json.array(t.errors),
       }
     end
-    print((pixie.json.encode(rows)))
+    print((pixie.json.encode(rows, { mask = pixie.mask.scrub })))
     return 0
   end
   if #tools == 0 then

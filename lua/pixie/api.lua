@@ -120,7 +120,15 @@ local MODULES = {
         path = secrets.env_path, status = secrets.status, missing_required = secrets.missing_required,
       }
     end },
-  { "fs", "pixie.fs" },
+  { "fs", function() -- pixie.fs; what a skill writes is masked at the sink
+      local fs, out, t = require("pixie.fs"), require("pixie.out"), {}
+      for k, v in pairs(fs) do t[k] = v end
+      t.write_atomic = function(path, data, mode)
+        if type(data) ~= "string" then return fs.write_atomic(path, data, mode) end -- misuse raises
+        return fs.write_atomic(path, out.scrub(data), mode)
+      end
+      return t
+    end },
   { "home", function() return require("pixie.config").home end },
   { "json", "pixie.json" },
   { "launcher", function() -- warm tool processes; no store wiring or pool settings for skills

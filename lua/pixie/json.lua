@@ -6,10 +6,18 @@
 --   integral numbers come back as Lua integers (floats with
 --   opts.integers = false, cheaper when the caller normalises numbers
 --   itself), `[]` as json.array().
--- encode(value [, {indent = true}]) -> text | nil, reason
+-- encode(value [, {indent = true, mask = fn}]) -> text | nil, reason
 --   tables marked with json.array() are arrays; other tables are arrays when
 --   they are non-empty sequences, else objects with keys sorted (or in the
 --   order listed by json.ordered()).
+--   opts.mask (text -> masked text, e.g. pixie.out.scrub): mask at the sink
+--   and stay valid JSON. Each string is masked, escaped, and its escaped
+--   text masked again (repaired where a "***" cut an escape); a number or
+--   keyword the mask would change is written as the string "***"; then the
+--   whole text is masked once more, which can only change it when a
+--   registered value spans several tokens: the result is kept when it still
+--   parses, else the document becomes "***". The text returned is one the
+--   mask leaves unchanged (docs/security.md, "JSON at the sink").
 -- is_array(t) -> true when table t is (or encodes as) a JSON array.
 -- json.null is the sentinel for JSON null (decode gives it, encode takes it).
 local cjson_base = require("cjson")
@@ -151,8 +159,56 @@ local function escape_char(c)
   return ESCAPES[c] or ("\\u%04x"):format(c:byte())
 end
 
-local function encode_string(s)
-  return '"' .. s:gsub('[%c"\\]', escape_char) .. '"'
+-- The text between the quotes of the JSON string for s.
+local function escaped(s)
+  return (s:gsub('[%c"\\]', escape_char))
+end
+
+-- A masked string body made a valid JSON string body again: a backslash
+-- that no longer starts an escape (its escape was cut by "***") is escaped,
+-- and so is a quote that lost its backslash.
+local function repaired(body)
+  local parts, pos = {}, 1
+  while true do
+    local at = body:find('[\\"]', pos)
+    if not at then break end
+    local keep = at
+    if body:byte(at) == 34 then
+      parts[#parts + 1] = body:sub(pos, at - 1) .. '\\"'
+    elseif body:find('^[\\"/bfnrt]', at + 1) then
+      keep = at + 1
+      parts[#parts + 1] = body:sub(pos, keep)
+    elseif body:find("^u%x%x%x%x", at + 1) then
+      keep = at + 5
+      parts[#parts + 1] = body:sub(pos, keep)
+    else
+      parts[#parts + 1] = body:sub(pos, at - 1) .. "\\\\"
+    end
+    pos = keep + 1
+  end
+  parts[#parts + 1] = body:sub(pos)
+  return table.concat(parts)
+end
+
+local MASKED_TOKEN = '"***"'
+local MASK_ROUNDS = 3 -- re-masking a repaired text; more rounds end in "***"
+
+-- The JSON string for s; with mask, masked before and after escaping.
+local function encode_string(s, mask)
+  if not mask then return '"' .. escaped(s) .. '"' end
+  local body = escaped(mask(s))
+  for _ = 1, MASK_ROUNDS do
+    local m = mask(body)
+    if m == body then return '"' .. body .. '"' end
+    body = repaired(m)
+  end
+  return MASKED_TOKEN
+end
+
+-- A number or keyword token; with mask, "***" when the mask would change it.
+local function token(text, mask)
+  if mask and mask(text) ~= text then return MASKED_TOKEN end
+  return text
 end
 
 local function encode_number(n)
@@ -181,7 +237,7 @@ M.is_array = is_array
 
 local encode_value
 
-local function encode_table(t, buf, indent, depth, seen)
+local function encode_table(t, buf, indent, depth, seen, mask)
   if seen[t] then error("cannot encode a table that contains itself", 0) end
   if depth > 200 then error("cannot encode: nesting deeper than 200", 0) end
   seen[t] = true
@@ -198,7 +254,7 @@ local function encode_table(t, buf, indent, depth, seen)
       buf[#buf + 1] = "[" .. nl
       for i = 1, #t do
         buf[#buf + 1] = pad_in
-        encode_value(t[i], buf, indent, depth + 1, seen)
+        encode_value(t[i], buf, indent, depth + 1, seen, mask)
         buf[#buf + 1] = (i < #t and "," or "") .. nl
       end
       buf[#buf + 1] = pad .. "]"
@@ -225,8 +281,8 @@ local function encode_table(t, buf, indent, depth, seen)
       for i, k in ipairs(keys) do
         local v = t[k]
         if v == nil then v = t[math.tointeger(tonumber(k))] end
-        buf[#buf + 1] = pad_in .. encode_string(k) .. (indent and ": " or ":")
-        encode_value(v, buf, indent, depth + 1, seen)
+        buf[#buf + 1] = pad_in .. encode_string(k, mask) .. (indent and ": " or ":")
+        encode_value(v, buf, indent, depth + 1, seen, mask)
         buf[#buf + 1] = (i < #keys and "," or "") .. nl
       end
       buf[#buf + 1] = pad .. "}"
@@ -235,28 +291,47 @@ local function encode_table(t, buf, indent, depth, seen)
   seen[t] = nil
 end
 
-encode_value = function(v, buf, indent, depth, seen)
+encode_value = function(v, buf, indent, depth, seen, mask)
   local tv = type(v)
   if tv == "string" then
-    buf[#buf + 1] = encode_string(v)
+    buf[#buf + 1] = encode_string(v, mask)
   elseif tv == "number" then
-    buf[#buf + 1] = encode_number(v)
+    buf[#buf + 1] = token(encode_number(v), mask)
   elseif tv == "boolean" then
-    buf[#buf + 1] = v and "true" or "false"
+    buf[#buf + 1] = token(v and "true" or "false", mask)
   elseif v == nil or v == M.null then
-    buf[#buf + 1] = "null"
+    buf[#buf + 1] = token("null", mask)
   elseif tv == "table" then
-    encode_table(v, buf, indent, depth, seen)
+    encode_table(v, buf, indent, depth, seen, mask)
   else
     error("cannot encode a " .. tv .. " in JSON", 0)
   end
 end
 
+-- The sink pass over a whole document whose tokens are masked already: a
+-- change means a registered value spans tokens; keep the masked text while
+-- it parses, else give up on the document.
+local function masked_document(text, mask)
+  for _ = 1, MASK_ROUNDS do
+    local m = mask(text)
+    if m == text then return text end
+    if not pcall(cjson.decode, m) then return MASKED_TOKEN end
+    text = m
+  end
+  return MASKED_TOKEN
+end
+
 function M.encode(value, opts)
   local buf = {}
-  local ok, err = pcall(encode_value, value, buf, opts and opts.indent, 0, {})
+  local mask = opts and opts.mask
+  if mask ~= nil and type(mask) ~= "function" then
+    error("json.encode: opts.mask must be a function", 2)
+  end
+  local ok, err = pcall(encode_value, value, buf, opts and opts.indent, 0, {}, mask)
   if not ok then return nil, tostring(err) end
-  return table.concat(buf)
+  local text = table.concat(buf)
+  if mask then return masked_document(text, mask) end
+  return text
 end
 
 return M

@@ -1,7 +1,9 @@
 -- The one place Pixie's own Lua code writes to the terminal. Everything
--- written here passes secret masking (pixie.mask).
+-- written here passes secret masking (pixie.mask) as the last step, after
+-- any escaping (mask at the sink: docs/security.md).
 local mask = require("pixie.mask")
 local term = require("pixie.term")
+local json = require("pixie.json")
 
 local M = {}
 
@@ -21,7 +23,7 @@ local function emit(text)
   if stdout_is_terminal == nil then
     stdout_is_terminal = term.isatty("stdout")
   end
-  if stdout_is_terminal then text = term.escape(text) end
+  if stdout_is_terminal then text = M.scrub(term.escape(text)) end
   local ok, err = io.stdout:write(text)
   if not ok and not write_error then write_error = err end
 end
@@ -48,32 +50,67 @@ function M.flush()
   return true
 end
 
+-- JSON text of value (json.encode options, e.g. indent) masked at the
+-- sink and still valid JSON: see json.encode's opts.mask. Returns text |
+-- nil, reason (a value JSON cannot hold).
+function M.json(value, opts)
+  local o = { mask = M.scrub }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return json.encode(value, o)
+end
+
+-- The length of the longest start of text of at most limit bytes that
+-- ends at a UTF-8 character boundary and not inside a "***".
+local function head_length(text, limit)
+  if #text <= limit then return #text end
+  local cut = limit
+  while cut > 0 and ((text:byte(cut + 1) & 0xC0) == 0x80
+                     or (text:byte(cut) == 42 and text:byte(cut + 1) == 42)) do
+    cut = cut - 1
+  end
+  return cut
+end
+
+-- text masked, then cut to at most limit bytes (mask first, then cut, so
+-- a secret across the cut cannot leave its start behind): the start of
+-- the text, or its end when from_end is true; never inside a UTF-8
+-- character or a "***".
+function M.clip(text, limit, from_end)
+  text = M.scrub(text)
+  if #text <= limit then return text end
+  if not from_end then return text:sub(1, head_length(text, limit)) end
+  local start = #text - limit + 1
+  while start <= #text and ((text:byte(start) & 0xC0) == 0x80
+                            or (text:byte(start - 1) == 42 and text:byte(start) == 42)) do
+    start = start + 1
+  end
+  return text:sub(start)
+end
+
 local QUOTE_LIMIT = 80
 
 -- A user-supplied string (an argument, a name, a path) made fit to echo
--- in a one-line message: secrets masked first, every control character
--- (newlines too) as \xNN, cut to `limit` bytes (default 80, at a UTF-8
--- character boundary) with "... (N bytes)" when longer.
+-- in a one-line message: secrets masked, every control character (newlines
+-- too) as \xNN, masked again, cut to `limit` bytes (default 80, at a UTF-8
+-- character boundary, never inside "***") with "... (N bytes)" when longer.
 function M.quote(text, limit)
   limit = limit or QUOTE_LIMIT
-  text = term.escape(M.scrub(text), "controls")
+  text = M.scrub(term.escape(M.scrub(text), "controls"))
   if #text <= limit then return text end
-  local cut = limit
-  while cut > 1 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
-  return text:sub(1, cut) .. ("... (%d bytes)"):format(#text)
+  return text:sub(1, head_length(text, limit)) .. ("... (%d bytes)"):format(#text)
 end
 
 -- Writes "pixie: <message>" to stderr, control characters other than tab
 -- and newline as \xNN (pixie.term.escape, the rule log lines follow too),
 -- so a message cannot carry terminal escapes.
 function M.error(message)
-  io.stderr:write(term.escape(M.scrub("pixie: " .. tostring(message))), "\n")
+  io.stderr:write(M.scrub(term.escape(M.scrub("pixie: " .. tostring(message)))), "\n")
   io.stderr:flush()
 end
 
 -- Writes a warning line to stderr, escaped as M.error does.
 function M.warn(message)
-  io.stderr:write(term.escape(M.scrub("pixie: warning: " .. tostring(message))), "\n")
+  io.stderr:write(M.scrub(term.escape(M.scrub("pixie: warning: " .. tostring(message)))), "\n")
 end
 
 return M

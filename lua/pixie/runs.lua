@@ -22,6 +22,7 @@ local childenv = require("pixie.childenv")
 local launcher = require("pixie.launcher")
 local log = require("pixie.log")
 local utf8text = require("pixie.utf8text")
+local out = require("pixie.out")
 
 local M = {}
 
@@ -49,16 +50,20 @@ function M.store()
 end
 
 -- Text of a failed answer: the JSON `detail` when there is one, else the
--- start of the body; bytes that are not UTF-8 shown as \xNN.
+-- start of the body; masked before it is cut to DETAIL_LIMIT bytes (a
+-- secret across the cut must not leave its start behind), bytes that are
+-- not UTF-8 then shown as \xNN.
 local function failure_text(status_code, body)
   local decoded = body and json.decode(body)
-  local detail = type(decoded) == "table" and decoded.detail or nil
+  local detail
+  if type(decoded) == "table" then detail = decoded.detail end
+  local text
   if detail ~= nil and detail ~= json.null then
-    if type(detail) ~= "string" then detail = json.encode(detail) or tostring(detail) end
-    return ("tool answered %d: %s"):format(status_code, utf8text.repair(detail))
+    if type(detail) ~= "string" then detail = out.json(detail) or tostring(detail) end
+    text = utf8text.repair(out.clip(detail, DETAIL_LIMIT))
+  else
+    text = utf8text.repair(out.clip(body or "", DETAIL_LIMIT))
   end
-  body = body and utf8text.repair(body)
-  local text = (body or ""):sub(1, DETAIL_LIMIT)
   return ("tool answered %d%s"):format(status_code, text ~= "" and (": " .. text) or "")
 end
 
@@ -112,7 +117,7 @@ end
 local function with_output_tail(text, tool_id)
   local tail = launcher.output(tool_id)
   if tail and tail ~= "" then
-    return text .. "\n--- tool output (last lines) ---\n" .. utf8text.repair(tail:sub(-DETAIL_LIMIT))
+    return text .. "\n--- tool output (last lines) ---\n" .. utf8text.repair(out.clip(tail, DETAIL_LIMIT, true))
   end
   return text
 end

@@ -9,7 +9,8 @@
 -- Masking: every free text going into the database (inputs_json,
 -- outputs_json, error_text, report_json, last_inputs_json, overrides_json,
 -- spawn_log text, settings values) passes masked() below, the one place that
--- calls require("pixie.out").scrub, so no caller can forget it.
+-- calls require("pixie.out").scrub, so no caller can forget it. It is the
+-- last step before the column is bound (after JSON encoding: masked_json).
 --
 -- Timestamps are ISO-8601 UTC with milliseconds ("2026-11-28T17:46:01.123Z"),
 -- made by SQLite. Rows come back as tables keyed by column name; a NULL
@@ -132,13 +133,15 @@ local function masked(text)
   return out.scrub(tostring(text))
 end
 
--- JSON-encodes value (nil stays NULL) and masks the text. Raises when the
--- value cannot be encoded (a programmer mistake).
+-- JSON-encodes value (nil stays NULL) masked by masked(): every string
+-- before and after escaping, and the whole text after encoding, so the
+-- column holds no registered form and is still valid JSON (json.encode's
+-- opts.mask). Raises when the value cannot be encoded (a programmer mistake).
 local function masked_json(value)
   if value == nil then return nil end
-  local text, err = json.encode(value)
+  local text, err = json.encode(value, { mask = masked })
   if not text then error("cannot store as JSON: " .. err, 3) end
-  return masked(text)
+  return text
 end
 
 -- Decodes a JSON column (nil when absent or no longer valid JSON).

@@ -1,4 +1,5 @@
-/* Derived forms of a secret value: URL, JSON and base64 encodings, lines. */
+/* Derived forms of a secret value: URL, JSON (single and double) and base64
+ * (inline and wrapped) encodings, lines. */
 #include "mask_forms.h"
 
 #include "buf.h"
@@ -88,9 +89,28 @@ static size_t utf8_next(const unsigned char *v, size_t i, size_t n, unsigned *cp
     return len;
 }
 
-/* The inner text of Python's json.dumps(v, ensure_ascii=ascii). Returns 0,
- * or -EILSEQ when ascii is set and v is not valid UTF-8. */
-static int json_escape(struct buf *b, const unsigned char *v, size_t n, int ascii)
+/* How a JSON encoder escapes a string (the text between the quotes). Every
+ * one writes '"', '\\', \b \f \n \r \t as short escapes and the other
+ * bytes below 0x20 as \u00XX (lower-case hex); they differ in the rest. */
+struct json_style {
+    unsigned char ascii; /* non-ASCII as \uXXXX (surrogate pairs); needs UTF-8 */
+    unsigned char del;   /* 0x7F as \u007f */
+    unsigned char slash; /* '/' as '\/' */
+};
+
+/* The encoders whose output a secret is likely to be found in. */
+static const struct json_style JSON_STYLES[] = {
+    {1, 1, 0}, /* Python json.dumps (ensure_ascii=True, the default) */
+    {0, 0, 0}, /* Python json.dumps(ensure_ascii=False) */
+    {0, 1, 0}, /* Pixie's own encoder, lua/pixie/json.lua */
+    {0, 1, 1}, /* lua-cjson 2.1 */
+};
+#define N_JSON_STYLES (sizeof JSON_STYLES / sizeof JSON_STYLES[0])
+
+/* Appends the JSON-escaped text of v[0, n) in the given style. Returns 0, or
+ * -EILSEQ when the style is ASCII-only and v is not valid UTF-8 (such an
+ * encoder could not have held v as text). */
+static int json_escape(struct buf *b, const unsigned char *v, size_t n, const struct json_style *st)
 {
     size_t i = 0;
     while (i < n) {
@@ -118,16 +138,19 @@ static int json_escape(struct buf *b, const unsigned char *v, size_t n, int asci
         case '\f':
             short_esc = "\\f";
             break;
+        case '/':
+            short_esc = st->slash ? "\\/" : NULL;
+            break;
         default:
             break;
         }
         if (short_esc) {
             buf_append(b, short_esc, 2);
             i++;
-        } else if (c < 0x20 || (ascii && c == 0x7F)) {
+        } else if (c < 0x20 || (st->del && c == 0x7F)) {
             json_u(b, c);
             i++;
-        } else if (c < 0x80 || !ascii) {
+        } else if (c < 0x80 || !st->ascii) {
             buf_append_byte(b, (char)c);
             i++;
         } else {
@@ -149,13 +172,14 @@ static int json_escape(struct buf *b, const unsigned char *v, size_t n, int asci
     return 0;
 }
 
+static const char B64_STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64_URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /* The characters of base64(pad zero bytes + v) that depend on v alone, in
  * the standard or URL-safe alphabet. */
 static void base64_inner(struct buf *b, const unsigned char *v, size_t n, unsigned pad, int url)
 {
-    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const char *alpha = url ? safe : std;
+    const char *alpha = url ? B64_URL : B64_STD;
     size_t bits_lo = 8 * (size_t)pad, bits_hi = 8 * ((size_t)pad + n);
     size_t first = (bits_lo + 5) / 6, end = bits_hi / 6; /* chars [first, end) */
     for (size_t k = first; k < end; k++) {
@@ -214,34 +238,159 @@ static int line_forms(const unsigned char *v, size_t n, struct buf *b, mask_form
     return rc;
 }
 
+/* Appends base64(v) in the standard alphabet with '=' padding. */
+static void base64_full(struct buf *b, const unsigned char *v, size_t n)
+{
+    const char *std = B64_STD;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned x = (unsigned)v[i] << 16;
+        x |= i + 1 < n ? (unsigned)v[i + 1] << 8 : 0;
+        x |= i + 2 < n ? v[i + 2] : 0;
+        char q[4] = {std[x >> 18], std[(x >> 12) & 63], i + 1 < n ? std[(x >> 6) & 63] : '=',
+                     i + 2 < n ? std[x & 63] : '='};
+        buf_append(b, q, 4);
+    }
+}
+
+/* ---- the forms: one generator per kind, listed in FORMS ------------------ */
+
+typedef int (*form_gen)(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit,
+                        void *ctx);
+
+/* The value itself. */
+static int gen_value(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit, void *ctx)
+{
+    (void)b;
+    return emit(ctx, (const char *)v, n);
+}
+
+/* urllib.parse.quote(v, safe=''), quote(v) (keeps '/'), quote_plus(v). */
+static int gen_url(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit, void *ctx)
+{
+    static const int modes[3][2] = {{0, 0}, {1, 0}, {0, 1}}; /* keep_slash, plus */
+    int rc = 0;
+    for (int k = 0; k < 3 && rc == 0; k++) {
+        url_quote(b, v, n, modes[k][0], modes[k][1]);
+        rc = sb_emit(b, emit, ctx);
+    }
+    return rc;
+}
+
+/* The JSON-escaped text in every style of JSON_STYLES. */
+static int gen_json(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit, void *ctx)
+{
+    int rc = 0;
+    for (size_t k = 0; k < N_JSON_STYLES && rc == 0; k++) {
+        if (json_escape(b, v, n, &JSON_STYLES[k]) < 0) {
+            buf_clear(b);
+            continue;
+        }
+        rc = sb_emit(b, emit, ctx);
+    }
+    return rc;
+}
+
+/* Double JSON escaping (json.dumps of a text holding json.dumps(v)): each
+ * style applied to each style's escaped text, when the first escaping
+ * changed something. */
+static int gen_json_double(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit,
+                           void *ctx)
+{
+    struct buf once = {0};
+    int rc = 0;
+    for (size_t i = 0; i < N_JSON_STYLES && rc == 0; i++) {
+        buf_clear(&once);
+        if (json_escape(&once, v, n, &JSON_STYLES[i]) < 0 || once.err ||
+            !memchr(once.data, '\\', once.len)) {
+            rc = once.err;
+            continue;
+        }
+        for (size_t j = 0; j < N_JSON_STYLES && rc == 0; j++) {
+            if (json_escape(b, (const unsigned char *)once.data, once.len, &JSON_STYLES[j]) < 0) {
+                buf_clear(b);
+                continue;
+            }
+            rc = sb_emit(b, emit, ctx);
+        }
+    }
+    buf_free(&once);
+    return rc;
+}
+
+/* base64, standard and URL-safe, at the three byte alignments. */
+static int gen_base64(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit, void *ctx)
+{
+    int rc = 0;
+    for (unsigned pad = 0; pad < 3 && rc == 0; pad++) {
+        for (int url = 0; url < 2 && rc == 0; url++) {
+            base64_inner(b, v, n, pad, url);
+            rc = sb_emit(b, emit, ctx);
+        }
+    }
+    return rc;
+}
+
+/* base64(v) wrapped at 76 columns (base64.encodebytes, MIME) and at 64
+ * (PEM), when it takes more than one line: each line, and the wrapped whole
+ * (lines joined by LF, without the final one). */
+static int gen_base64_wrapped(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit,
+                              void *ctx)
+{
+    static const size_t widths[] = {76, 64};
+    struct buf full = {0};
+    base64_full(&full, v, n);
+    int rc = full.err;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0] && rc == 0; w++) {
+        size_t width = widths[w];
+        if (full.len <= width) {
+            continue;
+        }
+        for (size_t at = 0; at < full.len && rc == 0; at += width) {
+            size_t len = full.len - at < width ? full.len - at : width;
+            buf_append(b, full.data + at, len);
+            rc = sb_emit(b, emit, ctx);
+        }
+        for (size_t at = 0; at < full.len && rc == 0; at += width) {
+            size_t len = full.len - at < width ? full.len - at : width;
+            if (at > 0) {
+                buf_append_byte(b, '\n');
+            }
+            buf_append(b, full.data + at, len);
+        }
+        if (rc == 0) {
+            rc = sb_emit(b, emit, ctx);
+        }
+    }
+    buf_free(&full);
+    return rc;
+}
+
+/* Lines of a value with line breaks (see line_forms). */
+static int gen_lines(const unsigned char *v, size_t n, struct buf *b, mask_form_fn emit, void *ctx)
+{
+    if (!memchr(v, '\n', n) && !memchr(v, '\r', n)) {
+        return 0;
+    }
+    return line_forms(v, n, b, emit, ctx);
+}
+
+/* The one list of the forms a value is registered in (docs/security.md,
+ * "What is registered", follows it; tests/e2e/test_mask_forms.py checks
+ * each against Python's own encoders). */
+static const form_gen FORMS[] = {
+    gen_value, gen_url, gen_json, gen_json_double, gen_base64, gen_base64_wrapped, gen_lines,
+};
+
 int mask_forms(const char *value, size_t n, mask_form_fn emit, void *ctx)
 {
-    const unsigned char *v = (const unsigned char *)value;
     if (n < MASK_MIN_VALUE) {
         return 0;
     }
-    int rc = emit(ctx, value, n);
     struct buf b = {0};
-    static const int url_modes[3][2] = {{0, 0}, {1, 0}, {0, 1}}; /* keep_slash, plus */
-    for (int k = 0; k < 3 && rc == 0; k++) {
-        url_quote(&b, v, n, url_modes[k][0], url_modes[k][1]);
-        rc = sb_emit(&b, emit, ctx);
-    }
-    for (int ascii = 0; ascii < 2 && rc == 0; ascii++) {
-        if (json_escape(&b, v, n, ascii) < 0) {
-            b.len = 0; /* not UTF-8: Python could not have held it as text */
-            continue;
-        }
-        rc = sb_emit(&b, emit, ctx);
-    }
-    for (unsigned pad = 0; pad < 3 && rc == 0; pad++) {
-        for (int url = 0; url < 2 && rc == 0; url++) {
-            base64_inner(&b, v, n, pad, url);
-            rc = sb_emit(&b, emit, ctx);
-        }
-    }
-    if (rc == 0 && (memchr(v, '\n', n) || memchr(v, '\r', n))) {
-        rc = line_forms(v, n, &b, emit, ctx);
+    int rc = 0;
+    for (size_t k = 0; k < sizeof FORMS / sizeof FORMS[0] && rc == 0; k++) {
+        rc = FORMS[k]((const unsigned char *)value, n, &b, emit, ctx);
+        buf_clear(&b);
     }
     buf_free(&b);
     return rc;

@@ -2,9 +2,13 @@
 --   V <hex>   register the value with pixie.mask.add
 --   T <hex>   scrub the text (one-shot) and print "S <hex of result>"
 --   U <hex>   stream the text one byte at a time, flush, print "S <hex>"
+--   E <hex>   encode the text as a JSON string with pixie.json and with
+--             lua-cjson, print "J <hex of pixie's> <hex of cjson's>"
 -- and prints "A <true|false>" for each V.
 -- Usage: pixie_lua_test mask_scrub.lua < commands
 local mask = require("pixie.mask")
+local json = require("pixie.json")
+local cjson = require("cjson")
 
 local function unhex(h)
   return (h:gsub("%x%x", function(b) return string.char(tonumber(b, 16)) end))
@@ -27,5 +31,7 @@ for line in io.stdin:lines() do
     for i = 1, #data do parts[#parts + 1] = s:feed(data:sub(i, i)) end
     parts[#parts + 1] = s:flush()
     io.stdout:write("S ", hex(table.concat(parts)), "\n")
+  elseif op == "E" then
+    io.stdout:write("J ", hex(assert(json.encode(data))), " ", hex(cjson.encode(data)), "\n")
   end
 end

@@ -1,7 +1,8 @@
 """Masking through the binary: what a skill prints (print, io.write through
 pixie.out, pixie.log, its error message) never shows a secret that was
 registered with pixie.mask.add or read from a tool's .env with pixie.env;
-pixie.log lines land masked in <home>/logs/pixie.log, mode 0600."""
+pixie.log lines land masked in <home>/logs/pixie.log, mode 0600; a file a
+skill writes with pixie.fs.write_atomic is masked too."""
 import os
 import stat
 import subprocess
@@ -51,6 +52,19 @@ class MaskedOutput(unittest.TestCase):
         self.assertIn("lua: log: *** ***", log)
         self.assertNotIn(CANARY, log)
         self.assertNotIn(ENV_CANARY, log)
+
+    def test_a_file_a_skill_writes_is_masked(self):
+        home = make_home("mask-file")
+        write(os.path.join(home, "skills", "dump.lua"),
+              'return { api = 1, summary = "writes a secret to a file", run = function(args)\n'
+              '  pixie.mask.add(args[1])\n'
+              '  assert(pixie.fs.write_atomic(args[2], "token=" .. args[1] .. "\\n", 384))\n'
+              'end }\n')
+        target = os.path.join(home, "shared.txt")
+        r = pixie("run-skill", "dump", CANARY, target, home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"token=***\n")
 
     def test_log_threshold_hides_info_from_stderr_but_not_the_file(self):
         home = make_home("mask-level")

@@ -48,7 +48,7 @@ end
 local function show(value)
   if type(value) == "table" then
     if value.value ~= nil and next(value, next(value)) == nil then return show(value.value) end
-    return json.encode(value, { indent = true }) or tostring(value)
+    return out.json(value, { indent = true }) or tostring(value)
   end
   if value == json.null then return "null" end
   return tostring(value)
@@ -103,7 +103,7 @@ function command.run(args)
     return 1
   end
   if opts.json then
-    out.print((json.encode({
+    out.print((out.json({
       run_id = record.id, tool_id = record.tool_id, status = record.status,
       outputs = record.outputs or json.null, error = record.error_text or json.null,
       duration_ms = record.duration_ms, started_at = record.started_at,

@@ -32,7 +32,7 @@ function command.run(args)
         error = s.error or json.null,
       }
     end
-    out.print((json.encode(rows)))
+    out.print((out.json(rows)))
     return 0
   end
   for _, s in ipairs(list) do

@@ -31,7 +31,7 @@ function command.run(args)
         warnings = json.array(t.warnings),
       }
     end
-    out.print((json.encode(rows)))
+    out.print((out.json(rows)))
     return 0
   end
   if #list == 0 then

@@ -1,6 +1,5 @@
 -- pixie validate ID [--json]
 local argparse = require("pixie.argparse")
-local json = require("pixie.json")
 local out = require("pixie.out")
 
 local command = {
@@ -26,7 +25,7 @@ function command.run(args)
   local report, _, serr = validator.validate_and_store(entry)
   if serr then out.warn("report not stored: " .. serr) end
   if opts.json then
-    out.print((json.encode(report)))
+    out.print((out.json(report)))
   else
     out.print(("%s: %s"):format(report.tool_id, report.overall))
     for _, c in ipairs(report.checks) do
