@@ -41,7 +41,8 @@
 
 /* The process's sink: set once, when the home's store is first opened (a
  * later set with the same store changes nothing). The I/O thread only
- * queues (store_spawn_log_queue), so it never waits behind a long
+ * queues (store_spawn_log_queue, which makes whole-line rows, and
+ * store_spawn_log_end when a stream ends), so it never waits behind a long
  * transaction. */
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *sink_store;
@@ -51,8 +52,10 @@ static void on_output(void *ctx, const char *tool_id, const char *stream, const 
 {
     (void)ctx;
     pthread_mutex_lock(&sink_lock);
-    if (sink_store) {
+    if (sink_store && text) {
         store_spawn_log_queue(sink_store, tool_id, stream, text, len); /* best effort */
+    } else if (sink_store) {
+        store_spawn_log_end(sink_store, tool_id, stream); /* the stream's last line */
     }
     pthread_mutex_unlock(&sink_lock);
 }

@@ -37,8 +37,11 @@ struct launcher_tool {
 };
 
 /* Output callback: called from the I/O thread with masked text of one
- * stream ("stdout" / "stderr") of the tool's process. Must not call back
- * into the launcher. */
+ * stream ("stdout" / "stderr") of the tool's process, then once with text
+ * NULL (len 0) when that stream has ended (its pipe closed). Text held back
+ * by the masker as a possible start of a secret is passed on only when
+ * more output shows it is none, or at the end: never after a pause. Must
+ * not call back into the launcher. */
 typedef void (*launcher_output_fn)(void *ctx, const char *tool_id, const char *stream,
                                    const char *text, size_t len);
 

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IDLE_FLUSH_MS 200 /* the timings of SPEC §4.2 */
 #define REAPER_TICK_MS 500
 #define SWEEP_MIN_GAP_MS 50 /* at most 20 /proc scans a second */
 #define DEFAULT_WARM_MAX 5
@@ -269,6 +268,19 @@ void pool_wait_flag_locked(const int *flag, int ms)
 
 static struct inst *io_list; /* instances whose pipes the thread reads (its own) */
 
+/* Calls the output callback for one stream (text NULL: the stream ended). */
+static void pass_on(struct inst *in, int stream, const char *text, size_t len)
+{
+    pool_lock();
+    launcher_output_fn fn = pool_out_fn;
+    void *ctx = pool_out_ctx;
+    pool_unlock();
+    if (fn) {
+        fn(ctx, in->slot->id, stream == 0 ? "stdout" : "stderr", text, len);
+    }
+}
+
+/* Keeps masked text of one stream in the tails and passes it on. */
 static void emit(struct inst *in, int stream, const char *text, size_t len)
 {
     if (len == 0) {
@@ -277,12 +289,8 @@ static void emit(struct inst *in, int stream, const char *text, size_t len)
     pool_lock();
     ring_add(&in->tail, text, len);
     ring_add(&in->slot->tail, text, len);
-    launcher_output_fn fn = pool_out_fn;
-    void *ctx = pool_out_ctx;
     pool_unlock();
-    if (fn) {
-        fn(ctx, in->slot->id, stream == 0 ? "stdout" : "stderr", text, len);
-    }
+    pass_on(in, stream, text, len);
 }
 
 /* Masks raw output of one stream (data NULL: flushes what the masker
@@ -298,19 +306,13 @@ static void io_mask_emit(struct inst *in, int stream, const char *data, size_t l
     buf_free(&out);
 }
 
-/* Masks raw output of one stream and emits it. */
-static void io_feed(struct inst *in, int stream, const char *data, size_t len)
+/* End of one stream: emits what the masker still holds back, then the end
+ * (so the sink ends the stream's unfinished line). Never called on idle: a
+ * held-back byte may be the start of a secret still being written. */
+static void io_end(struct inst *in, int stream)
 {
-    io_mask_emit(in, stream, data, len);
-    in->io_dirty[stream] = 1;
-    in->io_last[stream] = spawn_now_ms();
-}
-
-/* Emits what the masker still holds back for one stream. */
-static void io_flush(struct inst *in, int stream)
-{
-    in->io_dirty[stream] = 0;
     io_mask_emit(in, stream, NULL, 0);
+    pass_on(in, stream, NULL, 0);
 }
 
 static void io_read(struct inst *in, int stream)
@@ -318,9 +320,9 @@ static void io_read(struct inst *in, int stream)
     char buf[65536];
     ssize_t r = read(in->io_fd[stream], buf, sizeof buf);
     if (r > 0) {
-        io_feed(in, stream, buf, (size_t)r);
+        io_mask_emit(in, stream, buf, (size_t)r);
     } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        io_flush(in, stream);
+        io_end(in, stream);
         close(in->io_fd[stream]);
         in->io_fd[stream] = -1;
     }
@@ -395,7 +397,6 @@ static void *io_main(void *arg)
         p[n] = (struct pollfd){pool_wake_fd, POLLIN, 0};
         who[n] = NULL;
         what[n++] = -1;
-        int64_t now = spawn_now_ms(), next = -1;
         int no_pidfd = 0;
         for (struct inst *in = io_list; in; in = in->next_io) {
             for (int s = 0; s < 2; s++) {
@@ -403,10 +404,6 @@ static void *io_main(void *arg)
                     p[n] = (struct pollfd){in->io_fd[s], POLLIN, 0};
                     who[n] = in;
                     what[n++] = s;
-                }
-                if (in->io_dirty[s]) {
-                    int64_t due = in->io_last[s] + IDLE_FLUSH_MS;
-                    next = next < 0 || due < next ? due : next;
                 }
             }
             if (!in->exited && in->io_pidfd >= 0) {
@@ -417,10 +414,7 @@ static void *io_main(void *arg)
                 no_pidfd = 1;
             }
         }
-        int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
-        if (no_pidfd && (timeout < 0 || timeout > 100)) {
-            timeout = 100;
-        }
+        int timeout = no_pidfd ? 100 : -1;
         if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
             sleep(1);
             continue;
@@ -440,15 +434,9 @@ static void *io_main(void *arg)
                 io_read(who[i], what[i]);
             }
         }
-        now = spawn_now_ms();
         struct inst **link = &io_list;
         while (*link) {
             struct inst *in = *link;
-            for (int s = 0; s < 2; s++) {
-                if (in->io_dirty[s] && now - in->io_last[s] >= IDLE_FLUSH_MS) {
-                    io_flush(in, s);
-                }
-            }
             if (!in->exited && io_leader_gone(in)) {
                 pool_lock();
                 in->exited = 1;

@@ -53,8 +53,6 @@ struct inst { /* one process; see above */
     int spawn_rc;                   /* 0 or -errno; 1 = pending */
     const struct spawn_opts *spawn; /* the request, during pool_inst_spawn */
     int io_fd[2], io_pidfd;         /* the I/O thread's descriptors */
-    int64_t io_last[2];
-    int io_dirty[2];
     struct mask_stream *mask[2];
     struct inst *next_job, *next_io;
 };

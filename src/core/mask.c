@@ -403,8 +403,10 @@ struct mask_stream *mask_stream_new(void)
     return calloc(1, sizeof(struct mask_stream));
 }
 
-/* Appends data, scans, and appends to out what is final (everything when
- * flushing). */
+/* Appends data, scans, and appends to out what is final: what can no
+ * longer begin a match, or everything at the end of the stream (flush),
+ * where a held tail of at least MASK_MIN_VALUE bytes (the start of a
+ * pattern the stream did not finish) is masked too. */
 static int stream_advance(struct mask_stream *s, const char *data, size_t len, int flush,
                           struct buf *out)
 {
@@ -435,7 +437,12 @@ static int stream_advance(struct mask_stream *s, const char *data, size_t len, i
         return -ENOMEM;
     }
     s->rescan = 0;
-    size_t keep = flush ? 0 : snap_hold(s->snap, s->state);
+    size_t keep = snap_hold(s->snap, s->state);
+    if (flush && keep >= MASK_MIN_VALUE &&
+        mask_ivec_add(&s->iv, s->held.len - keep, s->held.len) < 0) {
+        return -ENOMEM; /* nothing emitted: a later flush tries again */
+    }
+    keep = flush ? 0 : keep;
     size_t p = s->held.len - keep;
     if (p == 0) {
         return 0;

@@ -34,7 +34,23 @@ size_t mask_count(void);
 /* Tests only: forgets every registered value. */
 void mask_reset(void);
 
-/* Streaming masker for one byte stream (a child's stdout, say). */
+/* Streaming masker for one byte stream (a child's stdout, say).
+ *
+ * Release rule: a byte is released only once it can no longer be part of a
+ * secret, i.e. when later data shows that it does not begin a match, or at
+ * the end of the stream. There is no release on a timer: a caller must not
+ * flush a stream that may still get data (a secret written in two pieces
+ * with a pause between them would leak its first piece, and the second
+ * would be matched as a new stream). Held-back bytes stay held however long
+ * the writer pauses; they are at most the longest pattern's length.
+ *
+ * End of stream (mask_stream_flush_to): the held bytes are the longest tail of
+ * the input that is the start of some registered pattern, an unfinished
+ * secret. When that tail is at least 4 bytes long (the shortest value
+ * mask_add keeps) it is masked as if it were a match; a shorter one is
+ * released as it is. So the whole output of a stream equals mask_scrub_to of
+ * the whole input, except that such a tail at the very end is covered too
+ * (joining the run of a match it touches: still one "***"). */
 struct mask_stream;
 
 /* Returns a new stream (free with mask_stream_free) or NULL on ENOMEM. */
@@ -43,20 +59,18 @@ struct mask_stream *mask_stream_new(void);
 /* Feeds data[0, len) and appends to the caller's buffer `out` the bytes
  * now safe to emit, masked (possibly none). Only the bytes that could still
  * begin a match (the longest suffix that is a prefix of some pattern) are
- * held back, so a secret split across feeds is still masked. The
- * concatenated outputs of a stream (feeds, then a flush) equal
- * mask_scrub_to of the whole input when the registry did not change
- * meanwhile. Returns 0, or -ENOMEM (or out's earlier error) with out as it
- * was: nothing is emitted; the data may have been kept, and is then
- * emitted, masked, by a later call. */
+ * held back, so a secret split across feeds is still masked, whatever time
+ * passes between them. Returns 0, or -ENOMEM (or out's earlier error) with
+ * out as it was: nothing is emitted; the data may have been kept, and is
+ * then emitted, masked, by a later call. */
 int mask_stream_feed_to(struct mask_stream *s, const char *data, size_t len, struct buf *out);
 
-/* End of stream or idle: appends everything held back, masked, to `out`,
- * as mask_stream_feed_to does. Later feeds are matched as a new stream: a
- * match that would have continued across the flush is no longer possible
- * (so an idle flush can reveal the start of a secret the child had not
- * finished writing). Returns 0 or -ENOMEM (or out's earlier error), out
- * then as it was. */
+/* End of stream: appends everything held back to `out`, masked, with the
+ * unfinished tail rule above, as mask_stream_feed_to does. Call it only
+ * when the stream has ended (the pipe closed, the text is complete), never
+ * on idle. Feeds after it are matched as a new stream (nothing continues
+ * across it). Returns 0, or -ENOMEM (or out's earlier error) with out as it
+ * was: nothing is emitted, and a later flush tries again. */
 int mask_stream_flush_to(struct mask_stream *s, struct buf *out);
 
 /* Number of bytes held back. */

@@ -205,8 +205,8 @@ double store_column_double(struct store_stmt *st, int i);
 const void *store_column_bytes(struct store_stmt *st, int i, size_t *len);
 
 /* Longest text of one spawn_log row; longer text is split into several
- * rows (never inside a UTF-8 sequence), so a tool's log is bounded by
- * cap x this many bytes. */
+ * rows (never inside a UTF-8 sequence nor inside a "***"), so a tool's log
+ * is bounded by cap x this many bytes. */
 #define STORE_SPAWN_LOG_MAX_ROW_BYTES 16384
 
 /* Most bytes of spawn_log text queued while the connection is busy; more
@@ -220,21 +220,39 @@ const void *store_column_bytes(struct store_stmt *st, int i, size_t *len);
  * store_begin). Waits for the connection. `stream` must be "stdout",
  * "stderr" or "pixie" (-EINVAL otherwise). `text` (len bytes, any bytes)
  * MUST already be masked by the caller: this function stores what it is
- * given. Returns 0 or a negative errno (-ENOENT when the spawn_log table
- * does not exist yet). */
+ * given, as given (no line assembly: for Pixie's own whole messages).
+ * Returns 0 or a negative errno (-ENOENT when the spawn_log table does not
+ * exist yet). */
 int store_spawn_log_append(struct store *s, const char *tool_id, const char *stream,
                            const char *text, size_t len);
 
-/* The same append for a thread that must never wait (the launcher's I/O
- * thread): copies the text into a queue and returns; the rows are written
- * at once when the connection and the write lock are free, else by the
- * next thread giving the connection back, the next store_lock (so reads
- * see them) or the last store_release. Returns 0, -EINVAL (bad stream),
- * -ENOMEM, or -ENOBUFS when the queue is full (the text is dropped). Rows
- * that cannot be written later (no spawn_log table, I/O error) are dropped
- * with a warning in the log. */
+/* Output of a tool's stream, for a thread that must never wait (the
+ * launcher's I/O thread). This is where tool output becomes rows, and rows
+ * are lines: text (len bytes, any bytes, already masked by the caller) is
+ * added to the unfinished line of (tool_id, stream); every line it
+ * completes, through its '\n' (kept in the row's text), becomes one row; an
+ * unfinished line waits for its newline, for store_spawn_log_end, or for
+ * STORE_SPAWN_LOG_MAX_ROW_BYTES bytes (then a row of that many bytes is cut
+ * off, as store_spawn_log_append cuts). So `pixie logs --follow` and a live
+ * tail only ever see whole lines. Output of two processes of one tool
+ * running at once shares the unfinished line of each stream.
+ *
+ * Rows go to a queue and return at once; they are written when the
+ * connection and the write lock are free, else by the next thread giving
+ * the connection back, the next store_lock (so reads see them) or the last
+ * store_release (which also ends every unfinished line). Returns 0, -EINVAL
+ * (bad stream), -ENOMEM (the text is dropped), or -ENOBUFS when the queue
+ * is full (a row is dropped and counted in a warning). Rows that cannot be
+ * written later (no spawn_log table, I/O error) are dropped with a warning
+ * in the log. */
 int store_spawn_log_queue(struct store *s, const char *tool_id, const char *stream,
                           const char *text, size_t len);
+
+/* End of a tool's stream (its pipe closed): the unfinished line of
+ * (tool_id, stream), if any, becomes a row, queued as store_spawn_log_queue
+ * does. Call it after the last store_spawn_log_queue of the stream. Returns
+ * 0, -EINVAL, -ENOMEM or -ENOBUFS (the line is dropped). */
+int store_spawn_log_end(struct store *s, const char *tool_id, const char *stream);
 
 /* The per-tool cap the spawn_log functions apply. */
 long store_spawn_log_cap(const struct store *s);

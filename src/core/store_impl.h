@@ -15,6 +15,7 @@
 #define STORE_WRITE_LOCK_WAIT_MS 30000
 
 struct store_log_entry;
+struct store_log_part;
 
 struct store {
     sqlite3 *db; /* the one connection of this process to the file */
@@ -39,6 +40,7 @@ struct store {
     /* spawn_log rows waiting for the connection (store_spawn_log_queue). */
     pthread_mutex_t q_mu;
     struct store_log_entry *q_head, *q_tail;
+    struct store_log_part *q_parts; /* unfinished lines, one per tool stream */
     size_t q_bytes;
     unsigned long q_dropped;
     atomic_int q_count; /* entries queued, read without q_mu */
@@ -73,7 +75,10 @@ int store_log_flush(struct store *s, long wait_ms);
 /* 1 when spawn_log rows are queued. Any thread. */
 int store_log_pending(struct store *s);
 
-/* Frees the queue and the spawn_log statements (last close). */
+/* Last close: queues the unfinished lines (their streams end with the
+ * store), writes the queue (waiting for the write lock as long as any
+ * writer), then frees what is left and the spawn_log statements.
+ * Connection held. */
 void store_log_free(struct store *s);
 
 #endif

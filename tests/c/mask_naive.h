@@ -58,9 +58,28 @@ static inline void naive_free(struct naive_set *ns)
     memset(ns, 0, sizeof *ns);
 }
 
-/* malloc'd masked copy of in[0, n) (caller frees); its length in *out_len. */
-static inline char *naive_scrub(const struct naive_set *ns, const char *in, size_t n,
-                                size_t *out_len)
+/* Length of the longest tail of in[0, n) that is the start of some pattern
+ * (a secret the text did not finish). */
+static inline size_t naive_open_tail(const struct naive_set *ns, const char *in, size_t n)
+{
+    size_t best = 0;
+    for (size_t k = 0; k < ns->n; k++) {
+        for (size_t t = ns->len[k] < n ? ns->len[k] : n; t > best; t--) {
+            if (memcmp(ns->p[k], in + n - t, t) == 0) {
+                best = t;
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+/* malloc'd masked copy of in[0, n) (caller frees); its length in *out_len.
+ * With `stream_end` set, the whole output of a mask_stream fed in[0, n) and
+ * then flushed: an open tail (naive_open_tail) of 4 bytes or more is
+ * covered too. */
+static inline char *naive_scrub_as(const struct naive_set *ns, const char *in, size_t n,
+                                   int stream_end, size_t *out_len)
 {
     unsigned char *cov = calloc(n + 1, 1);
     char *out = malloc(3 * n + 1);
@@ -73,6 +92,10 @@ static inline char *naive_scrub(const struct naive_set *ns, const char *in, size
             memset(cov + (hit - in), 1, ns->len[k]);
             pos = hit + 1;
         }
+    }
+    size_t tail = stream_end ? naive_open_tail(ns, in, n) : 0;
+    if (tail >= 4) {
+        memset(cov + n - tail, 1, tail);
     }
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
@@ -87,6 +110,13 @@ static inline char *naive_scrub(const struct naive_set *ns, const char *in, size
     free(cov);
     *out_len = w;
     return out;
+}
+
+/* naive_scrub_as for a one-shot scrub. */
+static inline char *naive_scrub(const struct naive_set *ns, const char *in, size_t n,
+                                size_t *out_len)
+{
+    return naive_scrub_as(ns, in, n, 0, out_len);
 }
 
 #endif

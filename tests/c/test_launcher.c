@@ -83,14 +83,17 @@ static int overlapping_runs(int concurrent)
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static char seen[4096];
 static size_t seen_len;
+static int seen_ends; /* ends of the stdout stream (text NULL) */
 
 static void on_output(void *ctx, const char *tool_id, const char *stream, const char *text,
                       size_t len)
 {
     (void)ctx;
     pthread_mutex_lock(&seen_lock);
-    if (strcmp(tool_id, "overlap") == 0 && strcmp(stream, "stdout") == 0 &&
-        len < sizeof seen - seen_len) {
+    if (strcmp(tool_id, "overlap") == 0 && strcmp(stream, "stdout") == 0 && !text) {
+        seen_ends++;
+    } else if (strcmp(tool_id, "overlap") == 0 && strcmp(stream, "stdout") == 0 &&
+               len < sizeof seen - seen_len) {
         memcpy(seen + seen_len, text, len); /* chunks may split lines */
         seen_len += len;
     }
@@ -104,6 +107,7 @@ static void test_concurrent_tools_overlap_and_output_is_passed_on(void)
     /* both runs printed "run" (their writes may interleave); the stop drained the pipes */
     const char *first = memmem(seen, seen_len, "run", 3);
     CHECK(first && memmem(first + 3, seen_len - (size_t)(first + 3 - seen), "run", 3));
+    CHECK(seen_ends == 1); /* the stopped process's stdout ended, once */
     pthread_mutex_unlock(&seen_lock);
 }
 

@@ -203,7 +203,7 @@ static void *queuer(void *arg)
     char tool[16];
     snprintf(tool, sizeof tool, "q%d", w->id);
     for (int i = 0; i < w->n; i++) {
-        int rc = store_spawn_log_queue(w->s, tool, "stdout", "queued output line", 18);
+        int rc = store_spawn_log_queue(w->s, tool, "stdout", "queued output line\n", 19);
         if (rc != 0) {
             failed(w, rc);
         }
@@ -269,7 +269,7 @@ static void *queue_some(void *arg)
 {
     struct queue_during_tx *q = arg;
     for (int i = 0; i < 50; i++) {
-        if (store_spawn_log_queue(q->s, "io", "stderr", "line", 4) != 0) {
+        if (store_spawn_log_queue(q->s, "io", "stderr", "line\n", 5) != 0) {
             q->failures++;
         }
     }
@@ -324,7 +324,7 @@ struct lone_queue {
 static void *queue_one(void *arg)
 {
     struct lone_queue *q = arg;
-    int rc = store_spawn_log_queue(q->s, "io", "stdout", "while busy", 10);
+    int rc = store_spawn_log_queue(q->s, "io", "stdout", "while busy\n", 11);
     pthread_mutex_lock(&q->mu);
     q->rc = rc;
     q->done = 1;
@@ -362,7 +362,7 @@ static void test_queue_returns_while_another_process_writes(void)
     close(fd);
     pthread_join(th, NULL);
     CHECK(q.rc == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE text = 'while busy'") == 1);
+    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE text = 'while busy' || char(10)") == 1);
     store_release(s);
 }
 
