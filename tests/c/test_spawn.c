@@ -44,11 +44,12 @@ static int run(const char *const *argv, const char *const *envp, unsigned long m
                const char *in, struct buf out[2])
 {
     memset(out, 0, 2 * sizeof *out);
-    struct spawn_opts o = {.argv = argv,
-                           .envp = envp,
-                           .max_memory_mb = mem_mb,
-                           .stdin_pipe = in != NULL,
-                           .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = envp,
+        .max_memory_mb = mem_mb,
+        .stdin_pipe = in != NULL,
+    };
     struct spawn_child c;
     int rc = spawn_start(&o, &c);
     CHECK(rc == 0);
@@ -226,7 +227,10 @@ static void start_tree(struct spawn_child *c)
                                 "sleep 1000 & (trap '' TERM; sleep 1001) & setsid sleep 1002 & "
                                 "(setsid sleep 1003 &) ; echo started; wait",
                                 NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     CHECK(spawn_start(&o, c) == 0);
     struct buf out[2] = {0};
     /* wait for "started" and for all five processes to exist */
@@ -251,7 +255,10 @@ static void test_kill_tree_reaches_everything(void)
 static void test_sigterm_ignorer_gets_sigkill(void)
 {
     const char *const argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 1000", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
     struct buf out[2] = {0};
@@ -268,7 +275,10 @@ static void test_sigterm_ignorer_gets_sigkill(void)
 static void test_capture_deadline_then_kill(void)
 {
     const char *const argv[] = {"sleep", "1000", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
     CHECK(spawn_capture(&c, NULL, 0, spawn_now_ms() + 100, NULL, NULL) == -ETIMEDOUT);
@@ -284,7 +294,10 @@ static int child_spawn_and_wait(int fd)
 {
     struct spawn_child c;
     const char *const argv[] = {"/bin/sh", "-c", "sleep 1000 & setsid sleep 1001 & wait", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     int ok = spawn_start(&o, &c) == 0;
     for (int i = 0; ok && i < 1000 && (count_marked(LIVE) < 3 || count_marked(SESSION_LEADERS) < 1);
          i++) {
@@ -382,7 +395,6 @@ static void test_no_fd_leak_over_many_spawns(void)
                                        : i % 3 == 1 ? missing
                                                     : slow,
                                .envp = base_env,
-                               .marker = MARK,
                                .stdin_pipe = i % 2};
         struct spawn_child c;
         if (spawn_start(&o, &c) != 0) {
@@ -400,7 +412,10 @@ static void test_no_fd_leak_over_many_spawns(void)
 static void test_shutdown_reaps_the_watchdog_and_kills_nothing(void)
 {
     const char *const argv[] = {"sleep", "100", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
     CHECK(count_watchdogs() == 1);
