@@ -8,8 +8,9 @@ descendant holds: after a normal `pixie run`, a launcher stop, a deadline,
 import json
 import os
 import signal
+import socket
 import subprocess
-import time
+import threading
 import unittest
 import uuid
 
@@ -107,6 +108,37 @@ class CliRun(EscapeTestCase):
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertIn("Pids: ", r.stdout)
                 self.assert_nothing_survives(f"pixie run, mode {mode}")
+
+    def test_pipes_held_outside_the_tree_do_not_hang_pixie_run(self):
+        """The tool hands its stdout/stderr to this test process (outside
+        the tree, so no kill closes them): pixie run still returns."""
+        path = os.path.join(self.home, "holder.sock")
+        held = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(path)
+            server.listen(1)
+
+            def hold():
+                conn, _ = server.accept()
+                with conn:
+                    _, fds, _, _ = socket.recv_fds(conn, 1, 2)
+                    held.extend(fds)
+                    conn.sendall(b"k")
+
+            holder = threading.Thread(target=hold, daemon=True)
+            holder.start()
+            try:
+                r = subprocess.run(self.pixie_argv("run", "escaper", "mode=pass-pipes", "tag=t",
+                                                   f"socket={path}"),
+                                   capture_output=True, text=True, env=self.pixie_env(),
+                                   timeout=RETURNS_WITHIN)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(len(held), 2)
+            finally:
+                holder.join(RETURNS_WITHIN)
+                for fd in held:
+                    os.close(fd)
+        self.assert_nothing_survives("pass-pipes")
 
     def test_pkill_of_pixie_run_leaves_no_tool_process(self):
         for mode in MODES:
