@@ -122,8 +122,9 @@ static int count_marked(int what)
     return n;
 }
 
-/* Number of our children (zombies included) named pixie-watchdog. */
-static int count_watchdogs(void)
+/* Number of children of `parent` (zombies included) named pixie-watchdog;
+ * the pid of one in *pid when pid is not NULL. */
+static int count_watchdogs(pid_t parent, pid_t *pid)
 {
     DIR *d = opendir("/proc");
     int n = 0;
@@ -138,7 +139,12 @@ static int count_watchdogs(void)
         ssize_t r = read(fd, stat, sizeof stat - 1);
         close(fd);
         const char *rp = r > 0 ? strrchr(stat, ')') : NULL;
-        n += rp && strstr(stat, "(pixie-watchdog)") && atoi(rp + 4) == getpid();
+        if (rp && strstr(stat, "(pixie-watchdog)") && atoi(rp + 4) == parent) {
+            n++;
+            if (pid) {
+                *pid = atoi(e->d_name);
+            }
+        }
     }
     if (d) {
         closedir(d);
@@ -443,13 +449,11 @@ static int child_spawn_and_wait(int fd, const char *tag)
     return 0;
 }
 
-/* A Pixie that dies by SIGKILL takes its spawned trees with it, escapers
- * included: the watchdog freezes and kills them. */
-static void test_parent_death_kills_tree(void)
+/* Starts a Pixie (this test in --spawn-and-wait mode) holding a tree and
+ * the escapers tagged `tag`; returns its pid once they run. */
+static pid_t start_pixie_with_trees(const char *tag)
 {
     int sync[2];
-    char tag[32];
-    snprintf(tag, sizeof tag, "1003.%d", (int)getpid());
     CHECK(pipe(sync) == 0);
     pid_t mid = fork();
     if (mid == 0) {
@@ -465,23 +469,71 @@ static void test_parent_death_kills_tree(void)
     close(sync[0]);
     CHECK(count_marked(LIVE) == 4); /* and the escapers' leader */
     CHECK(count_tagged(tag) == 3);
-    kill(mid, SIGKILL);
-    waitpid(mid, NULL, 0);
+    return mid;
+}
+
+/* Waits until no process of the trees (marked, or tagged `tag`) is alive;
+ * returns how many still are. */
+static int wait_trees_gone(const char *tag)
+{
     int left = -1;
     for (int i = 0; i < 500 && (left = count_marked(LIVE) + count_tagged(tag)) != 0; i++) {
         usleep(10000);
     }
-    CHECK(left == 0);
-    /* they, and the dead process's watchdog, were re-parented to us (a
-     * subreaper): reap them until only our own watchdog is left */
-    for (int i = 0; i < 500 && count_watchdogs() > 1; i++) {
+    return left;
+}
+
+/* Reaps what was re-parented to us (a subreaper), dead watchdogs included,
+ * until only our own watchdog is left. */
+static void reap_reparented(void)
+{
+    for (int i = 0; i < 500 && count_watchdogs(getpid(), NULL) > 1; i++) {
         while (waitpid(-1, NULL, WNOHANG) > 0) {
         }
         usleep(10000);
     }
-    CHECK(count_watchdogs() == 1);
+    CHECK(count_watchdogs(getpid(), NULL) == 1);
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
+}
+
+/* A Pixie that dies by SIGKILL takes its spawned trees with it, escapers
+ * included: the watchdog freezes and kills them. */
+static void test_parent_death_kills_tree(void)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "1003.%d", (int)getpid());
+    pid_t mid = start_pixie_with_trees(tag);
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    CHECK(wait_trees_gone(tag) == 0);
+    reap_reparented();
+}
+
+/* The watchdog has a command line of its own (not Pixie's, so `pkill -f`
+ * aimed at Pixie misses it) and, sent SIGTERM, kills the trees and exits. */
+static void test_watchdog_has_its_own_name_and_obeys_sigterm(void)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "1004.%d", (int)getpid());
+    pid_t mid = start_pixie_with_trees(tag), wd = -1;
+    CHECK(count_watchdogs(mid, &wd) == 1);
+    char path[64], cmd[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)wd);
+    int fd = open(path, O_RDONLY);
+    ssize_t r = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
+    if (fd >= 0) {
+        close(fd);
+    }
+    CHECK(r > 0 && strcmp(cmd, "pixie-watchdog") == 0);
+    for (ssize_t i = (ssize_t)strlen(cmd); i < r; i++) {
+        CHECK(cmd[i] == '\0'); /* nothing of Pixie's arguments is left */
+    }
+    kill(wd, SIGTERM);
+    CHECK(wait_trees_gone(tag) == 0);
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    reap_reparented();
 }
 
 /* Many spawns (successful, failing, killed) leave no descriptor behind. */
@@ -519,10 +571,10 @@ static void test_shutdown_reaps_the_watchdog_and_kills_nothing(void)
     };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
-    CHECK(count_watchdogs() == 1);
+    CHECK(count_watchdogs(getpid(), NULL) == 1);
     spawn_shutdown();
     spawn_shutdown(); /* idempotent */
-    CHECK(count_watchdogs() == 0);
+    CHECK(count_watchdogs(getpid(), NULL) == 0);
     usleep(100000);
     CHECK(count_marked(LIVE) == 1);
     CHECK(spawn_kill_tree(&c, 1000) == 0);
@@ -556,6 +608,7 @@ int main(int argc, char **argv)
     test_sigterm_ignorer_gets_sigkill();
     test_capture_deadline_then_kill();
     test_parent_death_kills_tree();
+    test_watchdog_has_its_own_name_and_obeys_sigterm();
     test_kill_tree_reaches_escapers_without_environment();
     test_orphans_of_a_dead_leader_are_killed();
     test_no_fd_leak_over_many_spawns();
