@@ -695,9 +695,10 @@ int spawn_sweep(void)
         if (p->mark != 1) {
             continue;
         }
+        struct pinfo now;
         if (is_dead(p)) {
             reaped += p->ppid == self && reap_untracked_locked(p->pid);
-        } else {
+        } else if (read_pinfo(p->pid, &now) == 0 && now.start == p->start) {
             kill(p->pid, SIGKILL); /* an orphan of a dead leader's tree */
         }
     }
