@@ -1,6 +1,7 @@
-/* Process trees of spawned children: the registry of leaders, /proc scans,
- * killing and reaping whole trees, the sweep, and the watchdog. See spawn.h
- * for the contract and docs/architecture.md ("Tool processes").
+/* Process trees of spawned children: the registry of leaders, killing and
+ * reaping whole trees, the sweep, and starting the watchdog (its body is
+ * spawn_guard.c, /proc reading spawn_proc.c). See spawn.h for the contract
+ * and docs/architecture.md ("Tool processes").
  *
  * Finding a tree never trusts what a descendant chooses (its environment,
  * session or process group): every leader is a child subreaper (set before
@@ -17,6 +18,8 @@
  * however) or the watchdog gets SIGTERM, it freezes each leader's tree
  * with SIGSTOP until no new member appears, then SIGKILLs all of it. */
 #include "spawn.h"
+#include "spawn_guard.h"
+#include "spawn_proc.h"
 #include "spawn_tree.h"
 
 #include "buf.h"
@@ -30,35 +33,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define GUARD_SLOTS 4096
-#define GUARD_MAX_PROCS 65536   /* processes one watchdog scan can hold */
-#define GUARD_FREEZE_ROUNDS 50  /* SIGSTOP rounds before SIGKILL regardless */
-#define GUARD_ROUNDS 600        /* 5 ms apart: the watchdog gives up after ~3 s */
-#define KILL_SETTLE_MS 3000     /* how long SIGKILLed processes get to vanish */
-#define ORPHAN_GRACE_MS 500     /* grace left to a tree once its leader is gone */
-#define GUARD_EXIT_WAIT_MS 3000 /* for Pixie's exit to complete, after EOF */
-#define GUARD_TERM_WAIT_MS 200  /* the same after SIGTERM (Pixie may live on) */
-#define WATCHDOG_NAME "pixie-watchdog"
-
-enum { GUARD_ADD_LEADER = 1, GUARD_DEL_LEADER, GUARD_QUIT };
-
-struct guard_msg {
-    int32_t op;
-    int32_t pid;
-    uint64_t start; /* /proc starttime, to refuse a recycled pid */
-};
-
-struct pinfo {
-    pid_t pid, ppid, pgid;
-    char state;
-    uint64_t start;
-    int mark; /* 1 member, 0 not (yet), -1 never */
-};
+#define KILL_SETTLE_MS 3000 /* how long SIGKILLed processes get to vanish */
+#define ORPHAN_GRACE_MS 500 /* grace left to a tree once its leader is gone */
 
 /* Registry of leaders we spawned and have not reaped, and the watchdog. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -144,116 +123,6 @@ static void guard_send(int op, pid_t pid, uint64_t start)
     pthread_mutex_unlock(&reg_lock);
 }
 
-/* ---- reading /proc (async-signal-safe: the watchdog uses it too) ----------- */
-
-/* Parses the decimal number at *s (skipping spaces and a minus sign; only
- * non-negative values are used), advancing *s. */
-static uint64_t parse_num(const char **s)
-{
-    while (**s == ' ' || **s == '-') {
-        (*s)++;
-    }
-    uint64_t v = 0;
-    for (; **s >= '0' && **s <= '9'; (*s)++) {
-        v = v * 10 + (uint64_t)(**s - '0');
-    }
-    return v;
-}
-
-/* Reads /proc/<pid>/stat into *p (pid, ppid, pgid, state, start time).
- * Returns 0, or -1 when the process is gone or the text is unexpected. */
-static int read_pinfo(pid_t pid, struct pinfo *p)
-{
-    char path[40] = "/proc/", digits[16], buf[1024];
-    int nd = 0, k = 6;
-    for (unsigned x = (unsigned)pid; nd == 0 || x; x /= 10) {
-        digits[nd++] = (char)('0' + x % 10);
-    }
-    while (nd) {
-        path[k++] = digits[--nd];
-    }
-    memcpy(path + k, "/stat", 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return -1;
-    }
-    ssize_t len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0) {
-        return -1;
-    }
-    buf[len] = '\0';
-    const char *r = NULL;
-    for (ssize_t i = 0; i < len; i++) {
-        r = buf[i] == ')' ? buf + i : r;
-    }
-    if (!r || r[1] != ' ' || !r[2]) {
-        return -1;
-    }
-    /* fields after the name: state(3) ppid(4) pgrp(5) ... starttime(22) */
-    p->pid = pid;
-    p->state = r[2];
-    const char *s = r + 3;
-    p->ppid = (pid_t)parse_num(&s);
-    p->pgid = (pid_t)parse_num(&s);
-    for (int field = 6; field < 22; field++) {
-        parse_num(&s);
-    }
-    p->start = parse_num(&s);
-    p->mark = 0;
-    return 0;
-}
-
-/* Calls fn(ctx, &info) for every process of /proc. Returns 0 or -errno. */
-static int proc_each(void (*fn)(void *, const struct pinfo *), void *ctx)
-{
-    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    _Alignas(8) char buf[8192];
-    long n;
-    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
-        for (long off = 0; off < n;) {
-            /* struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name */
-            unsigned short reclen;
-            memcpy(&reclen, buf + off + 16, sizeof reclen);
-            const char *name = buf + off + 19;
-            off += reclen;
-            pid_t pid = 0;
-            for (; *name >= '0' && *name <= '9'; name++) {
-                pid = pid * 10 + (*name - '0');
-            }
-            struct pinfo p;
-            if (*name == '\0' && pid > 0 && read_pinfo(pid, &p) == 0) {
-                fn(ctx, &p);
-            }
-        }
-    }
-    close(fd);
-    return 0;
-}
-
-static int is_dead(const struct pinfo *p)
-{
-    return p->state == 'Z' || p->state == 'X' || p->state == 'x';
-}
-
-/* Marks (mark = 1) every unmarked (0) process below a member, by ppid. */
-static void mark_descendants(struct pinfo *v, int n)
-{
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n && v[i].mark == 0; j++) {
-                if (v[j].mark == 1 && v[j].pid == v[i].ppid) {
-                    v[i].mark = changed = 1;
-                }
-            }
-        }
-    }
-}
-
 /* ---- Pixie's side: scans, trees --------------------------------------------- */
 
 struct scan {
@@ -277,7 +146,7 @@ static void scan_add(void *ctx, const struct pinfo *p)
 static int proc_scan(struct pinfo **out)
 {
     struct scan s = {0};
-    int rc = proc_each(scan_add, &s);
+    int rc = spawn_proc_each(scan_add, &s);
     if (rc == 0 && s.oom) {
         rc = -ENOMEM;
     }
@@ -349,7 +218,7 @@ static void mark_tree(struct pinfo *v, int n, const struct spawn_child *c, struc
             p->mark = 1;
         }
     }
-    mark_descendants(v, n);
+    spawn_proc_mark_descendants(v, n);
     for (int i = 0; i < n; i++) {
         if (v[i].mark == 1) {
             known_add(k, &v[i]);
@@ -408,7 +277,7 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
             kill(-c->pid, sig);
             group_kill = 0;
         }
-        if (is_dead(&v[i])) {
+        if (spawn_proc_is_dead(&v[i])) {
             if (v[i].pid == c->pid) {
                 spawn_reap_leader(c, WNOHANG);
             } else if (v[i].ppid == self) {
@@ -428,200 +297,6 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
     }
     free(v);
     return alive;
-}
-
-/* ---- the watchdog (system calls only) ------------------------------------------ */
-
-static volatile sig_atomic_t guard_term;
-
-static void guard_on_term(int sig)
-{
-    (void)sig;
-    guard_term = 1;
-}
-
-/* Gives this (forked) process its own command line: overwrites the argv
- * strings it shares with Pixie (their bounds from /proc/self/stat) with
- * WATCHDOG_NAME and NULs, so /proc/<pid>/cmdline and `pkill -f` see
- * "pixie-watchdog", never Pixie's arguments. */
-static void guard_rename(void)
-{
-    prctl(PR_SET_NAME, WATCHDOG_NAME, 0, 0, 0);
-    char buf[2048];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t len = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (len <= 0) {
-        return;
-    }
-    buf[len] = '\0';
-    const char *s = NULL;
-    for (ssize_t i = 0; i < len; i++) {
-        s = buf[i] == ')' ? buf + i + 2 : s;
-    }
-    /* from state (field 3) to arg_start (48) and arg_end (49) */
-    uint64_t arg_start = 0, arg_end = 0;
-    for (int field = 3; s && *s && field <= 49; field++) {
-        uint64_t v = parse_num(&s);
-        arg_start = field == 48 ? v : arg_start;
-        arg_end = field == 49 ? v : arg_end;
-        if (field == 3) {
-            s++; /* the state letter */
-        }
-    }
-    if (arg_start == 0 || arg_end <= arg_start) {
-        return;
-    }
-    char *a = (char *)(uintptr_t)arg_start;
-    size_t size = (size_t)(arg_end - arg_start);
-    memset(a, 0, size);
-    memcpy(a, WATCHDOG_NAME,
-           size - 1 < sizeof WATCHDOG_NAME - 1 ? size - 1 : sizeof WATCHDOG_NAME - 1);
-}
-
-/* The watchdog's scan and the members it has signalled: fixed tables, no
- * allocation. A member stays one when its parent dies (e.g. a stopped
- * leader ended by SIGHUP as its group became orphaned). */
-static struct pinfo guard_v[GUARD_MAX_PROCS];
-static int guard_n;
-static struct guard_msg guard_seen[GUARD_SLOTS];
-static int guard_n_seen;
-
-static int guard_was_seen(const struct pinfo *p)
-{
-    for (int i = 0; i < guard_n_seen; i++) {
-        if (guard_seen[i].pid == p->pid && guard_seen[i].start == p->start) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void guard_add(void *ctx, const struct pinfo *p)
-{
-    (void)ctx;
-    if (guard_n < GUARD_MAX_PROCS) {
-        guard_v[guard_n++] = *p;
-    }
-}
-
-static void guard_sleep_ms(int ms)
-{
-    struct timespec ts = {0, (long)ms * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-/* Ends every tree of the leaders in tab: SIGSTOP to all members until a
- * scan finds no new member and none still running (so none can fork or
- * leave), then SIGKILL until none is left alive. */
-static void guard_kill_trees(const struct guard_msg *tab)
-{
-    pid_t self = getpid();
-    int killing = 0, last_live = -1;
-    for (int round = 0; round < GUARD_ROUNDS; round++) {
-        guard_n = 0;
-        proc_each(guard_add, NULL);
-        for (int i = 0; i < guard_n; i++) {
-            struct pinfo *p = &guard_v[i];
-            p->mark = p->pid == self ? -1 : guard_was_seen(p);
-            for (int t = 0; t < GUARD_SLOTS && p->mark == 0; t++) {
-                if (tab[t].op == GUARD_ADD_LEADER &&
-                    ((p->pid == tab[t].pid && p->start == tab[t].start) || p->pgid == tab[t].pid)) {
-                    p->mark = 1;
-                }
-            }
-        }
-        mark_descendants(guard_v, guard_n);
-        int live = 0, running = 0;
-        for (int i = 0; i < guard_n; i++) {
-            if (guard_v[i].mark == 1 && !is_dead(&guard_v[i])) {
-                live++;
-                running += guard_v[i].state != 'T' && guard_v[i].state != 't';
-            }
-        }
-        if (live == 0) {
-            return;
-        }
-        if (!killing && ((running == 0 && live == last_live) || round >= GUARD_FREEZE_ROUNDS)) {
-            killing = 1;
-        }
-        last_live = live;
-        for (int i = 0; i < guard_n; i++) {
-            if (guard_v[i].mark == 1 && !is_dead(&guard_v[i])) {
-                kill(guard_v[i].pid, killing ? SIGKILL : SIGSTOP);
-                if (guard_n_seen < GUARD_SLOTS && !guard_was_seen(&guard_v[i])) {
-                    guard_seen[guard_n_seen++] =
-                        (struct guard_msg){0, guard_v[i].pid, guard_v[i].start};
-                }
-            }
-        }
-        guard_sleep_ms(5);
-    }
-}
-
-/* The watchdog's body: only system calls. Never returns. */
-static void guard_main(int sock)
-{
-    static struct guard_msg tab[GUARD_SLOTS];
-    static const int quiet[] = {SIGINT, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE};
-    struct sigaction ign = {.sa_handler = SIG_IGN}, term = {.sa_handler = guard_on_term};
-    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
-        sigaction(quiet[i], &ign, NULL);
-    }
-    sigaction(SIGTERM, &term, NULL); /* no SA_RESTART: recv returns EINTR */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setpgid(0, 0);
-    guard_rename();
-    int null = open("/dev/null", O_RDWR);
-    if (dup2(sock, 3) < 0) {
-        _exit(1);
-    }
-    for (int fd = 0; fd < 3 && null >= 0; fd++) {
-        dup2(null, fd);
-    }
-    close_range(4, ~0U, 0);
-    /* Pixie's pidfd: when Pixie dies, its exit must be complete before a
-     * leader is stopped (else its group, orphaned with a stopped member,
-     * gets SIGHUP) */
-    int pixie = (int)syscall(SYS_pidfd_open, getppid(), 0);
-    struct guard_msg m;
-    while (!guard_term) {
-        ssize_t r = recv(3, &m, sizeof m, 0);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break; /* Pixie is gone */
-        }
-        if (r != (ssize_t)sizeof m) {
-            continue;
-        }
-        if (m.op == GUARD_QUIT) {
-            _exit(0); /* an orderly exit: Pixie stops its tools itself */
-        }
-        for (int i = 0; i < GUARD_SLOTS; i++) {
-            if (m.op == GUARD_ADD_LEADER && tab[i].op == 0) {
-                tab[i] = m;
-                break;
-            }
-            if (m.op == GUARD_DEL_LEADER && tab[i].op == GUARD_ADD_LEADER && tab[i].pid == m.pid) {
-                tab[i].op = 0;
-            }
-        }
-    }
-    if (pixie >= 0) {
-        struct pollfd p = {pixie, POLLIN, 0};
-        while (poll(&p, 1, guard_term ? GUARD_TERM_WAIT_MS : GUARD_EXIT_WAIT_MS) < 0 &&
-               errno == EINTR) {
-        }
-    }
-    guard_kill_trees(tab);
-    _exit(0);
 }
 
 static void init_once_fn(void)
@@ -644,7 +319,7 @@ static void init_once_fn(void)
     }
     if (pid == 0) {
         close(sv[0]);
-        guard_main(sv[1]);
+        spawn_guard_main(sv[1]);
     }
     close(sv[1]);
     guard_fd = sv[0];
@@ -689,16 +364,16 @@ int spawn_sweep(void)
     int reaped = 0;
     pthread_mutex_lock(&reg_lock);
     mark_fixed_locked(v, n, -1);
-    mark_descendants(v, n);
+    spawn_proc_mark_descendants(v, n);
     for (int i = 0; i < n; i++) {
         struct pinfo *p = &v[i];
         if (p->mark != 1) {
             continue;
         }
         struct pinfo now;
-        if (is_dead(p)) {
+        if (spawn_proc_is_dead(p)) {
             reaped += p->ppid == self && reap_untracked_locked(p->pid);
-        } else if (read_pinfo(p->pid, &now) == 0 && now.start == p->start) {
+        } else if (spawn_proc_read(p->pid, &now) == 0 && now.start == p->start) {
             kill(p->pid, SIGKILL); /* an orphan of a dead leader's tree */
         }
     }
@@ -754,7 +429,7 @@ int spawn_kill_tree(struct spawn_child *c, int grace_ms)
 void spawn_guard_add_leader(pid_t pid)
 {
     struct pinfo p;
-    if (read_pinfo(pid, &p) == 0) {
+    if (spawn_proc_read(pid, &p) == 0) {
         guard_send(GUARD_ADD_LEADER, pid, p.start);
     }
 }
