@@ -7,6 +7,7 @@ descendant holds: after a normal `pixie run`, a launcher stop, a deadline,
 "Tool processes")."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,7 @@ class EscapeTestCase(unittest.TestCase):
                 os.kill(proc[0], signal.SIGKILL)
             except OSError:
                 pass
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def new_tag(self, mode):
         tag = f"{mode}-{uuid.uuid4().hex[:12]}"
