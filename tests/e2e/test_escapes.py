@@ -111,6 +111,23 @@ class CliRun(EscapeTestCase):
                 self.assertIn("Pids: ", r.stdout)
                 self.assert_nothing_survives(f"pixie run, mode {mode}")
 
+    def test_deadline_of_pixie_run_leaves_no_process(self):
+        """max_runtime_seconds 1: the run is killed 1 + 5 s in, with one
+        escaper of each style alive."""
+        path = os.path.join(self.folder, "tool.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec["max_runtime_seconds"] = 1
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        tag = self.new_tag("all")
+        r = subprocess.run(self.pixie_argv("run", "escaper", "mode=all", f"tag={tag}", "hang=600"),
+                           capture_output=True, text=True, env=self.pixie_env(),
+                           timeout=RETURNS_WITHIN)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("its processes were killed", r.stderr)
+        self.assert_nothing_survives("deadline of pixie run")
+
     def test_pipes_held_outside_the_tree_do_not_hang_pixie_run(self):
         """The tool hands its stdout/stderr to this test process (outside
         the tree, so no kill closes them): pixie run still returns."""
