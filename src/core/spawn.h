@@ -1,5 +1,5 @@
 /* Child processes with hygiene (SPEC §4.2, security-anchors §4): an explicit
- * environment (never environ), a cwd, their own process group, every
+ * environment (never environ), a cwd, their own session (so process group), every
  * inherited fd closed except 0-2 (stdin is /dev/null or a pipe), core dumps
  * off, an optional RLIMIT_AS, stdout and stderr on pipes.
  *
