@@ -175,9 +175,10 @@ void spawn_guard_main(int sock)
         dup2(null, fd);
     }
     close_range(4, ~0U, 0);
-    /* Pixie's pidfd: when Pixie dies, its exit must be complete before a
-     * leader is stopped (else its group, orphaned with a stopped member,
-     * gets SIGHUP) */
+    /* Pixie's pidfd: when Pixie dies, its exit (re-parenting its children,
+     * their death signals) completes before anything is stopped: a group
+     * that an exit orphans while a member is stopped gets SIGHUP + SIGCONT
+     * from the kernel, which kills a leader before its tree is frozen */
     int pixie = (int)syscall(SYS_pidfd_open, getppid(), 0);
     struct guard_msg m;
     while (!guard_term) {
