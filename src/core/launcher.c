@@ -168,12 +168,6 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
         .cwd = t->dir,
         .max_memory_mb = t->max_memory_mb,
     };
-    /* PIXIE_TOOL_ID=<id> in the environment identifies re-parented orphans */
-    char marker[160];
-    snprintf(marker, sizeof marker, "PIXIE_TOOL_ID=%s", t->id);
-    for (const char *const *e = o.envp; *e && !o.marker; e++) {
-        o.marker = strcmp(*e, marker) == 0 ? marker : NULL;
-    }
     int64_t t0 = spawn_now_ms();
     *rc = pool_inst_spawn(in, &o);
     if (*rc != 0) {

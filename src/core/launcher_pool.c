@@ -21,6 +21,7 @@
 #define REAPER_TICK_MS 500
 #define SWEEP_MIN_GAP_MS 50 /* at most 20 /proc scans a second */
 #define DEFAULT_WARM_MAX 5
+#define DRAIN_MS 1000 /* output of a killed tree still read */
 
 /* The pool's state; every field under pool_mutex. */
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -241,14 +242,17 @@ int pool_inst_remove_locked(struct inst *in)
     return 1;
 }
 
-/* Kills the instance's tree, waits (briefly) for the I/O thread to drain its
- * output, then drops the caller's reference. Call without the lock. */
 void pool_inst_kill(struct inst *in, int grace_ms)
 {
     spawn_kill_tree(&in->child, grace_ms);
     spawn_close(&in->child);
     pool_lock();
-    pool_wait_flag_locked(&in->io_done, 1000);
+    pool_wait_flag_locked(&in->io_done, DRAIN_MS);
+    if (!in->io_done) {
+        in->io_abandon = 1;
+        pool_wake_io();
+        pool_wait_flag_locked(&in->io_done, DRAIN_MS);
+    }
     pool_inst_unref_locked(in);
     pool_unlock();
 }
@@ -325,6 +329,25 @@ static void io_read(struct inst *in, int stream)
         io_end(in, stream);
         close(in->io_fd[stream]);
         in->io_fd[stream] = -1;
+    }
+}
+
+/* Stops reading in's pipes: what is readable now is read, the masker is
+ * ended (its held-back tail masked, its last line handed on), the pipes
+ * are closed (a process that escaped the tree kill may
+ * hold their other ends forever; it never holds up Pixie). */
+static void io_drop(struct inst *in)
+{
+    for (int s = 0; s < 2; s++) {
+        if (in->io_fd[s] < 0) {
+            continue;
+        }
+        io_read(in, s);
+        if (in->io_fd[s] >= 0) {
+            io_end(in, s);
+            close(in->io_fd[s]);
+            in->io_fd[s] = -1;
+        }
     }
 }
 
@@ -437,6 +460,12 @@ static void *io_main(void *arg)
         struct inst **link = &io_list;
         while (*link) {
             struct inst *in = *link;
+            pool_lock();
+            int abandon = in->io_abandon || pool_shutting_down;
+            pool_unlock();
+            if (abandon) {
+                io_drop(in);
+            }
             if (!in->exited && io_leader_gone(in)) {
                 pool_lock();
                 in->exited = 1;
@@ -444,7 +473,7 @@ static void *io_main(void *arg)
                 pthread_cond_signal(&pool_reaper_cond);
                 pool_unlock();
             }
-            if (in->exited && in->io_fd[0] < 0 && in->io_fd[1] < 0) {
+            if ((in->exited || abandon) && in->io_fd[0] < 0 && in->io_fd[1] < 0) {
                 if (in->io_pidfd >= 0) {
                     close(in->io_pidfd);
                     in->io_pidfd = -1;

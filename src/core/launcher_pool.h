@@ -45,8 +45,9 @@ struct inst { /* one process; see above */
     int64_t last_used_ms;
     int busy;
     int in_pool;
-    int exited;  /* the I/O thread saw the leader exit */
-    int io_done; /* the I/O thread is finished with the pipes */
+    int exited;     /* the I/O thread saw the leader exit */
+    int io_done;    /* the I/O thread is finished with the pipes */
+    int io_abandon; /* the tree is dead: stop reading pipes someone else holds */
     unsigned warm_keep_seconds;
     struct ring tail;
     /* the pool's own: launcher_pool.c only */
@@ -115,9 +116,10 @@ void pool_inst_unref(struct inst *in);
  * inherits the pool's reference. Returns 1 when it was in the pool. Lock held. */
 int pool_inst_remove_locked(struct inst *in);
 
-/* Kills the instance's tree (grace_ms of SIGTERM first), waits up to 1 s for
- * the I/O thread to drain its output, drops the caller's reference. Lock
- * not held. */
+/* Kills the instance's tree (grace_ms of SIGTERM first), gives the I/O
+ * thread up to 1 s to drain its output, then has it close the pipes (a
+ * process outside the tree may hold their other ends), drops the caller's
+ * reference. Never waits for a pipe's EOF. Lock not held. */
 void pool_inst_kill(struct inst *in, int grace_ms);
 
 /* A run on in ended: one less busy, used now, and the reaper sweeps soon

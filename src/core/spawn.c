@@ -111,7 +111,12 @@ static void child_exec(const struct child_plan *p)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     int err = 0;
-    if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    /* a subreaper keeps its whole tree below it (kept across execve); if
+     * Pixie dies, SIGSTOP holds it there until the watchdog kills the tree.
+     * Its own session (so its own group): that group is never orphaned by
+     * Pixie's death, which would SIGHUP it once stopped */
+    if (setsid() < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_PDEATHSIG, SIGSTOP, 0, 0, 0) != 0) {
         err = errno;
     } else if (getppid() != p->parent) {
         _exit(127); /* Pixie died before the death signal was armed */
@@ -163,8 +168,7 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
     memset(c, 0, sizeof *c);
     c->pid = -1;
     c->pidfd = c->out_fd = c->err_fd = c->in_fd = -1;
-    if (!o || !o->argv || !o->argv[0] || !o->envp ||
-        (o->marker && strlen(o->marker) >= sizeof c->marker)) {
+    if (!o || !o->argv || !o->argv[0] || !o->envp) {
         return -EINVAL;
     }
     int rc = spawn_init();
@@ -175,9 +179,6 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
     rc = spawn_resolve(o->argv[0], env_lookup(o->envp, "PATH"), path, sizeof path);
     if (rc != 0) {
         return rc;
-    }
-    if (o->marker) {
-        strcpy(c->marker, o->marker);
     }
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2] = {-1, -1};
     rc = 0;
@@ -256,7 +257,7 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c)
     if (c->in_fd >= 0) {
         fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
     }
-    spawn_guard_add_group(pid);
+    spawn_guard_add_leader(pid);
     return 0;
 }
 

@@ -1,10 +1,16 @@
 /* Child processes with hygiene (SPEC §4.2, security-anchors §4): an explicit
- * environment (never environ), a cwd, their own process group, death with
- * Pixie (PR_SET_PDEATHSIG(SIGKILL) plus a watchdog that kills registered
- * groups when Pixie dies), every inherited fd closed except 0-2 (stdin is
- * /dev/null or a pipe), core dumps off, an optional RLIMIT_AS, stdout and
- * stderr on pipes. Pixie is made a child subreaper so descendants that call
- * setsid() are re-parented to us and can be found, killed and reaped.
+ * environment (never environ), a cwd, their own session (so process group), every
+ * inherited fd closed except 0-2 (stdin is /dev/null or a pipe), core dumps
+ * off, an optional RLIMIT_AS, stdout and stderr on pipes.
+ *
+ * Trees: each child is a child subreaper, so every descendant stays below it
+ * whatever environment, session or process group it chooses; Pixie is one
+ * too, so the orphans of a child that died come to us. A tree is found in
+ * /proc by ppid chains, never by anything a descendant can change. Death
+ * with Pixie: PR_SET_PDEATHSIG(SIGSTOP) on the child and a watchdog process
+ * that kills every registered child's whole tree when Pixie dies. Every
+ * process Pixie forks must come from spawn_start: a child of ours that no
+ * spawn registered is taken for an orphan of a dead tree.
  *
  * All functions return 0 or a negative errno value; they never print or
  * exit. A struct spawn_child is owned by one thread at a time. */
@@ -21,9 +27,6 @@ struct spawn_opts {
     const char *cwd;             /* NULL = Pixie's cwd */
     unsigned long max_memory_mb; /* RLIMIT_AS in MiB, 0 = no limit */
     int stdin_pipe;              /* 1 = stdin is a pipe (in_fd), 0 = /dev/null */
-    /* Optional "KEY=VALUE" found in the child's environment; lets
-     * spawn_kill_tree recognise double-forked, re-parented orphans. */
-    const char *marker;
 };
 
 struct spawn_child {
@@ -35,7 +38,6 @@ struct spawn_child {
     int reaped; /* 1 once the leader is gone (waited for, or status lost) */
     int status; /* its wait status once reaped, or SPAWN_STATUS_UNKNOWN */
     int forced; /* 1 when spawn_kill_tree had to SIGKILL something */
-    char marker[256];
 };
 
 /* c->status of a leader that someone else reaped: no wait status is
@@ -60,8 +62,9 @@ int spawn_wait(struct spawn_child *c, int timeout_ms);
 int spawn_poll_exit(struct spawn_child *c);
 
 /* Stops the whole tree: SIGTERM to the group and to every descendant
- * outside it (setsid children, re-parented orphans carrying the marker),
- * waits up to grace_ms for all of them to go, then SIGKILL to what is left,
+ * outside it (by ppid chain; plus our strays, orphans of dead trees), waits
+ * up to grace_ms for all of them to go (at most 500 ms more once the leader
+ * has exited), then SIGKILL to what is left,
  * and reaps the leader and every re-parented member (c->forced tells
  * whether SIGKILL was needed). On return no process of the tree is alive
  * and none is our zombie. Returns 0, -EBUSY when something outlived
@@ -90,19 +93,19 @@ int64_t spawn_now_ms(void);
 void spawn_sleep_ms(int ms);
 
 /* Makes this process a child subreaper and starts the watchdog (once;
- * spawn_start calls it; it registers spawn_shutdown with atexit). Returns 0
- * or -errno. */
+ * spawn_start calls it). The watchdog, named pixie-watchdog (comm and
+ * command line), kills the trees of every child still registered when
+ * Pixie's end of its socket closes (any exit: after an orderly one nothing
+ * is registered any more) or when it gets SIGTERM. Returns 0 or -errno. */
 int spawn_init(void);
 
-/* Orderly exit: tells the watchdog to quit without killing anything and
- * reaps it, so a normal exit leaves no orphan. Idempotent. Children spawned
- * afterwards are no longer covered by the watchdog. */
+/* Tells the watchdog to quit without killing anything and reaps it.
+ * Idempotent. Children spawned afterwards are no longer covered by it. */
 void spawn_shutdown(void);
 
-/* Housekeeping for a long-lived thread (call every ~0.5 s): reaps zombie
- * children that are no spawned leader and are outside Pixie's own process
- * group (tool descendants re-parented to us), and tells the watchdog about
- * live descendants outside the spawned groups so they die with Pixie too.
+/* Housekeeping for a long-lived thread (call every ~0.5 s): SIGKILLs our
+ * strays (children no spawn registered: orphans of a tree whose leader
+ * died) and everything below them, and reaps those that are zombies.
  * Returns the number of zombies reaped or -errno. */
 int spawn_sweep(void);
 

@@ -1,30 +1,34 @@
-/* Process trees of spawned children: the registry of leaders, /proc scans,
- * killing and reaping whole trees, the sweep, and the watchdog. See spawn.h
- * for the contract and docs/architecture.md ("Tool processes").
+/* Process trees of spawned children: the registry of leaders, killing and
+ * reaping whole trees, the sweep, and starting the watchdog (its body is
+ * spawn_guard.c, /proc reading spawn_proc.c). See spawn.h for the contract
+ * and docs/architecture.md ("Tool processes").
  *
- * Finding a tree: /proc/<pid>/stat gives ppid, pgid and state; a tree is the
- * leader's process group, every descendant of the leader or of a group
- * member, and orphans re-parented to us (we are a subreaper) that carry the
- * spawn's marker in /proc/<pid>/environ.
+ * Finding a tree never trusts what a descendant chooses (its environment,
+ * session or process group): every leader is a child subreaper (set before
+ * its exec), so while it lives every descendant, double-forked daemons
+ * included, hangs below it in the ppid chains of /proc/<pid>/stat. When a
+ * leader dies, its orphans re-parent to Pixie (a subreaper too): any child
+ * of ours that is no registered leader nor the watchdog is such a "stray",
+ * part of every tree kill and killed by the sweep on sight.
  *
- * Dying with Pixie: each leader has PR_SET_PDEATHSIG(SIGKILL). Descendants
- * do not inherit that, so a watchdog process (forked once, raw system calls
- * only) holds a socket to us and is told every spawned group and every
- * escaped descendant; when the socket reaches EOF (Pixie died, however) it
- * SIGKILLs all of them. */
+ * Dying with Pixie: each leader has PR_SET_PDEATHSIG(SIGSTOP), so it stays,
+ * stopped, above its descendants; a watchdog process (forked once, system
+ * calls only, named pixie-watchdog) holds a socket to us and knows every
+ * leader (pid + start time). When the socket reaches EOF (Pixie died,
+ * however) or the watchdog gets SIGTERM, it freezes each leader's tree
+ * with SIGSTOP until no new member appears, then SIGKILLs all of it. */
 #include "spawn.h"
+#include "spawn_guard.h"
+#include "spawn_proc.h"
 #include "spawn_tree.h"
 
 #include "buf.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -32,31 +36,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define GUARD_SLOTS 4096
 #define KILL_SETTLE_MS 3000 /* how long SIGKILLed processes get to vanish */
+#define ORPHAN_GRACE_MS 500 /* grace left to a tree once its leader is gone */
 
-enum { GUARD_ADD_GROUP = 1, GUARD_DEL_GROUP, GUARD_ADD_PID, GUARD_DEL_PID, GUARD_QUIT };
-
-struct guard_msg {
-    int32_t op;
-    int32_t pid;
-    uint64_t start; /* /proc starttime, to refuse a recycled pid */
-};
-
-struct pinfo {
-    pid_t pid, ppid, pgid;
-    char state;
-    uint64_t start;
-    int mark;
-};
-
-/* Registry of leaders we spawned and have not reaped, the watchdog, and the
- * escaped descendants we told the watchdog about. */
+/* Registry of leaders we spawned and have not reaped, and the watchdog. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t *tracked;
 static size_t n_tracked, cap_tracked;
-static struct guard_msg *escaped;
-static size_t n_escaped, cap_escaped;
 static int guard_fd = -1;
 static pid_t guard_pid = -1;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -120,7 +106,7 @@ static int reap_untracked_locked(pid_t pid)
     return !is_tracked_locked(pid) && waitpid(pid, NULL, WNOHANG) == pid;
 }
 
-/* Tells the watchdog about a group or pid; reg_lock held. */
+/* Tells the watchdog about a leader; reg_lock held. */
 static void guard_send_locked(int op, pid_t pid, uint64_t start)
 {
     struct guard_msg m = {op, pid, start};
@@ -137,117 +123,60 @@ static void guard_send(int op, pid_t pid, uint64_t start)
     pthread_mutex_unlock(&reg_lock);
 }
 
-/* Parses the fields we need from the text of /proc/<pid>/stat. */
-static int parse_stat(const char *buf, struct pinfo *p)
+/* ---- Pixie's side: scans, trees --------------------------------------------- */
+
+struct scan {
+    struct pinfo *v;
+    size_t n, cap;
+    int oom;
+};
+
+static void scan_add(void *ctx, const struct pinfo *p)
 {
-    const char *r = strrchr(buf, ')');
-    if (!r || r[1] != ' ') {
-        return -1;
+    struct scan *s = ctx;
+    if (buf_grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v) != 0) {
+        s->oom = 1;
+        return;
     }
-    p->state = r[2];
-    const char *s = r + 3;
-    /* fields after state: ppid(4) pgrp(5) ... starttime(22) */
-    unsigned long long v[19];
-    for (int i = 0; i < 19; i++) {
-        char *end;
-        while (*s == ' ') {
-            s++;
-        }
-        long long x = strtoll(s, &end, 10);
-        if (end == s) {
-            return -1;
-        }
-        v[i] = (unsigned long long)x;
-        s = end;
-    }
-    p->ppid = (pid_t)v[0];
-    p->pgid = (pid_t)v[1];
-    p->start = v[18];
-    return 0;
+    s->v[s->n++] = *p;
 }
 
 /* Reads every process of /proc. Returns the count (malloc'd *out, the caller
  * frees) or -errno. */
 static int proc_scan(struct pinfo **out)
 {
-    DIR *d = opendir("/proc");
-    if (!d) {
-        return -errno;
+    struct scan s = {0};
+    int rc = spawn_proc_each(scan_add, &s);
+    if (rc == 0 && s.oom) {
+        rc = -ENOMEM;
     }
-    size_t n = 0, cap = 0;
-    struct pinfo *v = NULL;
-    if (buf_grow_array((void **)&v, &cap, 256, sizeof *v) != 0) {
-        closedir(d);
-        return -ENOMEM;
+    if (rc != 0) {
+        free(s.v);
+        return rc;
     }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)e->d_name[0])) {
-            continue;
-        }
-        char path[300], buf[1024];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            continue;
-        }
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0) {
-            continue;
-        }
-        buf[len] = '\0';
-        struct pinfo p = {.pid = (pid_t)atoi(e->d_name)};
-        if (parse_stat(buf, &p) != 0) {
-            continue;
-        }
-        if (buf_grow_array((void **)&v, &cap, n + 1, sizeof *v) != 0) {
-            break;
-        }
-        v[n++] = p;
-    }
-    closedir(d);
-    *out = v;
-    return (int)n;
+    *out = s.v;
+    return (int)s.n;
 }
 
-/* 1 when /proc/<pid>/environ holds the exact entry `marker`. */
-static int environ_has(pid_t pid, const char *marker)
+/* Marks as never members (-1): us, and every registered pid (other leaders,
+ * the watchdog) except `keep`. As members (1): our strays, children of
+ * ours that no one registered (orphans of a leader that died). reg_lock
+ * held. */
+static void mark_fixed_locked(struct pinfo *v, int n, pid_t keep)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 0;
-    }
-    size_t mlen = strlen(marker), cap = 256 * 1024, len = 0;
-    char *buf = malloc(cap + 1);
-    int found = 0;
-    if (buf) {
-        ssize_t r;
-        while (len < cap && (r = read(fd, buf + len, cap - len)) > 0) {
-            len += (size_t)r;
+    pid_t self = getpid();
+    for (int i = 0; i < n; i++) {
+        struct pinfo *p = &v[i];
+        if (p->pid == self || (p->pid != keep && is_tracked_locked(p->pid))) {
+            p->mark = -1;
+        } else if (p->ppid == self) {
+            p->mark = 1;
         }
-        buf[len] = '\0';
-        for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
-            if (strlen(buf + i) == mlen && memcmp(buf + i, marker, mlen) == 0) {
-                found = 1;
-                break;
-            }
-        }
-        free(buf);
     }
-    close(fd);
-    return found;
 }
 
-static int is_dead(const struct pinfo *p)
-{
-    return p->state == 'Z' || p->state == 'X' || p->state == 'x';
-}
-
-/* Members seen in earlier scans of one kill (a zombie's environ is empty,
- * so an orphan found by its marker must be remembered to be reaped). */
+/* Members seen in earlier scans of one kill (a zombie may have lost the
+ * links that made it a member). */
 struct known {
     struct guard_msg *v;
     size_t n, cap;
@@ -265,52 +194,31 @@ static int known_has(const struct known *k, const struct pinfo *p)
 
 static void known_add(struct known *k, const struct pinfo *p)
 {
-    if (known_has(k, p)) {
-        return;
-    }
-    if (buf_grow_array((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v) != 0) {
+    if (known_has(k, p) || buf_grow_array((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v) != 0) {
         return;
     }
     k->v[k->n++] = (struct guard_msg){0, p->pid, p->start};
 }
 
-/* Marks (p->mark = 1) the members of c's tree in v[0..n): its group, known
- * members, orphans with the marker, their descendants. */
+/* Marks (mark = 1) the members of c's tree in v[0..n): the leader, its
+ * group, the strays, members of earlier scans, and everything below them. */
 static void mark_tree(struct pinfo *v, int n, const struct spawn_child *c, struct known *k)
 {
-    pid_t self = getpid(), own_group = getpgrp(), lead = c->pid;
-    const char *marker = c->marker;
+    pid_t lead = c->pid;
     pthread_mutex_lock(&reg_lock);
     /* a reaped leader's pid may since be another spawn's leader (then no
      * process holds the old group id any more, or the pid were not free) */
     int lead_reused = c->reaped && is_tracked_locked(lead);
+    mark_fixed_locked(v, n, lead_reused ? -1 : lead);
+    pthread_mutex_unlock(&reg_lock);
     for (int i = 0; i < n; i++) {
         struct pinfo *p = &v[i];
-        p->mark = 0;
-        if (p->pid == self || ((p->pid != lead || lead_reused) && is_tracked_locked(p->pid))) {
-            p->mark = -1; /* never a member: us, the watchdog, other leaders */
-        } else if ((!lead_reused && (p->pid == lead || p->pgid == lead)) || known_has(k, p)) {
+        if (p->mark == 0 &&
+            ((!lead_reused && (p->pid == lead || p->pgid == lead)) || known_has(k, p))) {
             p->mark = 1;
-        } else if (marker[0] && p->ppid == self && p->pgid != own_group) {
-            p->mark = environ_has(p->pid, marker) ? 1 : 0;
         }
     }
-    pthread_mutex_unlock(&reg_lock);
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (int i = 0; i < n; i++) {
-            if (v[i].mark != 0) {
-                continue;
-            }
-            for (int j = 0; j < n; j++) {
-                if (v[j].mark == 1 && v[j].pid == v[i].ppid) {
-                    v[i].mark = 1;
-                    changed = 1;
-                    break;
-                }
-            }
-        }
-    }
+    spawn_proc_mark_descendants(v, n);
     for (int i = 0; i < n; i++) {
         if (v[i].mark == 1) {
             known_add(k, &v[i]);
@@ -353,7 +261,7 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
     if (sig && !c->reaped) {
         kill(-c->pid, sig);
     }
-    struct pinfo *v;
+    struct pinfo *v = NULL;
     int n = proc_scan(&v);
     if (n < 0) {
         return n;
@@ -369,7 +277,7 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
             kill(-c->pid, sig);
             group_kill = 0;
         }
-        if (is_dead(&v[i])) {
+        if (spawn_proc_is_dead(&v[i])) {
             if (v[i].pid == c->pid) {
                 spawn_reap_leader(c, WNOHANG);
             } else if (v[i].ppid == self) {
@@ -389,116 +297,6 @@ static int signal_tree(struct spawn_child *c, int sig, struct known *k)
     }
     free(v);
     return alive;
-}
-
-/* Async-signal-safe: the start time of pid from /proc, 0 when gone. */
-static uint64_t guard_starttime(pid_t pid)
-{
-    char path[40] = "/proc/", digits[16];
-    int nd = 0;
-    for (unsigned x = (unsigned)pid; nd == 0 || x; x /= 10) {
-        digits[nd++] = (char)('0' + x % 10);
-    }
-    int k = 6;
-    while (nd) {
-        path[k++] = digits[--nd];
-    }
-    memcpy(path + k, "/stat", 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 0;
-    }
-    char buf[1024];
-    ssize_t len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0) {
-        return 0;
-    }
-    buf[len] = '\0';
-    char *r = NULL;
-    for (ssize_t i = 0; i < len; i++) {
-        if (buf[i] == ')') {
-            r = buf + i;
-        }
-    }
-    if (!r) {
-        return 0;
-    }
-    int field = 2; /* r points at the end of field 2 */
-    uint64_t v = 0;
-    for (char *s = r + 1; *s && field <= 22; s++) {
-        if (*s == ' ') {
-            field++;
-        } else if (field == 22 && *s >= '0' && *s <= '9') {
-            v = v * 10 + (uint64_t)(*s - '0');
-        }
-    }
-    return v;
-}
-
-/* The watchdog's body: only system calls. Never returns. */
-static void guard_main(int sock)
-{
-    static struct guard_msg tab[GUARD_SLOTS];
-    static const int quiet[] = {SIGINT, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE};
-    struct sigaction ign = {.sa_handler = SIG_IGN};
-    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
-        sigaction(quiet[i], &ign, NULL);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setpgid(0, 0);
-    prctl(PR_SET_NAME, "pixie-watchdog", 0, 0, 0);
-    int null = open("/dev/null", O_RDWR);
-    if (dup2(sock, 3) < 0) {
-        _exit(1);
-    }
-    for (int fd = 0; fd < 3 && null >= 0; fd++) {
-        dup2(null, fd);
-    }
-    close_range(4, ~0U, 0);
-    struct guard_msg m;
-    for (;;) {
-        ssize_t r = recv(3, &m, sizeof m, 0);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break; /* Pixie is gone */
-        }
-        if (r != (ssize_t)sizeof m) {
-            continue;
-        }
-        if (m.op == GUARD_QUIT) {
-            _exit(0); /* an orderly exit: Pixie stops its tools itself */
-        }
-        if (m.op == GUARD_ADD_GROUP || m.op == GUARD_ADD_PID) {
-            for (int i = 0; i < GUARD_SLOTS; i++) {
-                if (tab[i].op == 0) {
-                    tab[i] = m;
-                    break;
-                }
-            }
-        } else {
-            int want = m.op == GUARD_DEL_GROUP ? GUARD_ADD_GROUP : GUARD_ADD_PID;
-            for (int i = 0; i < GUARD_SLOTS; i++) {
-                if (tab[i].op == want && tab[i].pid == m.pid) {
-                    tab[i].op = 0;
-                }
-            }
-        }
-    }
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < GUARD_SLOTS; i++) {
-            if (tab[i].op == GUARD_ADD_GROUP) {
-                kill(-tab[i].pid, SIGKILL);
-            } else if (tab[i].op == GUARD_ADD_PID && guard_starttime(tab[i].pid) == tab[i].start) {
-                kill(tab[i].pid, SIGKILL);
-            }
-        }
-    }
-    _exit(0);
 }
 
 static void init_once_fn(void)
@@ -521,12 +319,11 @@ static void init_once_fn(void)
     }
     if (pid == 0) {
         close(sv[0]);
-        guard_main(sv[1]);
+        spawn_guard_main(sv[1]);
     }
     close(sv[1]);
     guard_fd = sv[0];
     guard_pid = pid;
-    atexit(spawn_shutdown);
 }
 
 void spawn_shutdown(void)
@@ -558,62 +355,26 @@ int spawn_init(void)
 
 int spawn_sweep(void)
 {
-    struct pinfo *v;
+    struct pinfo *v = NULL;
     int n = proc_scan(&v);
     if (n < 0) {
         return n;
     }
-    pid_t self = getpid(), own_group = getpgrp();
+    pid_t self = getpid();
     int reaped = 0;
-    /* our descendants: mark = 1 */
-    for (int i = 0; i < n; i++) {
-        v[i].mark = v[i].ppid == self ? 1 : 0;
-    }
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n && !v[i].mark; j++) {
-                if (v[j].mark && v[j].pid == v[i].ppid) {
-                    v[i].mark = changed = 1;
-                }
-            }
-        }
-    }
     pthread_mutex_lock(&reg_lock);
+    mark_fixed_locked(v, n, -1);
+    spawn_proc_mark_descendants(v, n);
     for (int i = 0; i < n; i++) {
         struct pinfo *p = &v[i];
-        if (!p->mark || p->pgid == own_group || is_tracked_locked(p->pid) ||
-            is_tracked_locked(p->pgid)) {
-            continue; /* ours to leave, a leader, or covered by its group */
+        if (p->mark != 1) {
+            continue;
         }
-        if (is_dead(p)) {
+        struct pinfo now;
+        if (spawn_proc_is_dead(p)) {
             reaped += p->ppid == self && reap_untracked_locked(p->pid);
-            continue;
-        }
-        size_t k = 0;
-        while (k < n_escaped && !(escaped[k].pid == p->pid && escaped[k].start == p->start)) {
-            k++;
-        }
-        if (k < n_escaped) {
-            continue;
-        }
-        if (buf_grow_array((void **)&escaped, &cap_escaped, n_escaped + 1, sizeof *escaped) != 0) {
-            continue;
-        }
-        escaped[n_escaped++] = (struct guard_msg){GUARD_ADD_PID, p->pid, p->start};
-        guard_send_locked(GUARD_ADD_PID, p->pid, p->start);
-    }
-    /* forget escaped pids that are gone */
-    for (size_t k = 0; k < n_escaped;) {
-        int live = 0;
-        for (int i = 0; i < n && !live; i++) {
-            live = v[i].pid == escaped[k].pid && v[i].start == escaped[k].start && !is_dead(&v[i]);
-        }
-        if (live) {
-            k++;
-        } else {
-            guard_send_locked(GUARD_DEL_PID, escaped[k].pid, 0);
-            escaped[k] = escaped[--n_escaped];
+        } else if (spawn_proc_read(p->pid, &now) == 0 && now.start == p->start) {
+            kill(p->pid, SIGKILL); /* an orphan of a dead leader's tree */
         }
     }
     pthread_mutex_unlock(&reg_lock);
@@ -639,6 +400,9 @@ int spawn_kill_tree(struct spawn_child *c, int grace_ms)
         } else {
             spawn_sleep_ms(step > 0 ? step : 1);
         }
+        if (c->reaped && deadline - spawn_now_ms() > ORPHAN_GRACE_MS) {
+            deadline = spawn_now_ms() + ORPHAN_GRACE_MS; /* the tool itself is gone */
+        }
         alive = signal_tree(c, 0, &k);
     }
     int64_t settle = spawn_now_ms() + KILL_SETTLE_MS;
@@ -655,14 +419,17 @@ int spawn_kill_tree(struct spawn_child *c, int grace_ms)
     }
     signal_tree(c, 0, &k); /* reaps members that turned into zombies meanwhile */
     free(k.v);
-    guard_send(GUARD_DEL_GROUP, c->pid, 0);
+    guard_send(GUARD_DEL_LEADER, c->pid, 0);
     if (alive > 0) {
         return -EBUSY;
     }
     return c->reaped && c->status == SPAWN_STATUS_UNKNOWN ? -ECHILD : 0;
 }
 
-void spawn_guard_add_group(pid_t pgid)
+void spawn_guard_add_leader(pid_t pid)
 {
-    guard_send(GUARD_ADD_GROUP, pgid, 0);
+    struct pinfo p;
+    if (spawn_proc_read(pid, &p) == 0) {
+        guard_send(GUARD_ADD_LEADER, pid, p.start);
+    }
 }

@@ -16,8 +16,9 @@ pid_t spawn_fork_tracked(void);
  * forgets it. */
 void spawn_reap_failed(pid_t pid);
 
-/* Tells the watchdog about a new process group. */
-void spawn_guard_add_group(pid_t pgid);
+/* Tells the watchdog about a new leader (pid and start time), whose tree
+ * it kills if Pixie dies. */
+void spawn_guard_add_leader(pid_t pid);
 
 /* Reaps c's leader if it has exited (waitpid flags: 0 or WNOHANG), closes
  * its pidfd and forgets it. Returns 1 when it is reaped (now or before;

@@ -44,11 +44,12 @@ static int run(const char *const *argv, const char *const *envp, unsigned long m
                const char *in, struct buf out[2])
 {
     memset(out, 0, 2 * sizeof *out);
-    struct spawn_opts o = {.argv = argv,
-                           .envp = envp,
-                           .max_memory_mb = mem_mb,
-                           .stdin_pipe = in != NULL,
-                           .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = envp,
+        .max_memory_mb = mem_mb,
+        .stdin_pipe = in != NULL,
+    };
     struct spawn_child c;
     int rc = spawn_start(&o, &c);
     CHECK(rc == 0);
@@ -121,8 +122,9 @@ static int count_marked(int what)
     return n;
 }
 
-/* Number of our children (zombies included) named pixie-watchdog. */
-static int count_watchdogs(void)
+/* Number of children of `parent` (zombies included) named pixie-watchdog;
+ * the pid of one in *pid when pid is not NULL. */
+static int count_watchdogs(pid_t parent, pid_t *pid)
 {
     DIR *d = opendir("/proc");
     int n = 0;
@@ -137,7 +139,12 @@ static int count_watchdogs(void)
         ssize_t r = read(fd, stat, sizeof stat - 1);
         close(fd);
         const char *rp = r > 0 ? strrchr(stat, ')') : NULL;
-        n += rp && strstr(stat, "(pixie-watchdog)") && atoi(rp + 4) == getpid();
+        if (rp && strstr(stat, "(pixie-watchdog)") && atoi(rp + 4) == parent) {
+            n++;
+            if (pid) {
+                *pid = atoi(e->d_name);
+            }
+        }
     }
     if (d) {
         closedir(d);
@@ -226,7 +233,10 @@ static void start_tree(struct spawn_child *c)
                                 "sleep 1000 & (trap '' TERM; sleep 1001) & setsid sleep 1002 & "
                                 "(setsid sleep 1003 &) ; echo started; wait",
                                 NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     CHECK(spawn_start(&o, c) == 0);
     struct buf out[2] = {0};
     /* wait for "started" and for all five processes to exist */
@@ -251,7 +261,10 @@ static void test_kill_tree_reaches_everything(void)
 static void test_sigterm_ignorer_gets_sigkill(void)
 {
     const char *const argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 1000", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
     struct buf out[2] = {0};
@@ -268,7 +281,10 @@ static void test_sigterm_ignorer_gets_sigkill(void)
 static void test_capture_deadline_then_kill(void)
 {
     const char *const argv[] = {"sleep", "1000", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
     CHECK(spawn_capture(&c, NULL, 0, spawn_now_ms() + 100, NULL, NULL) == -ETIMEDOUT);
@@ -279,18 +295,153 @@ static void test_capture_deadline_then_kill(void)
     spawn_close(&c);
 }
 
-/* In a fresh process (see main): spawns a tree, reports on fd, waits. */
-static int child_spawn_and_wait(int fd)
+/* Number of live processes (zombies excluded) running `sleep <tag>`. */
+static int count_tagged(const char *tag)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int pid = atoi(e->d_name);
+        char path[64], stat[512] = "", cmd[4096];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        int fd = pid > 0 ? open(path, O_RDONLY) : -1;
+        ssize_t r = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+        if (fd >= 0) {
+            close(fd);
+        }
+        const char *rp = r > 0 ? strrchr(stat, ')') : NULL;
+        if (!rp || rp[2] == 'Z') {
+            continue;
+        }
+        snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+        fd = open(path, O_RDONLY);
+        r = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (r > 0) {
+            cmd[r] = '\0';
+            n += strcmp(cmd, "sleep") == 0 && strcmp(cmd + 6, tag) == 0;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* A leader that leaves three escapers running `sleep <argv[1]>`, each with
+ * an empty environment: a setsid daemon (double fork) on /dev/null, one
+ * that keeps the leader's stdout/stderr, and a grandchild that tries to join
+ * the process group of the leader's parent (Pixie's; refused, as the leader
+ * has its own session). Then prints "ready". */
+static const char ESCAPER_PY[] = "import os, sys, time\n"
+                                 "tag = sys.argv[1]\n"
+                                 "def escape(setup):\n"
+                                 "    r, w = os.pipe()\n"
+                                 "    if os.fork() == 0:\n"
+                                 "        if os.fork() == 0:\n"
+                                 "            setup()\n"
+                                 "            os.write(w, b'x')\n"
+                                 "            os.execve('/bin/sleep', ['sleep', tag], {})\n"
+                                 "        os._exit(0)\n"
+                                 "    os.read(r, 1)\n"
+                                 "def on_null():\n"
+                                 "    os.setsid()\n"
+                                 "    n = os.open('/dev/null', os.O_RDWR)\n"
+                                 "    for fd in (0, 1, 2):\n"
+                                 "        os.dup2(n, fd)\n"
+                                 "pixie_group = os.getpgid(os.getppid())\n"
+                                 "def join_pixie():\n"
+                                 "    try:\n"
+                                 "        os.setpgid(0, pixie_group)\n"
+                                 "    except PermissionError:\n"
+                                 "        pass  # another session: refused, so it stays an orphan\n"
+                                 "escape(on_null)\n"
+                                 "escape(os.setsid)\n"
+                                 "escape(join_pixie)\n"
+                                 "print('ready', flush=True)\n"
+                                 "time.sleep(1000)\n";
+
+/* Starts ESCAPER_PY with `tag` and waits for its three escapers. */
+static void start_escapers(struct spawn_child *c, const char *tag)
+{
+    const char *const argv[] = {"python3", "-c", ESCAPER_PY, tag, NULL};
+    struct spawn_opts o = {.argv = argv, .envp = base_env};
+    CHECK(spawn_start(&o, c) == 0);
+    struct buf out[2];
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < 1000 && (strstr(out[0].data, "ready") == NULL || count_tagged(tag) < 3);
+         i++) {
+        spawn_capture(c, NULL, 0, spawn_now_ms() + 10, collect, out);
+    }
+    CHECK(count_tagged(tag) == 3);
+}
+
+/* Descendants are found whatever environment, session or group they chose. */
+static void test_kill_tree_reaches_escapers_without_environment(void)
 {
     struct spawn_child c;
+    char tag[32];
+    snprintf(tag, sizeof tag, "1000.%d", (int)getpid());
+    start_escapers(&c, tag);
+    CHECK(spawn_kill_tree(&c, 300) == 0);
+    CHECK(count_tagged(tag) == 0);
+    CHECK(count_marked(OUR_ZOMBIES) == 0);
+    spawn_close(&c);
+}
+
+/* An orphan left by a leader that exited comes to us (a subreaper): the
+ * leader's tree kill takes it, and so does a sweep without one. */
+static void test_orphans_of_a_dead_leader_are_killed(void)
+{
+    static const char exits[] = "import os, sys\n"
+                                "r, w = os.pipe()\n"
+                                "if os.fork() == 0:\n"
+                                "    os.setsid()\n"
+                                "    n = os.open('/dev/null', os.O_RDWR)\n"
+                                "    for fd in (0, 1, 2):\n"
+                                "        os.dup2(n, fd)\n"
+                                "    os.write(w, b'x')\n"
+                                "    os.execve('/bin/sleep', ['sleep', sys.argv[1]], {})\n"
+                                "os.read(r, 1)\n";
+    for (int sweep = 0; sweep < 2; sweep++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "%d.%d", 2000 + sweep, (int)getpid());
+        const char *const argv[] = {"python3", "-c", exits, tag, NULL};
+        struct spawn_opts o = {.argv = argv, .envp = base_env};
+        struct spawn_child c;
+        CHECK(spawn_start(&o, &c) == 0);
+        CHECK(spawn_wait(&c, 10000) == 0);
+        CHECK(count_tagged(tag) == 1);
+        if (sweep) {
+            for (int i = 0; i < 300 && count_tagged(tag) > 0; i++) {
+                spawn_sweep();
+                usleep(10000);
+            }
+        } else {
+            CHECK(spawn_kill_tree(&c, 300) == 0);
+        }
+        CHECK(count_tagged(tag) == 0);
+        spawn_sweep();
+        CHECK(count_marked(OUR_ZOMBIES) == 0);
+        spawn_close(&c);
+    }
+}
+
+/* In a fresh process (see main): spawns a tree and the escapers (tagged
+ * `tag`), reports on fd, waits. No sweep runs: the watchdog must find them. */
+static int child_spawn_and_wait(int fd, const char *tag)
+{
+    struct spawn_child c, e;
     const char *const argv[] = {"/bin/sh", "-c", "sleep 1000 & setsid sleep 1001 & wait", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {.argv = argv, .envp = base_env};
     int ok = spawn_start(&o, &c) == 0;
-    for (int i = 0; ok && i < 1000 && (count_marked(LIVE) < 3 || count_marked(SESSION_LEADERS) < 1);
-         i++) {
+    for (int i = 0; ok && i < 1000 && count_marked(LIVE) < 3; i++) {
         usleep(10000);
     }
-    spawn_sweep(); /* tells the watchdog about the setsid child */
+    start_escapers(&e, tag);
     if (write(fd, "x", 1) != 1) {
         return 1;
     }
@@ -298,9 +449,9 @@ static int child_spawn_and_wait(int fd)
     return 0;
 }
 
-/* A Pixie that dies by SIGKILL takes its spawned tree with it: the leader by
- * PDEATHSIG, the group members and the setsid child by the watchdog. */
-static void test_parent_death_kills_tree(void)
+/* Starts a Pixie (this test in --spawn-and-wait mode) holding a tree and
+ * the escapers tagged `tag`; returns its pid once they run. */
+static pid_t start_pixie_with_trees(const char *tag)
 {
     int sync[2];
     CHECK(pipe(sync) == 0);
@@ -309,65 +460,80 @@ static void test_parent_death_kills_tree(void)
         close(sync[0]);
         char arg[16];
         snprintf(arg, sizeof arg, "%d", sync[1]);
-        execl("/proc/self/exe", "test_spawn", "--spawn-and-wait", arg, mark, (char *)NULL);
+        execl("/proc/self/exe", "test_spawn", "--spawn-and-wait", arg, mark, tag, (char *)NULL);
         _exit(127);
     }
     close(sync[1]);
     char x;
     CHECK(read(sync[0], &x, 1) == 1);
     close(sync[0]);
-    CHECK(count_marked(LIVE) == 3);
-    kill(mid, SIGKILL);
-    waitpid(mid, NULL, 0);
+    CHECK(count_marked(LIVE) == 4); /* and the escapers' leader */
+    CHECK(count_tagged(tag) == 3);
+    return mid;
+}
+
+/* Waits until no process of the trees (marked, or tagged `tag`) is alive;
+ * returns how many still are. */
+static int wait_trees_gone(const char *tag)
+{
     int left = -1;
-    for (int i = 0; i < 200 && (left = count_marked(LIVE)) != 0; i++) {
+    for (int i = 0; i < 500 && (left = count_marked(LIVE) + count_tagged(tag)) != 0; i++) {
         usleep(10000);
     }
-    CHECK(left == 0);
-    /* they, and the dead process's watchdog, were re-parented to us (a
-     * subreaper): reap them until only our own watchdog is left */
-    for (int i = 0; i < 500 && count_watchdogs() > 1; i++) {
+    return left;
+}
+
+/* Reaps what was re-parented to us (a subreaper), dead watchdogs included,
+ * until only our own watchdog is left. */
+static void reap_reparented(void)
+{
+    for (int i = 0; i < 500 && count_watchdogs(getpid(), NULL) > 1; i++) {
         while (waitpid(-1, NULL, WNOHANG) > 0) {
         }
         usleep(10000);
     }
-    CHECK(count_watchdogs() == 1);
+    CHECK(count_watchdogs(getpid(), NULL) == 1);
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
 }
 
-static void test_sweep_reaps_escaped_zombies(void)
+/* A Pixie that dies by SIGKILL takes its spawned trees with it, escapers
+ * included: the watchdog freezes and kills them. */
+static void test_parent_death_kills_tree(void)
 {
-    /* an orphan in its own session (no marker to find it by; its parent
-     * exits only after its setsid) that exits by itself becomes our zombie;
-     * the sweep reaps it */
-    const char *const argv[] = {"python3", "-c",
-                                "import os, time\n"
-                                "r, w = os.pipe()\n"
-                                "if os.fork() == 0:\n"
-                                "    os.setsid()\n"
-                                "    null = os.open('/dev/null', os.O_WRONLY)\n"
-                                "    os.dup2(null, 1)\n"
-                                "    os.dup2(null, 2)\n"
-                                "    os.write(w, b'x')\n"
-                                "    time.sleep(0.3)\n"
-                                "    os._exit(0)\n"
-                                "os.read(r, 1)\n",
-                                NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env};
-    struct spawn_child c;
-    CHECK(spawn_start(&o, &c) == 0);
-    struct buf out[2];
-    memset(out, 0, sizeof out);
-    CHECK(spawn_capture(&c, NULL, 0, spawn_now_ms() + 5000, collect, out) == 0);
-    CHECK(spawn_kill_tree(&c, 100) == 0);
-    spawn_close(&c);
-    for (int i = 0; i < 300 && count_marked(OUR_ZOMBIES) == 0; i++) {
-        usleep(10000);
+    char tag[32];
+    snprintf(tag, sizeof tag, "1003.%d", (int)getpid());
+    pid_t mid = start_pixie_with_trees(tag);
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    CHECK(wait_trees_gone(tag) == 0);
+    reap_reparented();
+}
+
+/* The watchdog has a command line of its own (not Pixie's, so `pkill -f`
+ * aimed at Pixie misses it) and, sent SIGTERM, kills the trees and exits. */
+static void test_watchdog_has_its_own_name_and_obeys_sigterm(void)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "1004.%d", (int)getpid());
+    pid_t mid = start_pixie_with_trees(tag), wd = -1;
+    CHECK(count_watchdogs(mid, &wd) == 1);
+    char path[64], cmd[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)wd);
+    int fd = open(path, O_RDONLY);
+    ssize_t r = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
+    if (fd >= 0) {
+        close(fd);
     }
-    CHECK(count_marked(OUR_ZOMBIES) == 1);
-    CHECK(spawn_sweep() == 1);
-    CHECK(count_marked(OUR_ZOMBIES) == 0);
+    CHECK(r > 0 && strcmp(cmd, "pixie-watchdog") == 0);
+    for (ssize_t i = (ssize_t)strlen(cmd); i < r; i++) {
+        CHECK(cmd[i] == '\0'); /* nothing of Pixie's arguments is left */
+    }
+    kill(wd, SIGTERM);
+    CHECK(wait_trees_gone(tag) == 0);
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    reap_reparented();
 }
 
 /* Many spawns (successful, failing, killed) leave no descriptor behind. */
@@ -382,7 +548,6 @@ static void test_no_fd_leak_over_many_spawns(void)
                                        : i % 3 == 1 ? missing
                                                     : slow,
                                .envp = base_env,
-                               .marker = MARK,
                                .stdin_pipe = i % 2};
         struct spawn_child c;
         if (spawn_start(&o, &c) != 0) {
@@ -400,13 +565,16 @@ static void test_no_fd_leak_over_many_spawns(void)
 static void test_shutdown_reaps_the_watchdog_and_kills_nothing(void)
 {
     const char *const argv[] = {"sleep", "100", NULL};
-    struct spawn_opts o = {.argv = argv, .envp = base_env, .marker = MARK};
+    struct spawn_opts o = {
+        .argv = argv,
+        .envp = base_env,
+    };
     struct spawn_child c;
     CHECK(spawn_start(&o, &c) == 0);
-    CHECK(count_watchdogs() == 1);
+    CHECK(count_watchdogs(getpid(), NULL) == 1);
     spawn_shutdown();
     spawn_shutdown(); /* idempotent */
-    CHECK(count_watchdogs() == 0);
+    CHECK(count_watchdogs(getpid(), NULL) == 0);
     usleep(100000);
     CHECK(count_marked(LIVE) == 1);
     CHECK(spawn_kill_tree(&c, 1000) == 0);
@@ -425,9 +593,9 @@ static void test_describe_status(void)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--spawn-and-wait") == 0) {
+    if (argc == 5 && strcmp(argv[1], "--spawn-and-wait") == 0) {
         snprintf(mark, sizeof mark, "%s", argv[3]);
-        return child_spawn_and_wait(atoi(argv[2]));
+        return child_spawn_and_wait(atoi(argv[2]), argv[4]);
     }
     snprintf(mark, sizeof mark, "PIXIE_TEST_MARK=spawn-%d", (int)getpid());
     CHECK(spawn_init() == 0);
@@ -440,7 +608,9 @@ int main(int argc, char **argv)
     test_sigterm_ignorer_gets_sigkill();
     test_capture_deadline_then_kill();
     test_parent_death_kills_tree();
-    test_sweep_reaps_escaped_zombies();
+    test_watchdog_has_its_own_name_and_obeys_sigterm();
+    test_kill_tree_reaches_escapers_without_environment();
+    test_orphans_of_a_dead_leader_are_killed();
     test_no_fd_leak_over_many_spawns();
     test_describe_status();
     test_shutdown_reaps_the_watchdog_and_kills_nothing(); /* last: ends the watchdog */
