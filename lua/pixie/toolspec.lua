@@ -289,7 +289,7 @@ local TOP = object_schema({
   array_of("outputs", typed(M.OUTPUT_TYPES, output_base, OUTPUT_EXTRA), { required = true }),
   array_of("secrets", field("", "object", { schema = SECRET }), { default_array = true }),
   field("warm_keep_seconds", "int", { default = 300, min = 0, max = WEEK }),
-  field("max_memory_mb", "int", { default = 512, min = 1, max = 1024 * 1024 }),
+  field("max_memory_mb", "int", { default = 512, min = 0, max = 1024 * 1024 }),
   field("max_runtime_seconds", "int", { default = 60, min = 1, max = WEEK }),
   field("schema_version", "string", { default = "1.0", nonempty = true, max = 32 }),
   bool("concurrent", true),

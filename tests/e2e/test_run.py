@@ -57,6 +57,51 @@ def every_byte_pixie_wrote(home):
     return blobs
 
 
+class RunEnvironment(unittest.TestCase):
+    """Item 5 of issue 9: the per-tool folders, the run's ids and max_memory_mb 0."""
+
+    def run_probe(self, home, reserve_mb):
+        r = pixie("run", "envprobe", f"reserve_mb={reserve_mb}", "--json", home=home)
+        return r, (json.loads(r.stdout) if r.stdout.strip() else None)
+
+    def test_tool_sees_its_folders_and_the_run_ids(self):
+        home = home_with("envprobe")
+        real = os.path.realpath(home)
+        r, record = self.run_probe(home, 0)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env = record["outputs"]["env"]
+        tmp = os.path.join(real, "tmp", "envprobe")
+        self.assertEqual((env["TMPDIR"], env["TEMP"], env["TMP"], env["tempfile_dir"]), (tmp,) * 4)
+        self.assertEqual(env["tmp_mode"], "0o700")
+        self.assertEqual(env["PIXIE_ARTEFACTS_DIR"], os.path.join(real, "artefacts", "envprobe"))
+        self.assertEqual(env["PIXIE_RUN_ID"], "")  # a warm process serves many runs
+        self.assertEqual(env["run_id"], record["run_id"])
+        self.assertEqual(env["run_artefacts_dir"],
+                         os.path.join(real, "artefacts", "envprobe", record["run_id"]))
+        with open(os.path.join(home, ".gitignore")) as f:
+            self.assertIn("tmp/", f.read().split())
+        # the second run (same warm process) gets its own id
+        r2, second = self.run_probe(home, 0)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertNotEqual(second["run_id"], record["run_id"])
+        self.assertEqual(second["outputs"]["env"]["run_id"], second["run_id"])
+
+    def test_max_memory_mb_zero_means_no_address_space_limit(self):
+        home = home_with("envprobe")
+        r, record = self.run_probe(home, 768)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(record["outputs"]["reserved_mb"], 768)
+        path = os.path.join(home, "tools", "envprobe", "tool.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec["max_memory_mb"] = 512
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        r, record = self.run_probe(home, 768)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(record["status"], "error")
+
+
 class ExampleRuns(unittest.TestCase):
     def test_word_count_runs_and_is_recorded(self):
         home = home_with(examples=True)
