@@ -7,9 +7,12 @@
 -- Every problem is reported at once (capped at M.MAX_ERRORS lines plus one
 -- "N more errors" line). docs/tool-format.md is the user-facing reference.
 --
--- parse(text, tool) -> spec | nil, errors
+-- parse(text, tool) -> spec, nil, warnings | nil, errors, warnings
 --   text: the bytes of tool.json; tool: name used in messages (folder name)
--- validate(value, tool) -> spec | nil, errors   (an already decoded table)
+-- validate(value, tool) -> the same, for an already decoded table
+--   warnings: array of "path: message", one per lenient coercion the
+--   original's pydantic models made too ("60" read as 60, "false" as
+--   false: see jsonschema.lua and docs/tool-format.md); empty when none.
 --   spec: a NEW normalised table (the input is never mutated): every default
 --   filled at every level, JSON null of a string|null field becomes nil
 --   (absent), integral numbers become Lua integers, arrays are json.array()

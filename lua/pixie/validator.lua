@@ -61,19 +61,25 @@ end
 steps.tool_json_parses = function(ctx)
   local text, err = fs.read(ctx.entry.dir .. "/tool.json", { limit = 1024 * 1024 })
   if not text then return "fail", err end
-  local spec, errors = toolspec.parse(text, ctx.entry.folder)
+  local spec, errors, warnings = toolspec.parse(text, ctx.entry.folder)
   if not spec then return "fail", table.concat(errors, "\n") end
   ctx.spec, ctx.raw = spec, json.decode(text)
   for _, e in ipairs(ctx.entry.errors) do
     if e:match("^duplicate id") then return "fail", e end
   end
+  ctx.coercions = {}
+  for _, w in ipairs(warnings) do ctx.coercions[w] = true end
+  if #warnings > 0 then return "warn", table.concat(warnings, "\n") end
   return "pass", "tool.json is valid"
 end
 
 steps.schema_coherent = function(ctx)
   local problems = toolspec.coherence(ctx.spec)
   if #problems > 0 then return "fail", table.concat(problems, "\n") end
-  local warnings = ctx.entry.warnings
+  local warnings = {}
+  for _, w in ipairs(ctx.entry.warnings) do
+    if not ctx.coercions[w] then warnings[#warnings + 1] = w end -- shown by tool_json_parses
+  end
   if #warnings > 0 then return "warn", table.concat(warnings, "\n") end
   return "pass", "keys unique, show_if targets exist"
 end

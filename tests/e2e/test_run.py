@@ -338,6 +338,32 @@ class Validate(unittest.TestCase):
         self.assertIn("PASS  sample_run_succeeds", r.stdout)
         self.assertIn("word-count: warn", r.stdout)
 
+    def test_lenient_tool_json_runs_with_warnings(self):
+        """Item 6 of issue 9: what the original's pydantic models coerced is accepted, with a warning."""
+        home = home_with("envprobe")
+        path = os.path.join(home, "tools", "envprobe", "tool.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec.update({"max_runtime_seconds": "60", "concurrent": "false"})
+        spec["outputs"][0]["streaming"] = 0
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        r = pixie("tools", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('warning: max_runtime_seconds: the string "60" was read as the integer 60', r.stdout)
+        self.assertIn('warning: concurrent: the string "false" was read as the boolean false', r.stdout)
+        self.assertIn("warning: outputs[0].streaming: the number 0 was read as the boolean false", r.stdout)
+        listed = json.loads(pixie("tools", "--json", home=home).stdout)
+        self.assertEqual(listed[0]["status"], "ok")
+        self.assertEqual(len(listed[0]["warnings"]), 3, listed)
+        r = pixie("validate", "envprobe", "--json", home=home, timeout=120)
+        report = json.loads(r.stdout)
+        checks = {c["name"]: c for c in report["checks"]}
+        self.assertEqual(checks["tool_json_parses"]["status"], "warn")
+        self.assertIn("max_runtime_seconds", checks["tool_json_parses"]["message"])
+        self.assertEqual(checks["schema_coherent"]["status"], "pass")
+        self.assertEqual(checks["sample_run_succeeds"]["status"], "pass", report)
+
 
 if __name__ == "__main__":
     unittest.main()
