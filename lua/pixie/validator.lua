@@ -175,14 +175,13 @@ steps.schema_matches_disk = function(ctx)
   return "pass", "/schema matches tool.json"
 end
 
--- The sample inputs: the chat probe for chat tools ({messages, history},
--- with the declared inputs' defaults besides), else one value per input.
+-- The sample inputs: one value per declared input (its default, else a
+-- generated one); for a chat tool the original's probe {messages, history}
+-- replaces those keys (the other declared inputs keep their samples, so a
+-- required one is never missing).
 local function sample_inputs(spec)
-  if spec.layout ~= "chat" then return inputs.samples(spec) end
-  local values = {}
-  for _, input in ipairs(spec.inputs or {}) do
-    if input.default ~= nil and input.default ~= json.null then values[input.key] = input.default end
-  end
+  local values = inputs.samples(spec)
+  if spec.layout ~= "chat" then return values end
   values.messages = json.array({ { role = "user", content = M.CHAT_PROBE_TEXT } })
   values.history = json.array()
   return values
