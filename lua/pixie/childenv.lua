@@ -4,9 +4,21 @@
 -- The environment is built, never inherited: an allow-list of Pixie's own
 -- variables, then the tool's .env values (interpolated as python-dotenv's
 -- load_dotenv does, so the tool sees the same values whether or not it
--- calls load_dotenv), then Pixie's: PYTHONUNBUFFERED=1, PIXIE_TOOL_ID,
--- PIXIE_RUN_ID (one-shot processes only: a warm process serves many runs,
--- and any change of its environment restarts it), PIXIE_ARTEFACTS_DIR.
+-- calls load_dotenv), then Pixie's (they win over the .env):
+-- PYTHONUNBUFFERED=1, PIXIE_TOOL_ID, PIXIE_ARTEFACTS_DIR, TMPDIR/TEMP/TMP.
+--
+-- Runs and warm processes: every run goes to a warm process that serves
+-- many runs, and any change of its environment restarts it, so nothing
+-- per-run is in the environment. PIXIE_ARTEFACTS_DIR is the tool's
+-- artefacts folder <home>/artefacts/<id> (stable: every process, every
+-- run); each run's own folder <home>/artefacts/<id>/<run_id> and its id
+-- reach the tool with the run, in the body's `_pixie` {run_id,
+-- artefacts_dir} and the X-Pixie-Run-Id / X-Pixie-Artefacts-Dir headers
+-- (the original likewise never put a run id into a warm process).
+-- PIXIE_RUN_ID is set only when a caller builds a process for one run
+-- (opts.run_id, e.g. a skill's one-shot tool table).
+-- TMPDIR, TEMP and TMP name the tool's own temporary folder
+-- <home>/tmp/<id> (0700, created on demand, gitignored with the home).
 local config = require("pixie.config")
 local env = require("pixie.env")
 local fs = require("pixie.fs")
@@ -30,7 +42,8 @@ end
 
 -- Builds the environment table {NAME = value}.
 -- opts: tool_id (required), dotenv = values of the tool's .env (already
--- interpolated; default {}), run_id, artefacts_dir, getenv (default os.getenv).
+-- interpolated; default {}), run_id, artefacts_dir, tmp_dir (sets TMPDIR,
+-- TEMP and TMP), getenv (default os.getenv).
 function M.build(opts)
   assert(type(opts) == "table" and type(opts.tool_id) == "string", "build: tool_id required")
   local out = M.allowed(opts.getenv)
@@ -41,7 +54,25 @@ function M.build(opts)
   out.PIXIE_TOOL_ID = opts.tool_id
   out.PIXIE_RUN_ID = opts.run_id
   out.PIXIE_ARTEFACTS_DIR = opts.artefacts_dir
+  if opts.tmp_dir then
+    out.TMPDIR, out.TEMP, out.TMP = opts.tmp_dir, opts.tmp_dir, opts.tmp_dir
+  end
   return out
+end
+
+-- The tool's folders in the home: artefacts <home>/artefacts/<id> and
+-- temporary <home>/tmp/<id>, created (0700) when missing.
+-- Returns artefacts_dir, tmp_dir | nil, message.
+function M.tool_dirs(tool_id)
+  assert(type(tool_id) == "string" and tool_id:match("^[a-z][a-z0-9-]*$"), "tool_dirs: bad tool id")
+  local home, err = config.home()
+  if not home then return nil, err end
+  local dirs = { config.join(home, "artefacts/" .. tool_id), config.join(home, "tmp/" .. tool_id) }
+  for _, dir in ipairs(dirs) do
+    local ok, merr = fs.mkdirs(dir, 0x1C0) -- 0700
+    if not ok then return nil, merr end
+  end
+  return dirs[1], dirs[2]
 end
 
 -- nil when every .env binding can go into a process environment, else a
@@ -114,8 +145,10 @@ function M.python(dir, getenv)
 end
 
 -- The table pixie.launcher.start/run take, for a discovered tool entry
--- ({id, dir, spec}). opts: run_id, artefacts_dir, getenv, dotenv (values
--- to use instead of reading dir/.env). Returns tool, python_source | nil, message.
+-- ({id, dir, spec}). opts: run_id, artefacts_dir (default the tool's
+-- artefacts folder), getenv, dotenv (values to use instead of reading
+-- dir/.env). Creates the tool's artefacts and temporary folders (see
+-- tool_dirs). Returns tool, python_source | nil, message.
 function M.tool_table(entry, opts)
   opts = opts or {}
   local spec = entry.spec
@@ -128,6 +161,8 @@ function M.tool_table(entry, opts)
     dotenv, err = M.read_dotenv(entry.dir, opts.getenv)
     if not dotenv then return nil, err end
   end
+  local artefacts_dir, tmp_dir = M.tool_dirs(spec.id)
+  if not artefacts_dir then return nil, tmp_dir end
   return {
     id = spec.id,
     dir = entry.dir,
@@ -135,7 +170,7 @@ function M.tool_table(entry, opts)
     entrypoint = spec.entrypoint or "main.py",
     env = M.build({
       tool_id = spec.id, dotenv = dotenv, run_id = opts.run_id,
-      artefacts_dir = opts.artefacts_dir, getenv = opts.getenv,
+      artefacts_dir = opts.artefacts_dir or artefacts_dir, tmp_dir = tmp_dir, getenv = opts.getenv,
     }),
     max_memory_mb = spec.max_memory_mb,
     max_runtime_seconds = spec.max_runtime_seconds,

@@ -74,6 +74,7 @@ M.GITIGNORE = table.concat({
   "pixie.db*",
   "logs/",
   "artefacts/",
+  "tmp/",
   "",
 }, "\n")
 

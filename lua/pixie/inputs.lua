@@ -1,5 +1,6 @@
 -- Run inputs against a tool's declared inputs (SPEC §4.1, §4.4):
---   check(spec, given)        -> values | nil, errors   (every problem at once)
+--   check(spec, given)        -> values | nil, errors   (every problem at once;
+--     a `layout: chat` tool also takes undeclared `messages` and `history`)
 --   coerce(spec, key, text)   -> value | nil, error     (CLI key=value strings)
 --   samples(spec)             -> values                 (validator sample run)
 --   unencodable(value)        -> nil | message          (what JSON cannot carry)
@@ -175,6 +176,10 @@ local function visible(input, values)
   return other == cond.equals or tostring(other) == tostring(cond.equals)
 end
 
+-- What the original's chat page sends a `layout: chat` tool besides its
+-- declared inputs: {messages = [{role, content}...], history = [...]}.
+local CHAT_ENVELOPE = { messages = true, history = true }
+
 function M.check(spec, given)
   if type(given) ~= "table" or is_array(given) and next(given) ~= nil then
     return nil, { "inputs must be a JSON object" }
@@ -183,7 +188,11 @@ function M.check(spec, given)
   for _, input in ipairs(spec.inputs or {}) do declared[input.key] = true end
   local unknown = {}
   for k in pairs(given) do
-    if not declared[k] then unknown[#unknown + 1] = tostring(k) end
+    if CHAT_ENVELOPE[k] and spec.layout == "chat" and not declared[k] then
+      values[k] = given[k] -- the chat page's {messages, history}, passed as sent
+    elseif not declared[k] then
+      unknown[#unknown + 1] = tostring(k)
+    end
   end
   table.sort(unknown)
   for _, k in ipairs(unknown) do errors[#errors + 1] = ("%s: unknown input"):format(out.quote(k)) end

@@ -13,6 +13,11 @@
 --   array: item (a field)  object: schema       typed: by_type, fallback
 --   any / json_object: free-form JSON, deep-copied   bool, scalar
 -- More kinds: M.CHECK[kind] = function(ctx, field, value, path) -> value|nil.
+-- Lenient where the original's pydantic models were (docs/tool-format.md,
+-- "Lenient coercions"): int accepts a string of digits ("60"); number a
+-- numeric string ("2.5"); bool 0/1 and pydantic's words ("true", "no",
+-- "on", "1", ...). Each coercion is accepted with a warning naming the
+-- field and the coercion (ctx.warnings; result() returns them third).
 -- check_object never mutates its input and returns a new table whose keys
 -- are ordered (json.ordered) as the schema lists them.
 local json = require("pixie.json")
@@ -103,7 +108,22 @@ end
 -- A fresh error collector; root names the whole document in messages.
 -- Callers may store their own fields in it.
 local function new_ctx(root)
-  return { errors = {}, count = 0, root = root or "document" }
+  return { errors = {}, count = 0, warnings = {}, root = root or "document" }
+end
+
+-- Records warning `path: msg` (capped like errors, without the count).
+local function warn(ctx, path, msg)
+  if #ctx.warnings < M.MAX_ERRORS then
+    ctx.warnings[#ctx.warnings + 1] = (path ~= "" and path or ctx.root) .. ": " .. msg
+  end
+end
+
+-- The warning of an accepted coercion of `from` (a JSON value) to `to`.
+local function coerced(ctx, path, from, to_text, what)
+  local shown = type(from) == "string" and ('the string "%s"'):format(quote(from):sub(2, -2))
+    or ("the number %s"):format(("%.17g"):format(from))
+  warn(ctx, path, ("%s was read as %s %s (the original Pixie coerced it; write %s)")
+    :format(shown, what, to_text, to_text))
 end
 
 -- Records error `path: msg` (path "" = the document); only the first
@@ -167,9 +187,42 @@ function CHECK.string(ctx, f, v, path)
   return v
 end
 
+-- pydantic's lax booleans: these strings (any case) and the numbers 0, 1.
+local BOOL_WORDS = {
+  ["0"] = false, off = false, f = false, ["false"] = false, n = false, no = false,
+  ["1"] = true, on = true, t = true, ["true"] = true, y = true, yes = true,
+}
+
 function CHECK.bool(ctx, _, v, path)
-  if type(v) ~= "boolean" then return bad(ctx, path, "a boolean (true or false)", v) end
-  return v
+  if type(v) == "boolean" then return v end
+  local b
+  if type(v) == "string" then
+    b = BOOL_WORDS[v:lower()]
+  elseif type(v) == "number" and (v == 0 or v == 1) then
+    b = v == 1
+  end
+  if b == nil then
+    return bad(ctx, path, "a boolean (true or false; the original also took 0, 1, \"true\", \"no\", ...)", v)
+  end
+  coerced(ctx, path, v, tostring(b), "the boolean")
+  return b
+end
+
+-- A numeric string as pydantic's lax int/float read it (surrounding
+-- spaces allowed; decimal only, no hex, no inf/nan); nil otherwise.
+local function numeric_string(v, integer)
+  local s = v:match("^%s*(.-)%s*$")
+  local ok
+  if integer then
+    ok = s:match("^[+-]?%d+$") ~= nil
+  else
+    local mantissa = s:match("^([+-]?%d*%.?%d*)$") or s:match("^([+-]?%d*%.?%d*)[eE][+-]?%d+$")
+    ok = mantissa ~= nil and mantissa:find("%d") ~= nil
+  end
+  if not ok then return nil end
+  local x = integer and math.tointeger(tonumber(s)) or tonumber(s)
+  if x == nil or not finite(x) then return nil end
+  return x
 end
 
 -- Adds the range error for a number outside [f.min, f.max]; true if inside.
@@ -188,6 +241,12 @@ local function in_range(ctx, f, x, path, what)
 end
 
 function CHECK.int(ctx, f, v, path)
+  if type(v) == "string" then
+    local x = numeric_string(v, true)
+    if x == nil then return bad(ctx, path, "an integer", v) end
+    coerced(ctx, path, v, tostring(x), "the integer")
+    v = x
+  end
   if type(v) ~= "number" then return bad(ctx, path, "an integer", v) end
   local i = finite(v) and math.tointeger(v)
   if not i then
@@ -199,6 +258,12 @@ function CHECK.int(ctx, f, v, path)
 end
 
 function CHECK.number(ctx, f, v, path)
+  if type(v) == "string" then
+    local x = numeric_string(v, false)
+    if x == nil then return bad(ctx, path, "a number", v) end
+    coerced(ctx, path, v, ("%.17g"):format(x), "the number")
+    v = x
+  end
   if type(v) ~= "number" then return bad(ctx, path, "a number", v) end
   if not finite(v) then
     add(ctx, path, "must be a finite number")
@@ -398,19 +463,20 @@ local function object_schema(fields, extra, on_unknown)
   return s
 end
 
--- Returns value, or nil and the error array (with an "N more errors" line
--- when more than M.MAX_ERRORS were found), as parse/validate functions do.
+-- Returns value, nil, warnings, or nil, the error array (with an "N more
+-- errors" line when more than M.MAX_ERRORS were found), warnings, as
+-- parse/validate functions do. warnings: array of "path: message".
 local function result(ctx, value)
   if ctx.count > #ctx.errors then
     ctx.errors[#ctx.errors + 1] = ("%s: %d more errors not shown"):format(ctx.root, ctx.count - #ctx.errors)
   end
-  if ctx.count > 0 then return nil, ctx.errors end
-  return value
+  if ctx.count > 0 then return nil, ctx.errors, ctx.warnings end
+  return value, nil, ctx.warnings
 end
 
 M.CHECK = CHECK
 M.quote, M.join, M.index, M.shape, M.describe = quote, join, index, shape, describe
-M.new_ctx, M.add, M.bad, M.result = new_ctx, add, bad, result
+M.new_ctx, M.add, M.bad, M.result, M.warn = new_ctx, add, bad, result, warn
 M.finite, M.norm_number = finite, norm_number
 M.check_value, M.check_object = check_value, check_object
 M.field, M.req_str, M.opt_str, M.bool, M.enum, M.array_of = field, req_str, opt_str, bool, enum, array_of

@@ -19,7 +19,7 @@ local cache = {}
 local errno = sys.errno
 
 -- Parses dir/tool.json, reusing the cached result when unchanged.
--- Returns spec | nil, errors (array).
+-- Returns spec | nil, errors (array); then the coercion warnings (array or nil).
 local function load_spec(dir, folder)
   local path = dir .. "/tool.json"
   local st, _, scode = fs.stat(path)
@@ -30,9 +30,9 @@ local function load_spec(dir, folder)
   end
   local hit = cache[dir]
   if hit and hit.mtime_ns == st.mtime_ns and hit.size == st.size then
-    return hit.spec, hit.errors
+    return hit.spec, hit.errors, hit.warnings
   end
-  local spec, errors
+  local spec, errors, warnings
   if st.type ~= "file" then
     errors = { "tool.json is not a regular file" }
   else
@@ -42,11 +42,11 @@ local function load_spec(dir, folder)
     elseif not text then
       errors = { "tool.json cannot be read: " .. sys.strerror(code) }
     else
-      spec, errors = toolspec.parse(text, folder)
+      spec, errors, warnings = toolspec.parse(text, folder)
     end
   end
-  cache[dir] = { mtime_ns = st.mtime_ns, size = st.size, spec = spec, errors = errors }
-  return spec, errors
+  cache[dir] = { mtime_ns = st.mtime_ns, size = st.size, spec = spec, errors = errors, warnings = warnings }
+  return spec, errors, warnings
 end
 
 -- The entry of a tools/ child that is a symlink which cannot be followed
@@ -96,7 +96,7 @@ function M.list()
     if st and not utf8text.valid(folder) then
       entries[#entries + 1] = misnamed(dir, folder)
     elseif st and st.type == "directory" then
-      local spec, errors = load_spec(dir, folder)
+      local spec, errors, coercions = load_spec(dir, folder)
       local entry = {
         id = spec and spec.id or folder,
         folder = folder,
@@ -106,6 +106,7 @@ function M.list()
         warnings = {},
       }
       for _, e in ipairs(errors or {}) do entry.errors[#entry.errors + 1] = e end
+      for _, w in ipairs(coercions or {}) do entry.warnings[#entry.warnings + 1] = w end
       if spec and spec.id ~= folder then
         entry.warnings[#entry.warnings + 1] =
           ("folder name '%s' differs from the tool id '%s'"):format(folder, spec.id)

@@ -7,9 +7,12 @@
 -- Every problem is reported at once (capped at M.MAX_ERRORS lines plus one
 -- "N more errors" line). docs/tool-format.md is the user-facing reference.
 --
--- parse(text, tool) -> spec | nil, errors
+-- parse(text, tool) -> spec, nil, warnings | nil, errors, warnings
 --   text: the bytes of tool.json; tool: name used in messages (folder name)
--- validate(value, tool) -> spec | nil, errors   (an already decoded table)
+-- validate(value, tool) -> the same, for an already decoded table
+--   warnings: array of "path: message", one per lenient coercion the
+--   original's pydantic models made too ("60" read as 60, "false" as
+--   false: see jsonschema.lua and docs/tool-format.md); empty when none.
 --   spec: a NEW normalised table (the input is never mutated): every default
 --   filled at every level, JSON null of a string|null field becomes nil
 --   (absent), integral numbers become Lua integers, arrays are json.array()
@@ -289,7 +292,7 @@ local TOP = object_schema({
   array_of("outputs", typed(M.OUTPUT_TYPES, output_base, OUTPUT_EXTRA), { required = true }),
   array_of("secrets", field("", "object", { schema = SECRET }), { default_array = true }),
   field("warm_keep_seconds", "int", { default = 300, min = 0, max = WEEK }),
-  field("max_memory_mb", "int", { default = 512, min = 1, max = 1024 * 1024 }),
+  field("max_memory_mb", "int", { default = 512, min = 0, max = 1024 * 1024 }),
   field("max_runtime_seconds", "int", { default = 60, min = 1, max = WEEK }),
   field("schema_version", "string", { default = "1.0", nonempty = true, max = 32 }),
   bool("concurrent", true),

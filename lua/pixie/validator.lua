@@ -1,12 +1,19 @@
 -- The validator (SPEC §4.4): `pixie validate ID`, the dashboard's Validate.
 --
--- validate(entry) -> report
+-- validate(entry [, opts]) -> report
+--   opts: reference_only (skip the sample run, output and streaming checks),
+--         fixture = NAME, tag = TAG (which reference fixtures run)
 --   report = { tool_id, tool_path, timestamp, overall = pass|warn|fail,
---              checks = { {name, status = pass|warn|fail|skip, message}... },
+--              checks = { {name, status = pass|warn|fail|skip, message
+--                          [, details]}... },
 --              sample_inputs, sample_output, run_id }
--- Checks run in order; after a fail the remaining checks are skipped (with
--- the reason), the tool is stopped, and the report is stored masked.
+-- The original's checks, in its order (reference/pixie-original.md §6),
+-- plus entrypoint_present, interpreter_found and required_secrets. Checks
+-- run in order; after a fail the remaining checks are skipped (with the
+-- reason), the tool is stopped, and the report is stored masked.
 -- Required secrets not set: a warn, and the spawn/run checks are skipped.
+-- pyproject_ok is at worst a warn: Pixie does not install dependencies.
+-- A `layout: chat` tool's sample run sends the original's chat probe.
 local json = require("pixie.json")
 local fs = require("pixie.fs")
 local paths = require("pixie.paths")
@@ -17,14 +24,27 @@ local secrets = require("pixie.secrets")
 local childenv = require("pixie.childenv")
 local launcher = require("pixie.launcher")
 local runs = require("pixie.runs")
+local fixtures = require("pixie.fixtures")
+local sys = require("pixie.sys")
 
 local M = {}
 
 M.CHECKS = {
-  "folder_structure", "tool_json_parses", "schema_coherent", "entrypoint_present",
+  "folder_structure", "tool_json_parses", "schema_coherent", "pyproject_ok", "entrypoint_present",
   "interpreter_found", "required_secrets", "tool_spawns", "schema_matches_disk",
-  "sample_run_succeeds", "output_conforms", "clean_shutdown",
+  "sample_run_succeeds", "output_conforms", "streaming_check", "reference_fixtures_match",
+  "clean_shutdown",
 }
+
+-- The original's chat probe (its validator's sample inputs for a chat tool).
+M.CHAT_PROBE_TEXT = "Validation probe message"
+
+-- Seconds all reference fixtures may take together (the original's budget)
+-- unless the tool sets validator_timeout_override.
+M.REFERENCE_BUDGET_S = 60
+
+-- Output types whose presence makes a run a streaming one (SPEC §4.1).
+local STREAMING_TYPES = { stream_text = true, log = true, progress = true }
 
 local SHUTDOWN_GRACE_MS = 5000
 
@@ -52,30 +72,58 @@ local steps = {}
 steps.folder_structure = function(ctx)
   local dir = ctx.entry.dir
   if not paths.is_type(dir .. "/tool.json", "file") then return "fail", "tool.json is missing" end
-  if not paths.is_type(dir .. "/pyproject.toml", "file") then
-    return "warn", "pyproject.toml is missing (uv sync and share-tool expect it)"
-  end
-  return "pass", "tool.json and pyproject.toml present"
+  return "pass", "tool.json present"
 end
 
 steps.tool_json_parses = function(ctx)
   local text, err = fs.read(ctx.entry.dir .. "/tool.json", { limit = 1024 * 1024 })
   if not text then return "fail", err end
-  local spec, errors = toolspec.parse(text, ctx.entry.folder)
+  local spec, errors, warnings = toolspec.parse(text, ctx.entry.folder)
   if not spec then return "fail", table.concat(errors, "\n") end
   ctx.spec, ctx.raw = spec, json.decode(text)
   for _, e in ipairs(ctx.entry.errors) do
     if e:match("^duplicate id") then return "fail", e end
   end
+  ctx.coercions = {}
+  for _, w in ipairs(warnings) do ctx.coercions[w] = true end
+  if #warnings > 0 then return "warn", table.concat(warnings, "\n") end
   return "pass", "tool.json is valid"
 end
 
 steps.schema_coherent = function(ctx)
   local problems = toolspec.coherence(ctx.spec)
   if #problems > 0 then return "fail", table.concat(problems, "\n") end
-  local warnings = ctx.entry.warnings
+  local warnings = {}
+  for _, w in ipairs(ctx.entry.warnings) do
+    if not ctx.coercions[w] then warnings[#warnings + 1] = w end -- shown by tool_json_parses
+  end
   if #warnings > 0 then return "warn", table.concat(warnings, "\n") end
   return "pass", "keys unique, show_if targets exist"
+end
+
+-- Dependency sources uv would not fetch from PyPI (the original's list).
+local NON_PYPI = { "git+", "url =", "url=", "file://", "@ http", "@http", ".whl", ".tar.gz", ".zip" }
+
+steps.pyproject_ok = function(ctx)
+  local path = ctx.entry.dir .. "/pyproject.toml"
+  if not paths.is_type(path, "file") then
+    return "warn", "pyproject.toml is missing (Pixie does not install dependencies; uv sync and share-tool expect it)"
+  end
+  local text, err = fs.read(path, { limit = 1024 * 1024 })
+  if not text then return "warn", "pyproject.toml cannot be read: " .. tostring(err) end
+  local problems = {}
+  if not text:find("%[project%]") then problems[#problems + 1] = "pyproject.toml has no [project] table" end
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local code = line:gsub("^%s*#.*", "")
+    for _, marker in ipairs(NON_PYPI) do
+      if code:find(marker, 1, true) then
+        problems[#problems + 1] = "a dependency may not come from PyPI: " .. code:match("^%s*(.-)%s*$")
+        break
+      end
+    end
+  end
+  if #problems > 0 then return "warn", table.concat(problems, "\n") end
+  return "pass", "pyproject.toml present (Pixie does not install dependencies)"
 end
 
 steps.entrypoint_present = function(ctx)
@@ -127,8 +175,20 @@ steps.schema_matches_disk = function(ctx)
   return "pass", "/schema matches tool.json"
 end
 
+-- The sample inputs: one value per declared input (its default, else a
+-- generated one); for a chat tool the original's probe {messages, history}
+-- replaces those keys (the other declared inputs keep their samples, so a
+-- required one is never missing).
+local function sample_inputs(spec)
+  local values = inputs.samples(spec)
+  if spec.layout ~= "chat" then return values end
+  values.messages = json.array({ { role = "user", content = M.CHAT_PROBE_TEXT } })
+  values.history = json.array()
+  return values
+end
+
 steps.sample_run_succeeds = function(ctx)
-  ctx.sample_inputs = inputs.samples(ctx.spec)
+  ctx.sample_inputs = sample_inputs(ctx.spec)
   local record, problem = runs.execute(ctx.entry, ctx.sample_inputs, { source = "validator" })
   if not record then return "fail", problem.message end
   ctx.run_id = record.id
@@ -150,6 +210,93 @@ steps.output_conforms = function(ctx)
   return status, table.concat(lines, "\n")
 end
 
+local function streaming(spec)
+  for _, o in ipairs(spec.outputs or {}) do
+    if o.streaming or STREAMING_TYPES[o.type] then return true end
+  end
+  return false
+end
+
+steps.streaming_check = function(ctx)
+  if not streaming(ctx.spec) then return "skip", "no streaming output" end
+  return "skip", "streaming runs arrive with issue 9 item 1"
+end
+
+-- One fixture's result {name, file, status = pass|fail|skip, message, diffs}.
+local function run_fixture(ctx, fixture, config)
+  local result = { name = fixture.name, file = fixture.file, source = fixture.source, diffs = json.array() }
+  if type(fixture.skip_reason) == "string" and fixture.skip_reason ~= "" then
+    result.status, result.message = "skip", fixture.skip_reason
+    return result
+  end
+  local record, problem = runs.execute(ctx.entry, fixture.inputs, { source = "validator" })
+  if not record then
+    result.status, result.message = "fail", "not run: " .. problem.message
+    return result
+  end
+  result.run_id = record.id
+  if record.status ~= "ok" then
+    result.status, result.message = "fail", ("run %s: %s"):format(record.status, record.error_text or "")
+    return result
+  end
+  local diffs = fixtures.compare_outputs(fixture, record.outputs, ctx.spec, config)
+  for _, d in ipairs(diffs) do result.diffs[#result.diffs + 1] = d end
+  if #diffs > 0 then
+    result.status = "fail"
+    result.message = ("%d output%s differ%s"):format(#diffs, #diffs == 1 and "" or "s", #diffs == 1 and "s" or "")
+  else
+    result.status, result.message = "pass", "matches"
+  end
+  return result
+end
+
+steps.reference_fixtures_match = function(ctx)
+  local dir = ctx.entry.dir
+  if not paths.is_type(dir .. "/reference", "directory") then return "skip", "no reference/ folder" end
+  local config, terr = fixtures.tolerance(dir)
+  if #terr > 0 then return "fail", "reference/tolerance.yaml: " .. table.concat(terr, "\n") end
+  local all, lerr = fixtures.load(dir, ctx.spec)
+  if #lerr > 0 then return "fail", table.concat(lerr, "\n") end
+  local chosen = {}
+  for _, f in ipairs(all) do
+    if (not ctx.opts.fixture or fixtures.named(f, ctx.opts.fixture))
+        and (not ctx.opts.tag or fixtures.tagged(f, ctx.opts.tag)) then
+      chosen[#chosen + 1] = f
+    end
+  end
+  if #chosen == 0 then
+    local filter = ctx.opts.fixture and (" named " .. ctx.opts.fixture) or ""
+    filter = filter .. (ctx.opts.tag and (" tagged " .. ctx.opts.tag) or "")
+    return "skip", "no reference/fixture_*.json" .. filter
+  end
+  local budget_s = ctx.spec.validator_timeout_override or M.REFERENCE_BUDGET_S
+  local started = sys.monotonic_ms()
+  local results, lines = json.array(), {}
+  local counts = { pass = 0, fail = 0, skip = 0 }
+  for _, f in ipairs(chosen) do
+    local r
+    if sys.monotonic_ms() - started > budget_s * 1000 then
+      r = { name = f.name, file = f.file, status = "fail", diffs = json.array(),
+            message = ("not run: the reference budget of %d s was spent"):format(budget_s) }
+    else
+      r = run_fixture(ctx, f, config)
+    end
+    results[#results + 1] = r
+    counts[r.status] = counts[r.status] + 1
+    lines[#lines + 1] = ("%s %s: %s"):format(r.status:upper(), r.name, r.message)
+    for _, d in ipairs(r.diffs) do
+      lines[#lines + 1] = "  " .. fixtures.describe(d, config.options.truncate_diff_chars)
+    end
+  end
+  ctx.reference_details = results
+  local summary = ("%d fixture%s: %d passed, %d failed, %d skipped"):format(#chosen,
+    #chosen == 1 and "" or "s", counts.pass, counts.fail, counts.skip)
+  local message = summary .. "\n" .. table.concat(lines, "\n")
+  if counts.fail > 0 then return "fail", message end
+  if counts.pass == 0 then return "warn", message end
+  return "pass", message
+end
+
 steps.clean_shutdown = function(ctx)
   local _, was_running, forced = launcher.stop(ctx.spec.id, SHUTDOWN_GRACE_MS)
   ctx.spawned = false
@@ -161,8 +308,12 @@ end
 -- Checks that need a running tool, skipped when secrets are missing.
 local NEEDS_PROCESS = {
   tool_spawns = true, schema_matches_disk = true, sample_run_succeeds = true,
-  output_conforms = true, clean_shutdown = true,
+  output_conforms = true, streaming_check = true, reference_fixtures_match = true,
+  clean_shutdown = true,
 }
+
+-- Checks --reference-only leaves out (the original's 8-10).
+local NOT_REFERENCE = { sample_run_succeeds = true, output_conforms = true, streaming_check = true }
 
 local function overall_of(checks)
   local overall = "pass"
@@ -173,8 +324,8 @@ local function overall_of(checks)
   return overall
 end
 
-function M.validate(entry)
-  local ctx = { entry = entry }
+function M.validate(entry, opts)
+  local ctx = { entry = entry, opts = opts or {}, coercions = {} }
   local checks = {}
   local stop_reason
   for _, name in ipairs(M.CHECKS) do
@@ -183,6 +334,8 @@ function M.validate(entry)
       status, message = "skip", stop_reason
     elseif ctx.skip_reason and NEEDS_PROCESS[name] then
       status, message = "skip", ctx.skip_reason
+    elseif ctx.opts.reference_only and NOT_REFERENCE[name] then
+      status, message = "skip", "skipped by --reference-only"
     else
       local ok, s, m = pcall(steps[name], ctx)
       if ok then
@@ -192,7 +345,9 @@ function M.validate(entry)
       end
       if status == "fail" then stop_reason = "skipped after " .. name .. " failed" end
     end
-    checks[#checks + 1] = { name = name, status = status, message = message }
+    local check = { name = name, status = status, message = message }
+    if name == "reference_fixtures_match" and ctx.reference_details then check.details = ctx.reference_details end
+    checks[#checks + 1] = check
   end
   if ctx.spawned then launcher.stop(entry.id) end
   return {
@@ -208,8 +363,8 @@ function M.validate(entry)
 end
 
 -- Validates and stores the report (masked). Returns report, stored_id | nil, msg.
-function M.validate_and_store(entry)
-  local report = M.validate(entry)
+function M.validate_and_store(entry, opts)
+  local report = M.validate(entry, opts)
   local st, err = runs.store()
   if not st then return report, nil, err end
   local id, serr = st:validation_report_add(entry.id, report.overall, report)

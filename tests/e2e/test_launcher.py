@@ -178,8 +178,10 @@ class Lifecycle(LauncherTestCase):
         tool["env"]["PIXIE_ARTEFACTS_DIR"] = "/tmp/artefacts"
         out = json.loads(self.driver.ok("run", tool=tool, body='{"run_id": "r-1"}',
                                         opts={"run_id": "r-1"})["body"])
-        expected = {k: os.environ[k] for k in ("PATH", "HOME", "TZ", "TMPDIR", "TERM",
+        expected = {k: os.environ[k] for k in ("PATH", "HOME", "TZ", "TERM",
                                                "LC_CTYPE") if k in os.environ}
+        tmp = os.path.join(os.path.realpath(self.home), "tmp", "fdcheck")  # the tool's own
+        expected.update({"TMPDIR": tmp, "TEMP": tmp, "TMP": tmp})
         expected.update({"LANG": "C.UTF-8", "FROM_DOTENV": "dotenv-value",
                          "TEST_NONCE": self.nonce, "PYTHONUNBUFFERED": "1",
                          "PIXIE_TOOL_ID": "fdcheck", "PIXIE_ARTEFACTS_DIR": "/tmp/artefacts"})

@@ -57,6 +57,51 @@ def every_byte_pixie_wrote(home):
     return blobs
 
 
+class RunEnvironment(unittest.TestCase):
+    """Item 5 of issue 9: the per-tool folders, the run's ids and max_memory_mb 0."""
+
+    def run_probe(self, home, reserve_mb):
+        r = pixie("run", "envprobe", f"reserve_mb={reserve_mb}", "--json", home=home)
+        return r, (json.loads(r.stdout) if r.stdout.strip() else None)
+
+    def test_tool_sees_its_folders_and_the_run_ids(self):
+        home = home_with("envprobe")
+        real = os.path.realpath(home)
+        r, record = self.run_probe(home, 0)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env = record["outputs"]["env"]
+        tmp = os.path.join(real, "tmp", "envprobe")
+        self.assertEqual((env["TMPDIR"], env["TEMP"], env["TMP"], env["tempfile_dir"]), (tmp,) * 4)
+        self.assertEqual(env["tmp_mode"], "0o700")
+        self.assertEqual(env["PIXIE_ARTEFACTS_DIR"], os.path.join(real, "artefacts", "envprobe"))
+        self.assertEqual(env["PIXIE_RUN_ID"], "")  # a warm process serves many runs
+        self.assertEqual(env["run_id"], record["run_id"])
+        self.assertEqual(env["run_artefacts_dir"],
+                         os.path.join(real, "artefacts", "envprobe", record["run_id"]))
+        with open(os.path.join(home, ".gitignore")) as f:
+            self.assertIn("tmp/", f.read().split())
+        # the second run (same warm process) gets its own id
+        r2, second = self.run_probe(home, 0)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertNotEqual(second["run_id"], record["run_id"])
+        self.assertEqual(second["outputs"]["env"]["run_id"], second["run_id"])
+
+    def test_max_memory_mb_zero_means_no_address_space_limit(self):
+        home = home_with("envprobe")
+        r, record = self.run_probe(home, 768)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(record["outputs"]["reserved_mb"], 768)
+        path = os.path.join(home, "tools", "envprobe", "tool.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec["max_memory_mb"] = 512
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        r, record = self.run_probe(home, 768)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(record["status"], "error")
+
+
 class ExampleRuns(unittest.TestCase):
     def test_word_count_runs_and_is_recorded(self):
         home = home_with(examples=True)
@@ -287,11 +332,116 @@ class Validate(unittest.TestCase):
         self.assertNotEqual(checks["clean_shutdown"]["status"], "fail", report)
         self.assertEqual(processes_inside(home), [], "a process of the tool's tree survived")
 
+    def test_reference_fixtures_pass_with_tolerance_yaml(self):
+        home = home_with("refcalc")
+        code, report, checks = self.report(home, "refcalc")
+        self.assertEqual(code, 0, report)
+        ref = checks["reference_fixtures_match"]
+        self.assertEqual(ref["status"], "pass", ref)
+        self.assertIn("3 fixtures: 2 passed, 0 failed, 1 skipped", ref["message"])
+        by_name = {d["name"]: d for d in ref["details"]}
+        self.assertEqual(by_name["not yet"]["status"], "skip")
+        self.assertEqual(by_name["not yet"]["message"], "waiting for a cited source")
+        self.assertEqual(checks["pyproject_ok"]["status"], "warn")
+        self.assertEqual(checks["clean_shutdown"]["status"], "pass")
+        # the tolerance.yaml override is what lets total pass: tighten it and it fails
+        path = os.path.join(home, "tools", "refcalc", "reference", "tolerance.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("total: {rtol: 1.0e-6}", "total: {rtol: 1.0e-9}"))
+        code, report, checks = self.report(home, "refcalc")
+        self.assertEqual(code, 1)
+        self.assertIn("total (number, numeric_isclose): rtol_exceeded",
+                      checks["reference_fixtures_match"]["message"])
+        # a tolerance.yaml that is not the subset fails the check, naming the line
+        with open(path, "w") as f:
+            f.write("defaults:\n  table: {compare: rows_ordered\n")
+        code, report, checks = self.report(home, "refcalc")
+        self.assertEqual(checks["reference_fixtures_match"]["status"], "fail")
+        self.assertIn("tolerance.yaml", checks["reference_fixtures_match"]["message"])
+        self.assertIn("line 2", checks["reference_fixtures_match"]["message"])
+
+    def test_reference_fixture_that_fails_shows_the_diff(self):
+        home = home_with("refbroken")
+        code, report, checks = self.report(home, "refbroken")
+        self.assertEqual(code, 1)
+        self.assertEqual(report["overall"], "fail")
+        ref = checks["reference_fixtures_match"]
+        self.assertEqual(ref["status"], "fail")
+        self.assertIn("FAIL three years at 5%: 1 output differs", ref["message"])
+        self.assertIn("total (number, numeric_isclose): rtol_exceeded: 0.0099 > 1e-06 "
+                      "(expected=1157.625, actual=1169.20125", ref["message"])
+        diff = ref["details"][0]["diffs"][0]
+        self.assertEqual((diff["output_key"], diff["expected"]), ("total", 1157.625))
+        self.assertAlmostEqual(diff["actual"], 1169.20125)
+        r = pixie("validate", "refbroken", home=home, timeout=120)
+        self.assertIn("FAIL  reference_fixtures_match", r.stdout)
+        self.assertIn("rtol_exceeded", r.stdout)
+
+    def test_reference_flags_pick_fixtures(self):
+        home = home_with("refcalc")
+        r = pixie("validate", "refcalc", "--json", "--reference-only", "--tag", "long", home=home, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+        for name in ("sample_run_succeeds", "output_conforms", "streaming_check"):
+            self.assertEqual(checks[name]["status"], "skip")
+            self.assertEqual(checks[name]["message"], "skipped by --reference-only")
+        self.assertEqual(checks["tool_spawns"]["status"], "pass")
+        self.assertEqual([d["name"] for d in checks["reference_fixtures_match"]["details"]],
+                         ["fifteen years at 5%"])
+        for flag in ("three years at 5%", "basic", "fixture_basic.json"):
+            r = pixie("validate", "refcalc", "--json", "--fixture", flag, home=home, timeout=120)
+            details = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["reference_fixtures_match"]["details"]
+            self.assertEqual([d["name"] for d in details], ["three years at 5%"], flag)
+        r = pixie("validate", "refcalc", "--json", "--fixture", "nope", home=home, timeout=120)
+        ref = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["reference_fixtures_match"]
+        self.assertEqual(ref["status"], "skip")
+        self.assertIn("named nope", ref["message"])
+
+    def test_chat_tool_gets_the_chat_probe(self):
+        home = home_with("chatbot")
+        code, report, checks = self.report(home, "chatbot")
+        self.assertEqual(code, 0, report)
+        self.assertEqual(checks["sample_run_succeeds"]["status"], "pass", report)
+        self.assertEqual(report["sample_inputs"]["messages"],
+                         [{"role": "user", "content": "Validation probe message"}])
+        self.assertEqual(report["sample_inputs"]["history"], [])
+        self.assertEqual(report["sample_output"]["reply"], "(plain) you said: Validation probe message")
+        self.assertEqual(checks["streaming_check"]["status"], "skip")
+        self.assertEqual(checks["reference_fixtures_match"]["status"], "skip")
+
     def test_plain_report_names_checks(self):
         home = home_with(examples=True)
         r = pixie("validate", "word-count", home=home, timeout=120)
         self.assertIn("PASS  sample_run_succeeds", r.stdout)
         self.assertIn("word-count: warn", r.stdout)
+
+    def test_lenient_tool_json_runs_with_warnings(self):
+        """Item 6 of issue 9: what the original's pydantic models coerced is accepted, with a warning."""
+        home = home_with("envprobe")
+        path = os.path.join(home, "tools", "envprobe", "tool.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec.update({"max_runtime_seconds": "60", "concurrent": "false"})
+        spec["outputs"][0]["streaming"] = 0
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        r = pixie("tools", home=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('warning: max_runtime_seconds: the string "60" was read as the integer 60', r.stdout)
+        self.assertIn('warning: concurrent: the string "false" was read as the boolean false', r.stdout)
+        self.assertIn("warning: outputs[0].streaming: the number 0 was read as the boolean false", r.stdout)
+        listed = json.loads(pixie("tools", "--json", home=home).stdout)
+        self.assertEqual(listed[0]["status"], "ok")
+        self.assertEqual(len(listed[0]["warnings"]), 3, listed)
+        r = pixie("validate", "envprobe", "--json", home=home, timeout=120)
+        report = json.loads(r.stdout)
+        checks = {c["name"]: c for c in report["checks"]}
+        self.assertEqual(checks["tool_json_parses"]["status"], "warn")
+        self.assertIn("max_runtime_seconds", checks["tool_json_parses"]["message"])
+        self.assertEqual(checks["schema_coherent"]["status"], "pass")
+        self.assertEqual(checks["sample_run_succeeds"]["status"], "pass", report)
 
 
 if __name__ == "__main__":

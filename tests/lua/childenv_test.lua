@@ -69,6 +69,8 @@ end)
 
 t.test("tool_table carries the spec's limits and refuses broken tools", function()
   local root = t.tmpdir("childenv-table")
+  assert(config.set_home(root))
+  root = config.home()
   executable(root .. "/bin/python3")
   local entry = {
     id = "demo", dir = root .. "/tools/demo",
@@ -82,11 +84,39 @@ t.test("tool_table carries the spec's limits and refuses broken tools", function
     id = "demo", dir = root .. "/tools/demo", python = root .. "/bin/python3",
     entrypoint = "app.py", max_memory_mb = 256, max_runtime_seconds = 9,
     warm_keep_seconds = 30, concurrent = false,
-    env = { PATH = root .. "/bin", K = "v", PYTHONUNBUFFERED = "1", PIXIE_TOOL_ID = "demo" },
+    env = { PATH = root .. "/bin", K = "v", PYTHONUNBUFFERED = "1", PIXIE_TOOL_ID = "demo",
+            PIXIE_ARTEFACTS_DIR = root .. "/artefacts/demo", TMPDIR = root .. "/tmp/demo",
+            TEMP = root .. "/tmp/demo", TMP = root .. "/tmp/demo" },
   })
   local none, msg = childenv.tool_table({ id = "bad", dir = root, spec = nil })
   t.eq(none, nil)
   t.contains(msg, "broken")
+end)
+
+t.test("every process gets the tool's artefacts and temporary folders (0700), not a run id", function()
+  local root = t.tmpdir("childenv-dirs")
+  assert(config.set_home(root))
+  root = config.home()
+  executable(root .. "/bin/python3")
+  local entry = { id = "demo", dir = root .. "/tools/demo", spec = { id = "demo", max_memory_mb = 0 } }
+  local tool = assert(childenv.tool_table(entry, { getenv = parent({ PATH = root .. "/bin",
+    TMPDIR = "/parent/tmp" }), dotenv = { TMPDIR = "/dotenv/tmp", PIXIE_RUN_ID = "stale" } }))
+  t.eq(tool.env.TMPDIR, root .. "/tmp/demo")
+  t.eq(tool.env.TEMP, root .. "/tmp/demo")
+  t.eq(tool.env.TMP, root .. "/tmp/demo")
+  t.eq(tool.env.PIXIE_ARTEFACTS_DIR, root .. "/artefacts/demo")
+  t.eq(tool.env.PIXIE_RUN_ID, nil) -- a warm process serves many runs
+  t.eq(tool.max_memory_mb, 0)
+  for _, dir in ipairs({ root .. "/tmp/demo", root .. "/artefacts/demo" }) do
+    local st = assert(require("pixie.fs").stat(dir))
+    t.eq(st.type, "directory")
+    t.eq(st.mode & 0x1FF, 0x1C0) -- 0700
+  end
+  -- a one-shot table may carry its run
+  local one = assert(childenv.tool_table(entry, { getenv = parent({ PATH = root .. "/bin" }), dotenv = {}, run_id = "r-9",
+                                                  artefacts_dir = root .. "/artefacts/demo/r-9" }))
+  t.eq(one.env.PIXIE_RUN_ID, "r-9")
+  t.eq(one.env.PIXIE_ARTEFACTS_DIR, root .. "/artefacts/demo/r-9")
 end)
 
 return t.run()

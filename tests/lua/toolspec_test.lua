@@ -41,7 +41,7 @@ local COLS = { { key = "name", label = "Name", type = "text" }, { key = "qty", l
 -- { fields to merge, path suffix expected in the error }.
 local INPUT_CASES = {
   text = { { placeholder = "x", max_length = 10 }, { { max_length = "ten" }, "max_length" } },
-  textarea = { { monospace = true, max_length = 5 }, { { monospace = "yes" }, "monospace" } },
+  textarea = { { monospace = true, max_length = 5 }, { { monospace = "maybe" }, "monospace" } },
   number = { { min = 0, max = 10.5, step = 0.5, unit = "kg" }, { { step = 0 }, "step" } },
   slider = { { min = 0, max = 100, step = 1, range = true }, { {}, "max" } },
   select = { { options = OPTS, searchable = true }, { {}, "options" } },
@@ -66,7 +66,7 @@ local INPUT_CASES = {
   table = { { columns = COLS, min_rows = 1, max_rows = 5 }, { {}, "columns" } },
   map_point = { { default_center = { 51.5, -0.1 }, default_zoom = 10 },
                 { { default_center = { 1 } }, "default_center" } },
-  map_bbox = { { default_zoom = 3 }, { { default_zoom = "3" }, "default_zoom" } },
+  map_bbox = { { default_zoom = 3 }, { { default_zoom = "three" }, "default_zoom" } },
   map_polygon = { { default_center = { 0, 0 } }, { { default_center = { 100, 0 } }, "default_center" } },
   map_multipoint = { {}, { { default_center = 0 }, "default_center" } },
   hidden = { { default = { nested = { 1, 2 } } }, { { label = 5 }, "label" } },
@@ -75,8 +75,8 @@ local INPUT_CASES = {
 local OUTPUT_CASES = {
   number = { { format = "currency", precision = 2 }, { { format = "money" }, "format" } },
   boolean = { { true_label = "Yes", false_label = "No" }, { { true_label = true }, "true_label" } },
-  table = { { columns = COLS, downloadable = true }, { { downloadable = "yes" }, "downloadable" } },
-  chart_line = { { x_label = "t", y_label = "v", log_x = true, log_y = false }, { { log_x = 1 }, "log_x" } },
+  table = { { columns = COLS, downloadable = true }, { { downloadable = "sometimes" }, "downloadable" } },
+  chart_line = { { x_label = "t", y_label = "v", log_x = true, log_y = false }, { { log_x = 2 }, "log_x" } },
   chart_area = { { x_label = "t", log_y = true }, { { y_label = {} }, "y_label" } },
   map_points = { { default_center = { 10, 20 }, default_zoom = 4 }, { { default_zoom = true }, "default_zoom" } },
   code = { { language = "json" }, { { language = false }, "language" } },
@@ -185,12 +185,12 @@ t.test("unknown_or_missing_type_is_reported", function()
 end)
 
 t.test("many_errors_are_reported_together", function()
-  local spec, errs = parse_value({ id = "Bad", name = 3, inputs = "x", outputs = {}, max_memory_mb = 0,
-                                   concurrent = "yes", layout = "grid", tags = { 1 } })
+  local spec, errs = parse_value({ id = "Bad", name = 3, inputs = "x", outputs = {}, max_memory_mb = -1,
+                                   concurrent = "maybe", layout = "grid", tags = { 1 } })
   t.eq(spec, nil)
   local text = errors_text(errs)
   for _, p in ipairs({ "id: 'Bad' does not match", "name: must be a string, got a number",
-                       "inputs: must be an array, got a string", "max_memory_mb: must be an integer between 1",
+                       "inputs: must be an array, got a string", "max_memory_mb: must be an integer between 0",
                        "concurrent: must be a boolean", "layout: unknown layout 'grid'",
                        "tags[0]: must be a string" }) do
     t.contains(text, p)
@@ -235,7 +235,7 @@ t.test("secret_key_pattern_and_uniqueness", function()
   local e = fails_at(tool({ secrets = { { key = "A" }, { key = "B" }, { key = "A" } } }), "secrets[2].key")
   t.contains(e, "duplicate secret key 'A' (also secrets[0])")
   accepts(tool({ secrets = { { key = "A" }, { key = "a" } } }), "case-sensitive")
-  fails_at(tool({ secrets = { { key = "A", required = "yes" } } }), "secrets[0].required")
+  fails_at(tool({ secrets = { { key = "A", required = "perhaps" } } }), "secrets[0].required")
   fails_at(tool({ secrets = { { key = "A", description = 5 } } }), "secrets[0].description")
 end)
 
@@ -347,7 +347,8 @@ t.test("integers_are_strict", function()
   t.eq(spec.max_memory_mb, 256)
   fails_at(tool({ max_memory_mb = 256.5 }), "max_memory_mb: must be an integer, got 256.5")
   fails_at(tool({ max_runtime_seconds = true }), "max_runtime_seconds: must be an integer, got a boolean")
-  fails_at(tool({ max_runtime_seconds = "60" }), "max_runtime_seconds: must be an integer, got a string")
+  fails_at(tool({ max_runtime_seconds = "sixty" }), "max_runtime_seconds: must be an integer, got a string")
+  fails_at(tool({ max_runtime_seconds = "60.5" }), "max_runtime_seconds: must be an integer, got a string")
   fails_at(tool({ max_runtime_seconds = 0 }), "max_runtime_seconds: must be an integer between 1")
   fails_at(tool({ retain_runs = 0 }), "retain_runs")
   fails_at(tool({ warm_keep_seconds = -1 }), "warm_keep_seconds")
@@ -451,7 +452,7 @@ t.test("messages_about_garbage_are_specific", function()
 end)
 
 t.test("utf8_bom_is_an_error_but_the_rest_is_still_checked", function()
-  local text = assert(json.encode(tool({ concurrent = 1 })))
+  local text = assert(json.encode(tool({ concurrent = 3 })))
   local spec, errs = ts.parse("\239\187\191" .. text, "demo")
   t.eq(spec, nil)
   t.eq(#errs, 2, errors_text(errs))
@@ -530,6 +531,69 @@ t.test("fuzz_seed_corpus_behaves_as_named", function()
   end
   p:close()
   t.ok(n >= 10, "at least 10 seeds")
+end)
+
+-- Parses value; returns the spec and its warnings joined (fails when rejected).
+local function accepts_with_warnings(value)
+  local spec, errs, warnings = parse_value(value)
+  if not spec then error("rejected:\n" .. errors_text(errs), 2) end
+  return spec, table.concat(warnings, "\n"), warnings
+end
+
+t.test("lenient_coercions_of_the_original_are_accepted_with_a_warning", function()
+  -- a clean tool.json: no warnings
+  local _, text = accepts_with_warnings(tool({ max_runtime_seconds = 60, concurrent = false }))
+  t.eq(text, "")
+  -- "60" -> 60 (int fields)
+  local spec, w = accepts_with_warnings(tool({ max_runtime_seconds = "60", retain_runs = " 7 " }))
+  t.eq(spec.max_runtime_seconds, 60)
+  t.eq(math.type(spec.max_runtime_seconds), "integer")
+  t.eq(spec.retain_runs, 7)
+  t.contains(w, 'max_runtime_seconds: the string "60" was read as the integer 60')
+  t.contains(w, "retain_runs:")
+  -- booleans: pydantic's words in any case, and 0/1
+  local cases = { ["false"] = false, ["True"] = true, yes = true, no = false, on = true, off = false,
+                  ["1"] = true, ["0"] = false, t = true, f = false, y = true, n = false }
+  for word, want in pairs(cases) do
+    local s2, w2 = accepts_with_warnings(tool({ concurrent = word }))
+    t.eq(s2.concurrent, want, word)
+    t.contains(w2, "concurrent: the string", word)
+    t.contains(w2, "the boolean " .. tostring(want), word)
+  end
+  local s3, w3 = accepts_with_warnings(tool({ concurrent = 0, archived = 1 }))
+  t.eq({ s3.concurrent, s3.archived }, { false, true })
+  t.contains(w3, "concurrent: the number 0 was read as the boolean false")
+  t.contains(w3, "archived: the number 1 was read as the boolean true")
+  -- nested fields too: input required, output streaming, number min/max as strings
+  local s4, w4 = accepts_with_warnings(tool({
+    inputs = { { key = "n", label = "N", type = "number", min = "0", max = "2.5", required = "false" } },
+    outputs = { { key = "o", label = "O", type = "text", streaming = 1 } },
+  }))
+  t.eq(s4.inputs[1].min, 0)
+  t.eq(s4.inputs[1].max, 2.5)
+  t.eq(s4.inputs[1].required, false)
+  t.eq(s4.outputs[1].streaming, true)
+  t.contains(w4, 'inputs[0].max: the string "2.5" was read as the number 2.5')
+  t.contains(w4, "inputs[0].required:")
+  t.contains(w4, "outputs[0].streaming:")
+  -- whole numbers are floats where floats are wanted (and integers stay integers)
+  t.eq(accepts(tool({ inputs = { { key = "s", label = "S", type = "slider", min = 0, max = 10 } } })).inputs[1].max, 10)
+  -- still refused (deliberate tightenings)
+  fails_at(tool({ concurrent = 2 }), "concurrent: must be a boolean")
+  fails_at(tool({ concurrent = "maybe" }), "concurrent: must be a boolean")
+  fails_at(tool({ max_runtime_seconds = true }), "max_runtime_seconds: must be an integer, got a boolean")
+  fails_at(tool({ max_runtime_seconds = "0x10" }), "max_runtime_seconds")
+  fails_at(tool({ inputs = { { key = "n", label = "N", type = "number", min = "nan" } } }), "inputs[0].min")
+  fails_at(tool({ inputs = { { key = "n", label = "N", type = "number", min = "inf" } } }), "inputs[0].min")
+  fails_at(tool({ name = 5 }), "name: must be a string")
+  fails_at(tool({ max_runtime_seconds = "0" }), "max_runtime_seconds: must be an integer between 1")
+end)
+
+t.test("a_rejected_tool_json_still_reports_its_coercions", function()
+  local spec, errs, warnings = parse_value(tool({ concurrent = "yes", name = 3 }))
+  t.eq(spec, nil)
+  t.contains(errors_text(errs), "name: must be a string")
+  t.contains(table.concat(warnings, "\n"), "concurrent:")
 end)
 
 return t.run()

@@ -1,0 +1,157 @@
+-- pixie.fixtures and pixie.yaml_subset: the reference check's comparison
+-- and tolerance semantics (the original's check 12) and the YAML subset of
+-- reference/tolerance.yaml.
+local t = require("harness")
+local fx = require("pixie.fixtures")
+local yaml = require("pixie.yaml_subset")
+local json = require("pixie.json")
+
+t.test("yaml subset: block and flow mappings, scalars, comments", function()
+  local v = assert(yaml.parse([[
+# comment
+---
+defaults:
+  number: {rtol: 1.0e-4, atol: 1e-6}   # trailing comment
+  table:
+    compare: rows_ordered
+    float_rtol: .5
+overrides:
+  "odd key": {compare: 'it''s', tags: [a, "b c", 3]}
+  flag: yes
+  none: ~
+  text: plain words # not this
+options:
+  truncate_diff_chars: 200
+  list:
+    - 1
+    - two
+]]))
+  t.eq(v.defaults.number, { rtol = 1.0e-4, atol = 1e-6 })
+  t.eq(v.defaults.table, { compare = "rows_ordered", float_rtol = 0.5 })
+  t.eq(v.overrides["odd key"], { compare = "it's", tags = { "a", "b c", 3 } })
+  t.eq(v.overrides.flag, true)
+  t.eq(v.overrides.none, json.null)
+  t.eq(v.overrides.text, "plain words")
+  t.eq(math.type(v.options.truncate_diff_chars), "integer")
+  t.eq(v.options.list, { 1, "two" })
+  t.eq(yaml.parse(""), {})
+  t.eq(yaml.parse("# only a comment\n"), {})
+end)
+
+t.test("yaml subset: errors name the line", function()
+  local cases = {
+    ["a:\n  b: {c: 1\n"] = "line 2",
+    ["a: 1\n   b: 2\n"] = "line 2",
+    ["a:\n\tb: 1\n"] = "line 2",
+    ["a: 1\na: 2\n"] = "line 2: duplicate key",
+    ["a: &x 1\n"] = "line 1",
+    ["just text\n"] = "line 1",
+  }
+  for text, want in pairs(cases) do
+    local v, err = yaml.parse(text)
+    t.eq(v, nil, text)
+    t.contains(err, want, text)
+  end
+end)
+
+t.test("numbers: math.isclose with rtol and atol, booleans refused, {value} unwrapped", function()
+  local tol = { rtol = 1e-6, atol = 1e-9 }
+  t.eq(fx.compare("x", "number", 100, 100.00009, tol), nil)
+  local d = fx.compare("x", "number", 100, 100.001, tol)
+  t.eq(d.comparator, "numeric_isclose")
+  t.contains(d.metric, "rtol_exceeded: 1e-05 > 1e-06 (expected=100, actual=100.001, |delta|=0.001)")
+  t.eq(fx.compare("x", "number", 0, 1e-10, tol), nil) -- atol near zero
+  t.ok(fx.compare("x", "number", 0, 1e-8, tol) ~= nil)
+  t.eq(fx.compare("x", "number", 5, { value = 5 }, tol), nil)
+  t.eq(fx.compare("x", "number", 1, true, tol).metric, "boolean refused by numeric comparator")
+  t.eq(fx.compare("x", "number", 0 / 0, 0 / 0, tol), nil)
+  t.contains(fx.compare("x", "number", 1, "1", tol).metric, "actual value is not a number")
+end)
+
+t.test("text family: exact, whitespace-normalised, json-normalised, latex", function()
+  t.eq(fx.compare("s", "text", "a b", "a b", fx.BUILTIN.text), nil)
+  t.contains(fx.compare("s", "text", "abc", "abd", fx.BUILTIN.text).metric, "strings differ at offset 2")
+  local md = fx.merged("s", "markdown", { defaults = {}, overrides = {} })
+  t.eq(fx.compare("s", "markdown", "a  b\t\n\nc  ", " a b\n\nc", md), nil)
+  t.ok(fx.compare("s", "markdown", "a b\n\n c", "a b\n\nc", md) ~= nil) -- inner line starts count
+  t.ok(fx.compare("s", "text", "a  b", "a b", fx.BUILTIN.text) ~= nil)
+  t.eq(fx.compare("s", "code", '{"a": 1, "b": [1,2]}', '{"b":[1,2],"a":1}', { compare = "json_normalized" }), nil)
+  t.eq(fx.compare("s", "latex", "x\\,y", "x y", fx.BUILTIN.latex), nil)
+  t.eq(fx.compare("s", "text", { value = "v" }, "v", fx.BUILTIN.text), nil)
+end)
+
+t.test("tables: unordered rows by default, list rows by column, float tolerance", function()
+  local e = { columns = { "k", "v" }, rows = { { "a", 1.0 }, { "b", 2.0 } } }
+  local a = { columns = { { key = "k", label = "K" }, { key = "v", label = "V" } },
+              rows = { { k = "b", v = 2.0000001 }, { k = "a", v = 1 } } }
+  t.eq(fx.compare("t", "table", e, a, fx.BUILTIN.table), nil)
+  local d = fx.compare("t", "table", e, a, { compare = "rows_ordered", float_rtol = 1e-6, float_atol = 1e-9 })
+  t.eq(d.comparator, "table_rows_ordered")
+  t.eq(d.path, "rows[0].k")
+  t.contains(fx.compare("t", "table", e, { columns = { "k", "v" }, rows = { { "a", 1 } } }, fx.BUILTIN.table).metric,
+    "row counts differ: 2 vs 1")
+  t.contains(fx.compare("t", "table", e, { columns = { "k", "w" }, rows = {} }, fx.BUILTIN.table).metric,
+    "column names differ")
+end)
+
+t.test("charts compare data only; kv allow_extra; progress and media are not compared", function()
+  local e = { title = "A", x = { 1, 2 }, series = { { name = "s", values = { 1.0, 2.0 } } } }
+  local a = { title = "B", x = { 1, 2 }, series = { { name = "s", values = { 1.0, 2.0000000001 } } } }
+  t.eq(fx.compare("c", "chart_line", e, a, fx.BUILTIN.chart_line), nil)
+  a.series[1].values[2] = 2.1
+  local d = fx.compare("c", "chart_line", e, a, fx.BUILTIN.chart_line)
+  t.eq(d.path, "series[0].values[1]")
+  local kv_e, kv_a = { pairs = { a = 1 } }, { pairs = { a = 1 }, extra = 2 }
+  t.ok(fx.compare("k", "kv", kv_e, kv_a, fx.BUILTIN.kv) ~= nil)
+  t.eq(fx.compare("k", "kv", kv_e, kv_a, { compare = "dict_per_value", allow_extra = true }), nil)
+  t.eq(fx.compare("p", "progress", 1, 0, fx.BUILTIN.progress).comparator, "skip")
+  t.eq(fx.compare("i", "image", "data:a", "data:b", fx.BUILTIN.image), nil)
+end)
+
+t.test("tolerance layers: builtin < yaml defaults < yaml overrides < fixture", function()
+  local config = { defaults = { number = { rtol = 1e-3 } }, overrides = { total = { atol = 5 } } }
+  t.eq(fx.merged("other", "number", config, nil), { compare = "numeric_isclose", rtol = 1e-3, atol = 1e-9 })
+  t.eq(fx.merged("total", "number", config, nil), { compare = "numeric_isclose", rtol = 1e-3, atol = 5 })
+  t.eq(fx.merged("total", "number", config, { total = { rtol = 0.5 } }),
+       { compare = "numeric_isclose", rtol = 0.5, atol = 5 })
+end)
+
+t.test("fixture files and tolerance.yaml are checked like the original's models", function()
+  local dir = t.tmpdir("fixtures")
+  local spec = { outputs = { { key = "total", type = "number" } } }
+  t.eq({ fx.load(dir, spec) }, { {}, {} }) -- no reference/
+  t.write(dir .. "/reference/fixture_a.json", '{"name": "a", "inputs": {}, "expected_outputs": {"total": 1}}')
+  t.write(dir .. "/reference/fixture_b.json", '{"name": "b", "inputs": {}, "expected_outputs": {"nope": 1}}')
+  t.write(dir .. "/reference/fixture_c.json", '{"name": "c", "inputs": {}, "expected_outputs": {}, "label": 1}')
+  t.write(dir .. "/reference/fixture_d.json", '[1]')
+  t.write(dir .. "/reference/other.json", '{}')
+  local list, errors = fx.load(dir, spec)
+  t.eq(#list, 1)
+  t.eq(list[1].name, "a")
+  t.eq(#errors, 3)
+  t.contains(errors[1], "fixture_b.json: expected_outputs references undeclared output key(s): nope")
+  t.contains(errors[2], "fixture_c.json: invalid fixture")
+  t.contains(errors[2], "label: unknown field")
+  t.contains(errors[3], "fixture_d.json: top-level must be a JSON object")
+  t.ok(fx.named(list[1], "a") and fx.named(list[1], "fixture_a.json"))
+  local config, terr = fx.tolerance(dir)
+  t.eq(terr, {})
+  t.eq(config.options.on_missing_expected_key, "fail")
+  t.write(dir .. "/reference/tolerance.yaml", "defaults:\n  hologram: {rtol: 1}\n  table: 3\nextra: 1\n")
+  _, terr = fx.tolerance(dir)
+  t.eq(terr, { "defaults.hologram: unknown output type",
+               "defaults.table: must be a mapping (write 'key: {...}' with a space after the colon)",
+               "extra: unknown key" })
+  t.write(dir .. "/reference/tolerance.yaml", "overrides:\n  total:{rtol: 1}\n")
+  _, terr = fx.tolerance(dir)
+  t.contains(terr[1], "could not parse tolerance.yaml at line 2")
+  -- options: missing keys can be ignored
+  t.write(dir .. "/reference/tolerance.yaml", "options:\n  on_missing_expected_key: ignore\n")
+  config = assert(fx.tolerance(dir))
+  t.eq(fx.compare_outputs({ expected_outputs = { total = 1 } }, {}, spec, config), {})
+  config = fx.tolerance(dir .. "/none")
+  local diffs = fx.compare_outputs({ expected_outputs = { total = 1 } }, {}, spec, config)
+  t.eq(diffs[1].comparator, "key_presence")
+end)
+
+return t.run()
