@@ -414,6 +414,10 @@ static void test_orphans_of_a_dead_leader_are_killed(void)
         struct spawn_child c;
         CHECK(spawn_start(&o, &c) == 0);
         CHECK(spawn_wait(&c, 10000) == 0);
+        /* The orphan said so before its execve: wait until it is `sleep`. */
+        for (int i = 0; i < 1000 && count_tagged(tag) == 0; i++) {
+            usleep(10000);
+        }
         CHECK(count_tagged(tag) == 1);
         if (sweep) {
             for (int i = 0; i < 300 && count_tagged(tag) > 0; i++) {
