@@ -494,6 +494,7 @@ function tools.dir() end
 ---@param name? string                  used in messages
 ---@return table|nil spec
 ---@return string[]? errors
+---@return string[] warnings            lenient coercions, e.g. "60" read as 60
 function tools.validate_spec(value, name) end
 
 -- pixie.zip -----------------------------------------------------------------

@@ -50,8 +50,10 @@ local function tools_api()
     end,
     -- dir() -> absolute path of the home's tools folder | nil, message
     dir = require("pixie.config").tools_dir,
-    -- validate_spec(value [, name]) -> spec | nil, errors (array of strings);
-    -- value is a decoded table or the JSON text of a tool.json.
+    -- validate_spec(value [, name]) -> spec, nil, warnings | nil, errors,
+    -- warnings (arrays of strings; warnings name the lenient coercions the
+    -- original Pixie made too); value is a decoded table or the JSON text
+    -- of a tool.json.
     validate_spec = function(value, name)
       if name ~= nil and type(name) ~= "string" then
         error("bad argument #2 to 'validate_spec' (string expected, got " .. type(name) .. ")", 2)
