@@ -215,9 +215,10 @@ local function write_one(dir, name, text)
   local k, err = kind(folder)
   if k == false then return nil, err end
   if k == nil then
-    local ok, merr, code = fs.mkdirs(folder, 0755)
-    if not ok and code ~= errno.EEXIST then return nil, merr end
-    k = kind(folder)
+    local ok, merr = fs.mkdirs(folder, 0755)
+    k, err = kind(folder) -- a dangling symlink fails mkdirs: report it as the link it is
+    if k == false then return nil, err end
+    if not ok and k ~= "link" then return nil, merr end
   end
   if k == "link" then return nil, folder .. " is a symlink; refused (symlinks are never followed)" end
   if k ~= "directory" then return nil, folder .. " exists and is not a folder; refused" end

@@ -193,10 +193,11 @@ class ExportClaude(unittest.TestCase):
         os.makedirs(os.path.join(self.out, "lint-tool"))
         os.symlink(outside, os.path.join(self.out, "share-tool"))
         os.symlink(victim, os.path.join(self.out, "lint-tool", "SKILL.md"))
+        os.symlink(os.path.join(outside, "made"), os.path.join(self.out, "list-tools"))  # dangling
         r = export(self.home, self.out)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("share-tool", r.stderr)
-        self.assertIn("symlink", r.stderr)
+        for name in ("share-tool", "lint-tool", "list-tools"):
+            self.assertRegex(r.stderr, rf"skill {name}: .*is a symlink; refused")
         self.assertEqual(os.listdir(outside), [])
         with open(victim) as f:
             self.assertEqual(f.read(), "untouched\n")
