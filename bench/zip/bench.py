@@ -59,6 +59,10 @@ imp = timed([pixie, "--home", other, "run-skill", "import-tool", share_zip, "--n
             before=rm(installed))
 unzip_dir = os.path.join(work, "unzipped")
 unz = timed(["unzip", "-q", share_zip, "-d", unzip_dir], before=rm(unzip_dir))
+# import-tool fsyncs every file it extracts (a crash leaves the old tool or
+# the complete new one); unzip does not. The same durability for unzip:
+unz_sync = timed(["sh", "-c", 'unzip -q "$0" -d "$1" && sync -f "$1"', share_zip, unzip_dir],
+                 before=rm(unzip_dir))
 
 
 def row(label, pix, base, base_label):
@@ -73,3 +77,4 @@ print(f"tree: {size / 1048576:.1f} MiB; share-tool archive {os.path.getsize(shar
       f"zip -r archive {os.path.getsize(plain_zip) / 1048576:.1f} MiB; best of {runs} runs")
 row("share-tool", share, zipr, "zip -r -q")
 row("import-tool", imp, unz, "unzip -q")
+row("import-tool", imp, unz_sync, "unzip+sync")
