@@ -200,8 +200,8 @@ function M.render(s, home)
 end
 
 -- Type of path without following a final symlink: "file", "directory",
--- "link", "other", or nil when absent; raises nothing, returns nil, msg on
--- other errors.
+-- "link", "other"; nil when absent; false, message when it cannot be
+-- stat'ed for another reason.
 local function kind(path)
   local st, err, code = fs.stat(path, { nofollow = true })
   if st then return st.type end
