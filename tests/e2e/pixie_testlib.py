@@ -5,6 +5,7 @@ PIXIE_TEST_TMP.
 """
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 
@@ -48,3 +49,22 @@ def pixie(*args, home=None, input=None, env=None, timeout=60):
         full_env.update(env)
     return subprocess.run(argv, input=input, capture_output=True, text=True,
                           env=full_env, timeout=timeout)
+
+
+def tree(root):
+    """{relpath: (kind, mode, bytes)} of everything under root, symlinks not
+    followed: the whole state of a folder, for before/after comparisons."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode), None)
+            elif stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    out[rel] = ("file", stat.S_IMODE(st.st_mode), f.read())
+            else:
+                out[rel] = ("other", st.st_mode, None)
+    return out

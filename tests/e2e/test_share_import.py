@@ -26,7 +26,7 @@ import unittest
 import zipfile
 
 import make_hostile_zips as corpus
-from pixie_testlib import PIXIE_BIN, TMP_BASE, make_home, pixie, write
+from pixie_testlib import PIXIE_BIN, TMP_BASE, make_home, pixie, tree, write
 
 TOOL_JSON = """{
   "id": "%s",
@@ -42,24 +42,6 @@ TOOL_JSON = """{
 LIMIT_FLAGS = {"--max-archive": "--max-archive-bytes", "--max-entries": "--max-entries",
                "--max-file": "--max-file-bytes", "--max-total": "--max-total-bytes",
                "--max-ratio": "--max-ratio", "--ratio-min": "--ratio-min-bytes"}
-
-
-def tree(root):
-    """{relpath: (kind, mode, bytes)} of everything under root (no follow)."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            st = os.lstat(path)
-            if stat.S_ISDIR(st.st_mode):
-                out[rel] = ("dir", stat.S_IMODE(st.st_mode), None)
-            elif stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    out[rel] = ("file", stat.S_IMODE(st.st_mode), f.read())
-            else:
-                out[rel] = ("other", st.st_mode, None)
-    return out
 
 
 def visible(tools_dir):

@@ -24,7 +24,7 @@ import unittest
 import zipfile
 
 import make_hostile_zips as corpus
-from pixie_testlib import SOURCE_DIR, TMP_BASE
+from pixie_testlib import SOURCE_DIR, TMP_BASE, tree
 
 ZIP_TOOL = os.environ.get("PIXIE_ZIP_TOOL") or os.path.join(
     os.environ.get("PIXIE_BUILD_DIR") or os.path.join(SOURCE_DIR, "build"), "tests", "zip_tool")
@@ -53,24 +53,6 @@ def run_tool(*args):
     if "reason" not in rep:
         raise AssertionError("zip_tool %s: no report (exit %d): %s" % (args, p.returncode, p.stderr))
     return p.returncode, rep, skipped
-
-
-def tree(root):
-    """{relpath: (kind, mode, bytes)} of everything under root (no follow)."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            st = os.lstat(path)
-            if stat.S_ISDIR(st.st_mode):
-                out[rel] = ("dir", stat.S_IMODE(st.st_mode), None)
-            elif stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    out[rel] = ("file", stat.S_IMODE(st.st_mode), f.read())
-            else:
-                out[rel] = ("other", st.st_mode, None)
-    return out
 
 
 def python_accepts(path):
