@@ -272,9 +272,9 @@ struct stream_ctx {
     lua_State *L;
     int fn_idx;
     struct sse_parser parser;
-    int failed;   /* on_event raised: its error value is at the stack top */
-    int stopped;  /* on_event returned true */
-    int sse_rc;   /* the parser's own failure (-EFBIG, -ENOMEM) */
+    int failed;  /* on_event raised: its error value is at the stack top */
+    int stopped; /* on_event returned true */
+    int sse_rc;  /* the parser's own failure (-EFBIG, -ENOMEM) */
 };
 
 /* One event: calls on_event(name, data) protected. */
@@ -335,8 +335,7 @@ static int l_stream(lua_State *L)
         return api_nomem(L);
     }
     if (c.sse_rc == -EFBIG) {
-        return api_fail(L, -EFBIG, "tool '%s': a stream event is over %u bytes", id,
-                        SSE_EVENT_CAP);
+        return api_fail(L, -EFBIG, "tool '%s': a stream event is over %u bytes", id, SSE_EVENT_CAP);
     }
     if (rc != 0 && !timed_out && rc != -ECANCELED) {
         return fail(L, rc, err);
@@ -439,17 +438,10 @@ static int l_set_store(lua_State *L)
 }
 
 static const luaL_Reg launcher_functions[] = {
-    {"start", l_start},
-    {"run", l_run},
-    {"get", l_get},
-    {"stream", l_stream},
-    {"stop", l_stop},
-    {"stop_all", l_stop_all},
-    {"state", l_state},
-    {"output", l_output},
-    {"configure", l_configure},
-    {"set_store", l_set_store},
-    {NULL, NULL},
+    {"start", l_start},         {"run", l_run},       {"get", l_get},
+    {"stream", l_stream},       {"stop", l_stop},     {"stop_all", l_stop_all},
+    {"state", l_state},         {"output", l_output}, {"configure", l_configure},
+    {"set_store", l_set_store}, {NULL, NULL},
 };
 
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;

@@ -55,10 +55,10 @@ static CURL *thread_handle(void)
 struct sink {
     struct buf body;
     int too_big;
-    CURL *h;           /* the transfer (to read its status): streaming only */
-    httpc_data_fn fn;  /* NULL: collect the body */
+    CURL *h;          /* the transfer (to read its status): streaming only */
+    httpc_data_fn fn; /* NULL: collect the body */
     void *fn_ctx;
-    int stopped;       /* fn asked to stop */
+    int stopped; /* fn asked to stop */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)

@@ -426,8 +426,8 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
 }
 
 int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadline_ms,
-                    launcher_data_fn fn, void *ctx, long *status, int *timed_out,
-                    struct buf *body, struct buf *err)
+                    launcher_data_fn fn, void *ctx, long *status, int *timed_out, struct buf *body,
+                    struct buf *err)
 {
     struct buf msg = {0};
     *status = 0;
@@ -457,7 +457,8 @@ int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadl
     pool_unlock();
     if (hrc == -ETIMEDOUT) {
         *timed_out = 1;
-        set_err(&msg, "tool '%s' did not finish its stream within %ld ms; its processes were killed",
+        set_err(&msg,
+                "tool '%s' did not finish its stream within %ld ms; its processes were killed",
                 tool_id, deadline_ms);
         if (removed) {
             pool_inst_kill(in, TIMEOUT_GRACE_MS); /* drops the pool's reference */

@@ -107,8 +107,8 @@ typedef int (*launcher_data_fn)(void *ctx, const char *data, size_t len);
  * process is not warm, or the transport's -errno; a message in err on
  * failure. */
 int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadline_ms,
-                    launcher_data_fn fn, void *ctx, long *status, int *timed_out,
-                    struct buf *body, struct buf *err);
+                    launcher_data_fn fn, void *ctx, long *status, int *timed_out, struct buf *body,
+                    struct buf *err);
 
 /* Stops the warm process of tool_id: SIGTERM to its tree, grace_ms, then
  * SIGKILL; returns when nothing of it is left. Returns 0 when it was not

@@ -22,13 +22,13 @@
 typedef int (*sse_event_fn)(void *ctx, const char *name, const char *data, size_t len);
 
 struct sse_parser {
-    struct buf line;  /* the current, unfinished line */
-    struct buf data;  /* the current event's data */
-    struct buf name;  /* the current event's name */
-    int has_data;     /* a data: line was seen for the current event */
-    int after_cr;     /* the last byte fed was CR: an LF next is the same end */
-    int started;      /* bytes were fed (the BOM check is done) */
-    size_t bom_seen;  /* bytes of a possible BOM matched so far */
+    struct buf line; /* the current, unfinished line */
+    struct buf data; /* the current event's data */
+    struct buf name; /* the current event's name */
+    int has_data;    /* a data: line was seen for the current event */
+    int after_cr;    /* the last byte fed was CR: an LF next is the same end */
+    int started;     /* bytes were fed (the BOM check is done) */
+    size_t bom_seen; /* bytes of a possible BOM matched so far */
 };
 
 /* Zeroes p. */
