@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import unittest
 
 from pixie_testlib import SOURCE_DIR, make_home, pixie, write
@@ -115,6 +116,29 @@ class StreamLeak(unittest.TestCase):
         db = sqlite3.connect(os.path.join(home, "pixie.db"))
         outputs = [row[0] for row in db.execute("SELECT outputs_json FROM runs")]
         self.assertTrue(outputs and all("***" in o for o in outputs))
+
+
+class FastAPIStream(unittest.TestCase):
+    """A streaming tool written as the original's are, from its own venv."""
+
+    def test_runs_unchanged_and_a_cut_stream_fails(self):
+        home = home_with("fastapi-stream")
+        folder = os.path.join(home, "tools", "fastapi-stream")
+        write(os.path.join(folder, ".env"), f'AGENT_TOKEN="{CANARY}"\n', mode=0o600)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages",
+                        os.path.join(folder, ".venv")], check=True)
+        r, rec = run_json(home, "fastapi-stream", "question=12 * 7")
+        self.assertEqual(rec["status"], "ok", rec["error"])
+        self.assertEqual(rec["outputs"]["reply"], "12 * 7 = **84.0** [***]")
+        self.assertEqual(rec["outputs"]["tool_calls"]["lines"],
+                         [{"level": "tool", "message": "calculator(12 * 7)"}])
+        r2, cut = run_json(home, "fastapi-stream", "mode=cut")
+        self.assertEqual(r2.returncode, 1)
+        self.assertEqual(cut["status"], "error")
+        self.assertIn("the tool's stream broke before it was done", cut["error"])
+        self.assertIn("RuntimeError: the agent crashed mid-stream", cut["error"])
+        self.assertFalse(CANARY in r.stdout + r.stderr + r2.stdout + r2.stderr)
+        self.assertEqual(processes_inside(home), [])
 
 
 class BrokenStreams(unittest.TestCase):
