@@ -4,9 +4,9 @@
 -- execute(entry, given, opts) -> record | nil, problem
 --   entry: a discovered tool (lua/pixie/tools.lua); given: inputs table;
 --   opts.source: "cli" | "dashboard" | "validator" (default "cli");
---   opts.on_event(changes, outputs): optional, called for each streamed event
+--   opts.on_event(changes, state): optional, called for each streamed event
 --   once it is masked and merged (changes as stream_merge.apply gives them;
---   outputs the merged outputs so far): for live views.
+--   stream_merge.outputs(state) the merged outputs so far): for live views.
 -- A streaming tool (stream_merge.streaming) is POSTed /run, then its
 -- /stream?run_id= is read as Server-Sent Events within the same deadline;
 -- each event is masked, then merged (lua/pixie/stream_merge.lua).
@@ -157,7 +157,7 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
     deadline_ms = left,
     on_event = function(name, data)
       local changes = stream_merge.apply(state, out.scrub(name), event_value(data))
-      if on_event and #changes > 0 then on_event(changes, state.outputs) end
+      if on_event and #changes > 0 then on_event(changes, state) end
       return state.done
     end,
   })

@@ -12,6 +12,8 @@
 --     when it is not JSON). changes is an array of
 --     {key =, op = "append"|"lines"|"point"|"replace", value =}: what
 --     changed, for a live view. Sets state.done on `done: true`.
+--   outputs(state) -> the merged outputs so far (stream_text pieces are
+--     joined only here, so a long stream appends in linear time)
 --   finish(state, scrub) -> outputs: the merged outputs, each stream_text
 --     value passed through scrub once more (a secret cut across two chunks
 --     is whole only after the merge).
@@ -39,7 +41,7 @@ local function copy(v)
 end
 
 function M.new(spec, initial)
-  local state = { outputs = copy(initial or {}), by_key = {}, done = false }
+  local state = { outputs = copy(initial or {}), by_key = {}, done = false, pieces = {} }
   for _, o in ipairs(spec.outputs or {}) do
     state.by_key[o.key] = o
     if o.type == "stream_text" and not state.text_key then state.text_key = o.key end
@@ -59,9 +61,23 @@ end
 
 local function append_text(state, key, text, changes)
   if type(text) ~= "string" or text == "" then return end
-  local cur = scalar(state.outputs[key])
-  state.outputs[key] = (type(cur) == "string" and cur or "") .. text
+  local pieces = state.pieces[key]
+  if not pieces then
+    local cur = scalar(state.outputs[key])
+    pieces = { type(cur) == "string" and cur or "" }
+    state.pieces[key] = pieces
+  end
+  pieces[#pieces + 1] = text
   changes[#changes + 1] = { key = key, op = "append", value = text }
+end
+
+function M.outputs(state)
+  for key, pieces in pairs(state.pieces) do
+    local text = table.concat(pieces)
+    state.outputs[key] = text
+    state.pieces[key] = { text }
+  end
+  return state.outputs
 end
 
 -- log: {lines = [...]} replaces the lines; a string, a line object or an
@@ -121,6 +137,7 @@ local function merge_key(state, key, v, changes)
   elseif SERIES_CHARTS[o.type] and is_point(v) then
     merge_point(state, key, v, changes)
   else
+    state.pieces[key] = nil
     state.outputs[key] = copy(v)
     changes[#changes + 1] = { key = key, op = "replace", value = v }
   end
@@ -176,6 +193,7 @@ function M.apply(state, name, value)
 end
 
 function M.finish(state, scrub)
+  M.outputs(state)
   for key, o in pairs(state.by_key) do
     local v = state.outputs[key]
     if o.type == "stream_text" and type(v) == "string" then state.outputs[key] = scrub(v) end

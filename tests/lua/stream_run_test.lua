@@ -6,6 +6,7 @@ local config = require("pixie.config")
 local runs = require("pixie.runs")
 local tools = require("pixie.tools")
 local launcher = require("pixie.launcher")
+local stream_merge = require("pixie.stream_merge")
 
 local FIXTURES = assert(os.getenv("PIXIE_SOURCE_DIR"), "PIXIE_SOURCE_DIR") .. "/tests/fixtures/tools/"
 
@@ -27,9 +28,9 @@ t.test("on_event_sees_each_merged_event", function()
   t.eq(entry.status, "ok", table.concat(entry.errors, "; "))
   local seen, replies = {}, {}
   local record, problem = runs.execute(entry, { question = "3 * 4" }, {
-    on_event = function(changes, outputs)
+    on_event = function(changes, state)
       for _, c in ipairs(changes) do seen[#seen + 1] = c.key .. ":" .. c.op end
-      replies[#replies + 1] = outputs.reply
+      replies[#replies + 1] = stream_merge.outputs(state).reply
     end,
   })
   launcher.stop("stream-agent", 1000)
