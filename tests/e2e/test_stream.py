@@ -136,7 +136,6 @@ class FastAPIStream(unittest.TestCase):
         self.assertEqual(r2.returncode, 1)
         self.assertEqual(cut["status"], "error")
         self.assertIn("the tool's stream broke before it was done", cut["error"])
-        self.assertIn("RuntimeError: the agent crashed mid-stream", cut["error"])
         self.assertFalse(CANARY in r.stdout + r.stderr + r2.stdout + r2.stderr)
         self.assertEqual(processes_inside(home), [])
 
