@@ -4,9 +4,13 @@
 -- execute(entry, given, opts) -> record | nil, problem
 --   entry: a discovered tool (lua/pixie/tools.lua); given: inputs table;
 --   opts.source: "cli" | "dashboard" | "validator" (default "cli");
---   opts.on_event(changes, state): optional, called for each streamed event
---   once it is masked and merged (changes as stream_merge.apply gives them;
---   stream_merge.outputs(state) the merged outputs so far): for live views.
+--   opts.on_event(changes, outputs): optional, called for each streamed event
+--   once it is masked and merged: changes as stream_merge.apply gives them
+--   (an "append" to a stream_text output passes a mask stream of its own, so
+--   a secret cut across chunks never shows: its value may be "" while the
+--   masker holds text back, released by a later event); outputs() gives
+--   the merged, masked outputs so far (a stream_text output as the changes
+--   released it). For live views.
 -- A streaming tool (stream_merge.streaming) is POSTed /run, then its
 -- /stream?run_id= is read as Server-Sent Events within the same deadline;
 -- each event is masked, then merged (lua/pixie/stream_merge.lua).
@@ -31,6 +35,7 @@ local utf8text = require("pixie.utf8text")
 local out = require("pixie.out")
 local sys = require("pixie.sys")
 local stream_merge = require("pixie.stream_merge")
+local mask = require("pixie.mask")
 
 local M = {}
 
@@ -153,14 +158,41 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
     launcher.stop(spec.id, 1000)
     return { status = "timeout", error = ("no end of the stream within %d s; the tool was stopped"):format(limit_s) }
   end
+  -- stream_text key -> {stream = its mask stream, shown = released pieces}:
+  -- what a live view sees of that output
+  local live = {}
+  local function start_live(key, base)
+    if type(base) == "table" then base = base.value end
+    live[key] = { stream = mask.stream(), shown = { type(base) == "string" and out.scrub(base) or "" } }
+  end
+  for _, o in ipairs(spec.outputs) do
+    if o.type == "stream_text" then start_live(o.key, state.outputs[o.key]) end
+  end
+  local function outputs()
+    local shown = stream_merge.outputs(state, out.scrub)
+    for key, l in pairs(live) do shown[key] = table.concat(l.shown) end
+    return shown
+  end
   local got, err = launcher.stream(spec.id, answer.pid or 0, "/stream?run_id=" .. query_escape(run_id), {
     deadline_ms = left,
     on_event = function(name, data)
       local changes = stream_merge.apply(state, out.scrub(name), event_value(data))
-      if on_event and #changes > 0 then on_event(changes, state) end
+      if not on_event or #changes == 0 then return state.done end
+      for _, c in ipairs(changes) do
+        local l = live[c.key]
+        if l and c.op == "append" then
+          c.value = l.stream:feed(c.value)
+          l.shown[#l.shown + 1] = c.value
+        elseif l then -- replaced by a value that is not text: appends start again
+          l.stream:close()
+          start_live(c.key, nil)
+        end
+      end
+      on_event(changes, outputs)
       return state.done
     end,
   })
+  for _, l in pairs(live) do l.stream:close() end
   if not got then
     return { status = "error", error = "the tool's stream broke before it was done: " .. tostring(err) }
   end

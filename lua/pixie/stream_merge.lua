@@ -12,8 +12,10 @@
 --     when it is not JSON). changes is an array of
 --     {key =, op = "append"|"lines"|"point"|"replace", value =}: what
 --     changed, for a live view. Sets state.done on `done: true`.
---   outputs(state) -> the merged outputs so far (stream_text pieces are
---     joined only here, so a long stream appends in linear time)
+--   outputs(state [, scrub]) -> the merged outputs so far (stream_text
+--     pieces are joined only here, so a long stream appends in linear
+--     time); with scrub, a copy whose stream_text values went through it
+--     (a secret cut across two chunks is whole only once they are joined)
 --   finish(state, scrub) -> outputs: the merged outputs, each stream_text
 --     value passed through scrub once more (a secret cut across two chunks
 --     is whole only after the merge).
@@ -71,13 +73,19 @@ local function append_text(state, key, text, changes)
   changes[#changes + 1] = { key = key, op = "append", value = text }
 end
 
-function M.outputs(state)
+function M.outputs(state, scrub)
   for key, pieces in pairs(state.pieces) do
     local text = table.concat(pieces)
     state.outputs[key] = text
     state.pieces[key] = { text }
   end
-  return state.outputs
+  if not scrub then return state.outputs end
+  local shown = {}
+  for k, v in pairs(state.outputs) do
+    local o = state.by_key[k]
+    shown[k] = (o and o.type == "stream_text" and type(v) == "string") and scrub(v) or v
+  end
+  return shown
 end
 
 -- log: {lines = [...]} replaces the lines; a string, a line object or an
@@ -193,12 +201,7 @@ function M.apply(state, name, value)
 end
 
 function M.finish(state, scrub)
-  M.outputs(state)
-  for key, o in pairs(state.by_key) do
-    local v = state.outputs[key]
-    if o.type == "stream_text" and type(v) == "string" then state.outputs[key] = scrub(v) end
-  end
-  return state.outputs
+  return M.outputs(state, scrub)
 end
 
 return M
