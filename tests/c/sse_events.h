@@ -19,9 +19,11 @@ static inline int sse_record(void *ctx, const char *name, const char *data, size
     return b->err;
 }
 
-/* Parses text fed in pieces of `step` bytes (0: whole) into *out; returns
- * sse_feed's first non-zero result or 0. */
-static inline int sse_parse_in_steps(const char *text, size_t len, size_t step, struct buf *out)
+/* Parses text fed in pieces of `step` bytes (0: whole), each event passed
+ * to fn with ctx out (fn NULL: sse_record); returns sse_feed's first
+ * non-zero result or 0. */
+static inline int sse_parse_with(const char *text, size_t len, size_t step, sse_event_fn fn,
+                                 struct buf *out)
 {
     struct sse_parser p;
     sse_init(&p);
@@ -29,11 +31,17 @@ static inline int sse_parse_in_steps(const char *text, size_t len, size_t step, 
     size_t i = 0;
     do {
         size_t n = step == 0 || len - i < step ? len - i : step;
-        rc = sse_feed(&p, text + i, n, sse_record, out);
+        rc = sse_feed(&p, text + i, n, fn ? fn : sse_record, out);
         i += n;
     } while (rc == 0 && i < len);
     sse_free(&p);
     return rc;
+}
+
+/* sse_parse_with recording every event with sse_record. */
+static inline int sse_parse_in_steps(const char *text, size_t len, size_t step, struct buf *out)
+{
+    return sse_parse_with(text, len, step, NULL, out);
 }
 
 #endif
