@@ -3,7 +3,17 @@
 --
 -- execute(entry, given, opts) -> record | nil, problem
 --   entry: a discovered tool (lua/pixie/tools.lua); given: inputs table;
---   opts.source: "cli" | "dashboard" | "validator" (default "cli").
+--   opts.source: "cli" | "dashboard" | "validator" (default "cli");
+--   opts.on_event(changes, outputs): optional, called for each streamed event
+--   once it is masked and merged: changes as stream_merge.apply gives them
+--   (an "append" to a stream_text output passes a mask stream of its own, so
+--   a secret cut across chunks never shows: its value may be "" while the
+--   masker holds text back, released by a later event); outputs() gives
+--   the merged, masked outputs so far (a stream_text output as the changes
+--   released it). For live views.
+-- A streaming tool (stream_merge.streaming) is POSTed /run, then its
+-- /stream?run_id= is read as Server-Sent Events within the same deadline;
+-- each event is masked, then merged (lua/pixie/stream_merge.lua).
 --   record: the stored runs row (status ok|error|timeout, outputs, error_text),
 --   plus `warnings` (array, possibly empty): bookkeeping around the run that
 --   failed without changing its result (the tool's last inputs not saved,
@@ -23,6 +33,9 @@ local launcher = require("pixie.launcher")
 local log = require("pixie.log")
 local utf8text = require("pixie.utf8text")
 local out = require("pixie.out")
+local sys = require("pixie.sys")
+local stream_merge = require("pixie.stream_merge")
+local mask = require("pixie.mask")
 
 local M = {}
 
@@ -112,6 +125,90 @@ local function outcome(answer, err, spec)
   return { status = "ok", outputs = outputs }
 end
 
+-- Every string in a decoded value masked (keys included): a secret written
+-- with JSON escapes is whole only after decoding.
+local function scrub_deep(v)
+  if type(v) == "string" then return out.scrub(v) end
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[scrub_deep(k)] = scrub_deep(x) end
+  return setmetatable(c, getmetatable(v))
+end
+
+-- The masked value of one event's data: its JSON, or the text itself.
+local function event_value(data)
+  local text = out.scrub(data)
+  local value = json.decode(text)
+  if value == nil then return text end
+  return scrub_deep(value)
+end
+
+-- Percent-encodes a query value.
+local function query_escape(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+-- Reads the tool's /stream for run_id after a successful /run (result ok,
+-- with its initial outputs) and merges it. Returns the run's result.
+local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_event)
+  local state = stream_merge.new(spec, result.outputs)
+  local left = math.floor(deadline_at - sys.monotonic_ms())
+  local limit_s = spec.max_runtime_seconds + 5
+  if left <= 0 then
+    launcher.stop(spec.id, 1000)
+    return { status = "timeout", error = ("no end of the stream within %d s; the tool was stopped"):format(limit_s) }
+  end
+  -- stream_text key -> {stream = its mask stream, shown = released pieces}:
+  -- what a live view sees of that output
+  local live = {}
+  local function start_live(key, base)
+    if type(base) == "table" then base = base.value end
+    live[key] = { stream = mask.stream(), shown = { type(base) == "string" and out.scrub(base) or "" } }
+  end
+  for _, o in ipairs(spec.outputs) do
+    if o.type == "stream_text" then start_live(o.key, state.outputs[o.key]) end
+  end
+  local function outputs()
+    local shown = stream_merge.outputs(state, out.scrub)
+    for key, l in pairs(live) do shown[key] = table.concat(l.shown) end
+    return shown
+  end
+  local got, err = launcher.stream(spec.id, answer.pid or 0, "/stream?run_id=" .. query_escape(run_id), {
+    deadline_ms = left,
+    on_event = function(name, data)
+      local changes = stream_merge.apply(state, out.scrub(name), event_value(data))
+      if not on_event or #changes == 0 then return state.done end
+      for _, c in ipairs(changes) do
+        local l = live[c.key]
+        if l and c.op == "append" then
+          c.value = l.stream:feed(c.value)
+          l.shown[#l.shown + 1] = c.value
+        elseif l then -- replaced by a value that is not text: appends start again
+          l.stream:close()
+          start_live(c.key, nil)
+        end
+      end
+      on_event(changes, outputs)
+      return state.done
+    end,
+  })
+  for _, l in pairs(live) do l.stream:close() end
+  if not got then
+    return { status = "error", error = "the tool's stream broke before it was done: " .. tostring(err) }
+  end
+  if got.timed_out then
+    return { status = "timeout",
+             error = ("the stream did not end within %d s; the tool was stopped"):format(limit_s) }
+  end
+  if got.status_code < 200 or got.status_code > 299 then
+    return { status = "error", error = "/stream: " .. failure_text(got.status_code, got.body) }
+  end
+  if not state.done then
+    return { status = "error", error = "the tool's stream ended without an event saying done: true" }
+  end
+  return { status = "ok", outputs = stream_merge.finish(state, out.scrub) }
+end
+
 -- Appends the masked tail of the tool's output to an error text (bytes
 -- that are not UTF-8 as \xNN).
 local function with_output_tail(text, tool_id)
@@ -177,12 +274,17 @@ function M.execute(entry, given, opts)
     if not tool or not ok then
       result = { status = "error", error = terr or merr }
     else
+      local deadline_ms = (spec.max_runtime_seconds + 5) * 1000
+      local deadline_at = sys.monotonic_ms() + deadline_ms
       local answer, aerr = launcher.run(tool, request_body(run_id, values, artefacts_dir), {
         run_id = run_id,
         artefacts_dir = artefacts_dir,
-        deadline_ms = (spec.max_runtime_seconds + 5) * 1000,
+        deadline_ms = deadline_ms,
       })
       result = outcome(answer, aerr, spec)
+      if result.status == "ok" and stream_merge.streaming(spec) then
+        result = read_stream(tool, spec, answer, run_id, result, deadline_at, opts.on_event)
+      end
       if result.status ~= "ok" then result.error = with_output_tail(result.error, spec.id) end
     end
   end

@@ -6,6 +6,14 @@
  *      | {timed_out=true, error=msg, started=, pid=, port=}
  *      | nil, msg, errno
  *   get(tool_id, path [, timeout_ms=5000]) -> {status_code=, body=} | nil, msg, errno
+ *   stream(tool_id, pid, path, {deadline_ms=, on_event=function(name, data)})
+ *     reads `path` of the warm process `pid` (0: any) as Server-Sent Events
+ *     (src/core/sse.h): on_event gets each event's name ("" when none) and
+ *     data, unmasked (the caller masks); returning true stops the stream.
+ *     -> {status_code=, timed_out=false, stopped=bool, body=(non-2xx only)}
+ *      | {timed_out=true, error=msg}   (the tool's tree was killed)
+ *      | nil, msg, errno
+ *     An error raised by on_event is raised again once the stream is closed.
  *   stop(tool_id [, grace_ms=5000]) -> true, was_running, forced (SIGKILL needed)
  *   stop_all([grace_ms=5000]) -> true
  *   state() -> array of {tool_id, pid, port, started_at, last_used, busy}
@@ -24,6 +32,7 @@
 #include "api.h"
 #include "buf.h"
 #include "launcher.h"
+#include "sse.h"
 #include "store.h"
 
 #include <errno.h>
@@ -258,6 +267,95 @@ static int l_get(lua_State *L)
     return 1;
 }
 
+/* State of one stream(): the Lua callback at index fn_idx. */
+struct stream_ctx {
+    lua_State *L;
+    int fn_idx;
+    struct sse_parser parser;
+    int failed;  /* on_event raised: its error value is at the stack top */
+    int stopped; /* on_event returned true */
+    int sse_rc;  /* the parser's own failure (-EFBIG, -ENOMEM) */
+};
+
+/* One event: calls on_event(name, data) protected. */
+static int stream_event(void *ctx, const char *name, const char *data, size_t len)
+{
+    struct stream_ctx *c = ctx;
+    lua_State *L = c->L;
+    lua_pushvalue(L, c->fn_idx);
+    lua_pushstring(L, name);
+    lua_pushlstring(L, data, len);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+        c->failed = 1; /* the error value stays on the stack */
+        return 1;
+    }
+    int stop = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    c->stopped = stop;
+    return stop;
+}
+
+/* Bytes of the body: into the SSE parser. */
+static int stream_data(void *ctx, const char *data, size_t len)
+{
+    struct stream_ctx *c = ctx;
+    int rc = sse_feed(&c->parser, data, len, stream_event, c);
+    if (rc < 0) {
+        c->sse_rc = rc;
+    }
+    return rc != 0;
+}
+
+static int l_stream(lua_State *L)
+{
+    const char *id = luaL_checkstring(L, 1);
+    lua_Integer pid = luaL_checkinteger(L, 2);
+    const char *path = api_checkpath(L, 3);
+    luaL_argcheck(L, path[0] == '/', 3, "path must start with '/'");
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_Integer deadline = api_optinteger(L, 4, "deadline_ms", 0, 1, LAUNCHER_MAX_DEADLINE_MS);
+    luaL_argcheck(L, deadline > 0, 4, "field 'deadline_ms' required");
+    lua_getfield(L, 4, "on_event");
+    luaL_argcheck(L, lua_isfunction(L, -1), 4, "field 'on_event': function expected");
+    struct stream_ctx c;
+    memset(&c, 0, sizeof c);
+    c.L = L;
+    c.fn_idx = lua_gettop(L);
+    struct buf *err = api_newbuf(L, 0), *body = api_newbuf(L, 0);
+    sse_init(&c.parser);
+    long status = 0;
+    int timed_out = 0;
+    int rc = launcher_stream(id, (pid_t)pid, path, (long)deadline, stream_data, &c, &status,
+                             &timed_out, body, err);
+    sse_free(&c.parser);
+    if (c.failed) {
+        return lua_error(L); /* on_event's error, at the top */
+    }
+    if (c.sse_rc == -ENOMEM) {
+        return api_nomem(L);
+    }
+    if (c.sse_rc == -EFBIG) {
+        return api_fail(L, -EFBIG, "tool '%s': a stream event is over %u bytes", id, SSE_EVENT_CAP);
+    }
+    if (rc != 0 && !timed_out && rc != -ECANCELED) {
+        return fail(L, rc, err);
+    }
+    lua_createtable(L, 0, 4);
+    if (timed_out) {
+        api_pushbuf(L, err);
+        lua_setfield(L, -2, "error");
+    } else {
+        set_int(L, "status_code", status);
+        if (status < 200 || status > 299) {
+            api_pushbuf(L, body);
+            lua_setfield(L, -2, "body");
+        }
+    }
+    set_bool(L, "timed_out", timed_out);
+    set_bool(L, "stopped", c.stopped);
+    return 1;
+}
+
 static int l_stop(lua_State *L)
 {
     const char *id = luaL_checkstring(L, 1);
@@ -340,16 +438,10 @@ static int l_set_store(lua_State *L)
 }
 
 static const luaL_Reg launcher_functions[] = {
-    {"start", l_start},
-    {"run", l_run},
-    {"get", l_get},
-    {"stop", l_stop},
-    {"stop_all", l_stop_all},
-    {"state", l_state},
-    {"output", l_output},
-    {"configure", l_configure},
-    {"set_store", l_set_store},
-    {NULL, NULL},
+    {"start", l_start},         {"run", l_run},       {"get", l_get},
+    {"stream", l_stream},       {"stop", l_stop},     {"stop_all", l_stop_all},
+    {"state", l_state},         {"output", l_output}, {"configure", l_configure},
+    {"set_store", l_set_store}, {NULL, NULL},
 };
 
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;

@@ -55,12 +55,27 @@ static CURL *thread_handle(void)
 struct sink {
     struct buf body;
     int too_big;
+    CURL *h;          /* the transfer (to read its status): streaming only */
+    httpc_data_fn fn; /* NULL: collect the body */
+    void *fn_ctx;
+    int stopped; /* fn asked to stop */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
     struct sink *s = ctx;
     size_t len = size * nmemb;
+    if (s->fn) {
+        long status = 0;
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status <= 299) {
+            if (s->fn(s->fn_ctx, data, len) != 0) {
+                s->stopped = 1;
+                return 0;
+            }
+            return len;
+        }
+    }
     if (s->body.len + len > HTTPC_BODY_CAP) {
         s->too_big = 1;
         return 0;
@@ -82,9 +97,11 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct httpc_respons
     va_end(ap);
 }
 
-/* Performs one request; body == NULL means GET. */
+/* Performs one request; body == NULL means GET. fn (may be NULL) takes a
+ * 2xx body as it arrives (see httpc_get_stream). */
 static int request(int port, const char *path, const char *body, size_t len,
-                   const char *const *headers, long timeout_ms, struct httpc_response *res)
+                   const char *const *headers, long timeout_ms, httpc_data_fn fn, void *fn_ctx,
+                   struct httpc_response *res)
 {
     memset(res, 0, sizeof *res);
     if (port <= 0 || port > 65535 || !path || path[0] != '/') {
@@ -102,7 +119,7 @@ static int request(int port, const char *path, const char *body, size_t len,
         return -EINVAL;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct sink sink = {{0}, 0};
+    struct sink sink = {{0}, 0, h, fn, fn_ctx, 0};
     struct curl_slist *hdrs = NULL, *tmp;
     int rc = 0;
     if (body) {
@@ -160,6 +177,9 @@ static int request(int port, const char *path, const char *body, size_t len,
         res->refused = 1;
         rc = -ECONNREFUSED;
         set_error(res, "cannot connect to 127.0.0.1:%d", port);
+    } else if (sink.stopped) {
+        rc = -ECANCELED;
+        set_error(res, "reading 127.0.0.1:%d%s was stopped", port, path);
     } else if (sink.too_big) {
         rc = -EFBIG;
         set_error(res, "response from 127.0.0.1:%d%s over %u bytes", port, path, HTTPC_BODY_CAP);
@@ -173,13 +193,20 @@ static int request(int port, const char *path, const char *body, size_t len,
 
 int httpc_get(int port, const char *path, long timeout_ms, struct httpc_response *res)
 {
-    return request(port, path, NULL, 0, NULL, timeout_ms, res);
+    return request(port, path, NULL, 0, NULL, timeout_ms, NULL, NULL, res);
+}
+
+int httpc_get_stream(int port, const char *path, long timeout_ms, httpc_data_fn fn, void *ctx,
+                     struct httpc_response *res)
+{
+    return request(port, path, NULL, 0, NULL, timeout_ms, fn, ctx, res);
 }
 
 int httpc_post_json(int port, const char *path, const char *body, size_t len,
                     const char *const *headers, long timeout_ms, struct httpc_response *res)
 {
-    return request(port, path, body ? body : "", body ? len : 0, headers, timeout_ms, res);
+    return request(port, path, body ? body : "", body ? len : 0, headers, timeout_ms, NULL, NULL,
+                   res);
 }
 
 void httpc_response_free(struct httpc_response *res)

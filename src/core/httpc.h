@@ -30,6 +30,21 @@ int httpc_get(int port, const char *path, long timeout_ms, struct httpc_response
 int httpc_post_json(int port, const char *path, const char *body, size_t len,
                     const char *const *headers, long timeout_ms, struct httpc_response *res);
 
+/* Receives the body of a streaming GET as it arrives, in pieces of any
+ * size. A non-zero return stops the transfer (the call then returns
+ * -ECANCELED). */
+typedef int (*httpc_data_fn)(void *ctx, const char *data, size_t len);
+
+/* GET whose body is handed to fn as it arrives (a 2xx answer) instead of
+ * being collected; a non-2xx answer's body is collected into res->body
+ * (for its error message) and fn is never called. timeout_ms (<= 0: none)
+ * bounds the whole transfer. Returns 0 when the body ended (the server
+ * closed it, whatever the status: see res->status), -ECANCELED when fn
+ * stopped it, or httpc_get's errors. The caller frees res->body with
+ * httpc_response_free in every case. */
+int httpc_get_stream(int port, const char *path, long timeout_ms, httpc_data_fn fn, void *ctx,
+                     struct httpc_response *res);
+
 /* Frees res->body (idempotent). */
 void httpc_response_free(struct httpc_response *res);
 

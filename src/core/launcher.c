@@ -419,6 +419,49 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
     return finish(rc, &msg, err);
 }
 
+int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadline_ms,
+                    launcher_data_fn fn, void *ctx, long *status, int *timed_out, struct buf *body,
+                    struct buf *err)
+{
+    struct buf msg = {0};
+    *status = 0;
+    *timed_out = 0;
+    pool_lock();
+    struct slot *s = pool_slot_find_locked(tool_id);
+    struct inst *in = s ? s->inst : NULL;
+    if (in && pid > 0 && in->child.pid != pid) {
+        in = NULL;
+    }
+    if (in) {
+        in->refs++;
+        in->busy++;
+    }
+    pool_unlock();
+    if (!in) {
+        set_err(&msg, "tool '%s' is no longer running", tool_id);
+        return finish(-ESRCH, &msg, err);
+    }
+    struct httpc_response r;
+    int hrc = httpc_get_stream(in->port, path, deadline_ms, fn, ctx, &r);
+    *status = r.status;
+    int rc = take_response(hrc, &r, tool_id, body, &msg);
+    pool_lock();
+    pool_run_done_locked(in);
+    int removed = hrc == -ETIMEDOUT && pool_inst_remove_locked(in);
+    pool_unlock();
+    if (hrc == -ETIMEDOUT) {
+        *timed_out = 1;
+        set_err(&msg,
+                "tool '%s' did not finish its stream within %ld ms; its processes were killed",
+                tool_id, deadline_ms);
+        if (removed) {
+            pool_inst_kill(in, TIMEOUT_GRACE_MS); /* drops the pool's reference */
+        }
+    }
+    pool_inst_unref(in);
+    return finish(rc, &msg, err);
+}
+
 int launcher_stop(const char *tool_id, int grace_ms)
 {
     pool_lock();

@@ -94,6 +94,22 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
 int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
                  struct buf *body, struct buf *err);
 
+/* Receives a streamed body as it arrives; non-zero stops the stream. */
+typedef int (*launcher_data_fn)(void *ctx, const char *data, size_t len);
+
+/* GET `path` (e.g. "/stream?run_id=...") from the warm process of tool_id
+ * that has pid `pid` (the one that answered the run; 0: any), handing a 2xx
+ * body to fn as it arrives (a non-2xx body is appended to `body`). The
+ * process counts as busy meanwhile. deadline_ms (> 0) bounds the whole
+ * read: when it passes the tool's process tree is killed, *timed_out is 1
+ * and -ETIMEDOUT returned. Returns 0 when the tool ended the body (any
+ * status, in *status), -ECANCELED when fn stopped it, -ESRCH when that
+ * process is not warm, or the transport's -errno; a message in err on
+ * failure. */
+int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadline_ms,
+                    launcher_data_fn fn, void *ctx, long *status, int *timed_out, struct buf *body,
+                    struct buf *err);
+
 /* Stops the warm process of tool_id: SIGTERM to its tree, grace_ms, then
  * SIGKILL; returns when nothing of it is left. Returns 0 when it was not
  * running, 1 when it was stopped by SIGTERM, 2 when SIGKILL was needed. */

@@ -15,6 +15,8 @@ local command = {
                  key=value arguments override it
   --json         print the run record as JSON
 The tool is started, run once, and stopped. Exit 1 when the run fails.
+A streaming tool's text and log lines are shown as they arrive when the
+output is a terminal (without --json); the final outputs follow.
 ]],
   order = 20,
   scan_secrets = true,
@@ -72,6 +74,44 @@ local function print_record(record, spec)
   end
 end
 
+-- One log line as text: a string, or {level, message} (else its JSON).
+local function log_line(line)
+  if type(line) ~= "table" then return tostring(line) end
+  local text = line.message ~= nil and tostring(line.message) or (out.json(line) or "?")
+  return line.level ~= nil and ("[%s] %s"):format(tostring(line.level), text) or text
+end
+
+-- A runs.execute on_event that prints streamed text and log lines as they
+-- arrive, and a function to call when the run is over (ends the last line).
+local function live_printer(spec)
+  local labels, printed, mid_line = {}, {}, false
+  for _, o in ipairs(spec.outputs) do labels[o.key] = o.label end
+  local function line(text)
+    if mid_line then out.write("\n"); mid_line = false end
+    out.print(text)
+  end
+  local function on_event(changes)
+    for _, c in ipairs(changes) do
+      if c.op == "append" and type(c.value) == "string" then
+        out.write(c.value)
+        mid_line = c.value:sub(-1) ~= "\n"
+      elseif c.op == "append" and type(c.value) == "table" then
+        for _, l in ipairs(c.value) do line(("%s: %s"):format(labels[c.key], log_line(l))) end
+        printed[c.key] = (printed[c.key] or 0) + #c.value
+      elseif c.op == "lines" then
+        local from = printed[c.key] or 0
+        if #c.value < from then from = 0 end -- a shorter list: shown again
+        for i = from + 1, #c.value do line(("%s: %s"):format(labels[c.key], log_line(c.value[i]))) end
+        printed[c.key] = #c.value
+      end
+    end
+    out.flush()
+  end
+  return on_event, function()
+    if mid_line then out.write("\n") end
+  end
+end
+
 function command.run(args)
   local cli = require("pixie.cli")
   local opts, rest = argparse.parse(args, { flags = { json = "boolean", inputs = "string" }, min = 1 })
@@ -96,7 +136,12 @@ function command.run(args)
     given[key] = value
   end
   local runs = require("pixie.runs")
-  local record, problem = runs.execute(entry, given, { source = "cli" })
+  local on_event, live_done
+  if not opts.json and require("pixie.term").isatty("stdout") then
+    on_event, live_done = live_printer(entry.spec)
+  end
+  local record, problem = runs.execute(entry, given, { source = "cli", on_event = on_event })
+  if live_done then live_done() end
   require("pixie.launcher").stop(entry.spec.id)
   if not record then
     out.error(problem.message)
