@@ -26,6 +26,7 @@ local launcher = require("pixie.launcher")
 local runs = require("pixie.runs")
 local fixtures = require("pixie.fixtures")
 local sys = require("pixie.sys")
+local stream_merge = require("pixie.stream_merge")
 
 local M = {}
 
@@ -42,9 +43,6 @@ M.CHAT_PROBE_TEXT = "Validation probe message"
 -- Seconds all reference fixtures may take together (the original's budget)
 -- unless the tool sets validator_timeout_override.
 M.REFERENCE_BUDGET_S = 60
-
--- Output types whose presence makes a run a streaming one (SPEC §4.1).
-local STREAMING_TYPES = { stream_text = true, log = true, progress = true }
 
 local SHUTDOWN_GRACE_MS = 5000
 
@@ -189,7 +187,12 @@ end
 
 steps.sample_run_succeeds = function(ctx)
   ctx.sample_inputs = sample_inputs(ctx.spec)
-  local record, problem = runs.execute(ctx.entry, ctx.sample_inputs, { source = "validator" })
+  local started = sys.monotonic_ms()
+  local function on_event() -- called for events that changed an output
+    ctx.first_event_ms = ctx.first_event_ms or math.floor(sys.monotonic_ms() - started)
+  end
+  local record, problem = runs.execute(ctx.entry, ctx.sample_inputs,
+    { source = "validator", on_event = on_event })
   if not record then return "fail", problem.message end
   ctx.run_id = record.id
   if record.status ~= "ok" then
@@ -210,16 +213,17 @@ steps.output_conforms = function(ctx)
   return status, table.concat(lines, "\n")
 end
 
-local function streaming(spec)
-  for _, o in ipairs(spec.outputs or {}) do
-    if o.streaming or STREAMING_TYPES[o.type] then return true end
-  end
-  return false
-end
+-- The original's budget for a streaming tool's first non-empty event.
+local FIRST_EVENT_MS = 10000
 
 steps.streaming_check = function(ctx)
-  if not streaming(ctx.spec) then return "skip", "no streaming output" end
-  return "skip", "streaming runs arrive with issue 9 item 1"
+  if not stream_merge.streaming(ctx.spec) then return "skip", "no streaming output" end
+  local ms = ctx.first_event_ms
+  if not ms then return "fail", "the sample run's stream sent no non-empty event" end
+  if ms > FIRST_EVENT_MS then
+    return "fail", ("first non-empty event after %d ms (at most %d)"):format(ms, FIRST_EVENT_MS)
+  end
+  return "pass", ("first non-empty event after %d ms"):format(ms)
 end
 
 -- One fixture's result {name, file, status = pass|fail|skip, message, diffs}.

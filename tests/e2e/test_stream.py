@@ -66,6 +66,7 @@ class StreamedOutputs(unittest.TestCase):
         self.assertEqual(report["sample_output"]["reply"], "12 * 7 = **84.0**")
         checks = {c["name"]: c["status"] for c in report["checks"]}
         self.assertEqual(checks["sample_run_succeeds"], "pass")
+        self.assertEqual(checks["streaming_check"], "pass")
 
     def test_trainer_points_append_and_table_replaces(self):
         r, rec = run_json(self.home, "stream-trainer", "epochs=3")
@@ -197,6 +198,20 @@ class BrokenStreams(unittest.TestCase):
         rec = self.broken("slow")
         self.assertEqual(rec["status"], "timeout")
         self.assertIn("the stream did not end within 6 s; the tool was stopped", rec["error"])
+
+    def test_validate_fails_a_stream_that_never_sends_an_event(self):
+        home = home_with("stream-broken")
+        spec_path = os.path.join(home, "tools", "stream-broken", "tool.json")
+        with open(spec_path) as f:
+            spec = json.load(f)
+        spec["inputs"][0]["default"] = "silent"  # the validator's sample run uses defaults
+        with open(spec_path, "w") as f:
+            json.dump(spec, f)
+        report = json.loads(pixie("validate", "stream-broken", "--json", home=home).stdout)
+        checks = {c["name"]: c for c in report["checks"]}
+        self.assertEqual(checks["sample_run_succeeds"]["status"], "pass")
+        self.assertEqual(checks["streaming_check"]["status"], "fail")
+        self.assertIn("sent no non-empty event", checks["streaming_check"]["message"])
 
 
 if __name__ == "__main__":
