@@ -134,11 +134,14 @@ local function merge_point(state, key, p, changes)
   changes[#changes + 1] = { key = key, op = "point", value = p }
 end
 
--- One output's value from an event.
-local function merge_key(state, key, v, changes)
+-- One output's value from an event. `final`: the value came under its own
+-- key in an event saying done, which carries a stream_text's whole text
+-- (the original's whisper-transcription sends its segments, then the full
+-- transcript with done): it replaces rather than appends.
+local function merge_key(state, key, v, changes, final)
   local o = state.by_key[key]
   if not o then return end
-  if o.type == "stream_text" and type(scalar(v)) == "string" then
+  if o.type == "stream_text" and type(scalar(v)) == "string" and not (final and scalar(v) ~= "") then
     append_text(state, key, scalar(v), changes)
   elseif o.type == "log" then
     merge_log(state, key, v, changes)
@@ -160,7 +163,7 @@ local function merge_object(state, obj, changes)
     for k, v in pairs(obj) do
       if k ~= "done" then
         if state.by_key[k] then
-          merge_key(state, k, v, changes)
+          merge_key(state, k, v, changes, obj.done == true)
         elseif k == "chunk" and state.text_key then
           append_text(state, state.text_key, v, changes)
         end
