@@ -2,6 +2,7 @@
 original's soft cancel (POST /cancel?run_id=), the run is recorded
 `cancelled`, the tool's tree is stopped and the exit code is 130."""
 import glob
+import json
 import os
 import pty
 import shutil
@@ -50,6 +51,32 @@ class CtrlC(unittest.TestCase):
         shutil.copytree(os.path.join(FIXTURES, "stream-cancel"), os.path.join(self.home, "tools", "stream-cancel"))
         shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), os.path.join(self.home, "tools", "fixturelib.py"))
 
+    def cancelled_runs(self, tool_id):
+        db = sqlite3.connect(os.path.join(self.home, "pixie.db"))
+        rows = db.execute("SELECT id, status, error_text FROM runs WHERE tool_id = ?", (tool_id,)).fetchall()
+        db.close()
+        return rows
+
+    def test_ctrl_c_cancels_a_run_that_does_not_stream(self):
+        folder = os.path.join(self.home, "tools", "slow")
+        shutil.copytree(os.path.join(FIXTURES, "slow"), folder)
+        with open(os.path.join(folder, "tool.json")) as f:
+            spec = json.load(f)
+        spec["max_runtime_seconds"] = 600  # only Ctrl-C ends it
+        with open(os.path.join(folder, "tool.json"), "w") as f:
+            json.dump(spec, f)
+        proc = subprocess.Popen([PIXIE_BIN, "--home", self.home, "run", "slow"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        while not processes_inside(self.home) and proc.poll() is None:
+            os.sched_yield()
+        os.killpg(proc.pid, 2)  # while it starts or runs: either is cancelled
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertEqual(err.decode().count("cancelled by the user"), 1, err)
+        rows = self.cancelled_runs("slow")
+        self.assertEqual([r[1:] for r in rows], [("cancelled", "cancelled by the user")])
+        self.assertEqual(processes_inside(self.home), [])
+
     def test_ctrl_c_cancels_a_streaming_run(self):
         master, slave = pty.openpty()
         proc = subprocess.Popen([PIXIE_BIN, "--home", self.home, "run", "stream-cancel"],
@@ -67,9 +94,7 @@ class CtrlC(unittest.TestCase):
         self.assertEqual(code, 130, seen)
         text = seen.decode(errors="replace")
         self.assertEqual(text.count("cancelled by the user"), 1, text)
-        db = sqlite3.connect(os.path.join(self.home, "pixie.db"))
-        rows = db.execute("SELECT id, status, error_text FROM runs WHERE tool_id = 'stream-cancel'").fetchall()
-        db.close()
+        rows = self.cancelled_runs("stream-cancel")
         self.assertEqual(len(rows), 1)
         run_id, status, error_text = rows[0]
         self.assertEqual((status, error_text), ("cancelled", "cancelled by the user"))
