@@ -22,8 +22,8 @@ struct httpc_response {
  * Returns 0 when a response arrived (whatever its status), else -ETIMEDOUT,
  * -ECONNREFUSED, -EFBIG (body over HTTPC_BODY_CAP), -EINTR (Ctrl-C during a
  * run: interrupt_pending(), checked when a signal or data wakes the
- * transfer, else about once a second), -EIO (other
- * transport failure) with res->error set. The caller frees res->body with
+ * transfer, else about once a second), -EIO (other transport failure) with
+ * res->error set. The caller frees res->body with
  * httpc_response_free in every case. */
 int httpc_get(int port, const char *path, long timeout_ms, struct httpc_response *res);
 

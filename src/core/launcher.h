@@ -62,8 +62,7 @@ void launcher_set_warm_max(int n);
  * incomplete), -ENOENT/-EACCES (interpreter), -ECHILD (the process exited
  * before it was healthy: its exit status and masked output tail are in the
  * message), -ETIMEDOUT (no healthy /healthz in 30 s), -EINTR (Ctrl-C, see
- * interrupt.h), -ECANCELED (stopped
- * while starting), -ENOMEM. */
+ * interrupt.h), -ECANCELED (stopped while starting), -ENOMEM. */
 int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started,
                    struct buf *err);
 
