@@ -14,7 +14,10 @@
 -- A streaming tool (stream_merge.streaming) is POSTed /run, then its
 -- /stream?run_id= is read as Server-Sent Events within the same deadline;
 -- each event is masked, then merged (lua/pixie/stream_merge.lua).
---   record: the stored runs row (status ok|error|timeout, outputs, error_text),
+-- Ctrl-C while the tool runs (only when the caller armed it with
+-- sys.interrupt_arm, as `pixie run` does) records the run cancelled, after a
+-- streaming tool's soft cancel (POST /cancel?run_id=), and stops the tool.
+--   record: the stored runs row (status ok|error|timeout|cancelled, outputs, error_text),
 --   plus `warnings` (array, possibly empty): bookkeeping around the run that
 --   failed without changing its result (the tool's last inputs not saved,
 --   old runs not pruned); each is also logged as a warning.
@@ -209,6 +212,23 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
   return { status = "ok", outputs = stream_merge.finish(state, out.scrub) }
 end
 
+local CANCEL_WAIT_MS = 5000
+
+-- The result of a run cut short by Ctrl-C (pixie run arms the flag:
+-- sys.interrupt_arm). A streaming tool is sent the original's soft cancel,
+-- POST /cancel?run_id=, and given up to CANCEL_WAIT_MS to answer it (a tool
+-- without /cancel just answers 404); then the tool's tree is stopped either
+-- way. The flag is cleared first, so that the POST itself is not aborted.
+local function cancelled(spec, run_id, streaming)
+  sys.interrupted(true)
+  if streaming then
+    local got, err = launcher.post(spec.id, "/cancel?run_id=" .. query_escape(run_id), "", CANCEL_WAIT_MS)
+    if not got then log.info(("the tool %s was not told to cancel: %s"):format(spec.id, tostring(err))) end
+  end
+  launcher.stop(spec.id, CANCEL_WAIT_MS)
+  return { status = "cancelled", error = "cancelled by the user" }
+end
+
 -- Appends the masked tail of the tool's output to an error text (bytes
 -- that are not UTF-8 as \xNN).
 local function with_output_tail(text, tool_id)
@@ -282,10 +302,15 @@ function M.execute(entry, given, opts)
         deadline_ms = deadline_ms,
       })
       result = outcome(answer, aerr, spec)
-      if result.status == "ok" and stream_merge.streaming(spec) then
+      local streaming = stream_merge.streaming(spec)
+      if result.status == "ok" and streaming and not sys.interrupted() then
         result = read_stream(tool, spec, answer, run_id, result, deadline_at, opts.on_event)
       end
-      if result.status ~= "ok" then result.error = with_output_tail(result.error, spec.id) end
+      if sys.interrupted() then
+        result = cancelled(spec, run_id, streaming)
+      elseif result.status ~= "ok" then
+        result.error = with_output_tail(result.error, spec.id)
+      end
     end
   end
   local finished, ferr = st:run_finish(run_id, result)

@@ -6,6 +6,7 @@
  *      | {timed_out=true, error=msg, started=, pid=, port=}
  *      | nil, msg, errno
  *   get(tool_id, path [, timeout_ms=5000]) -> {status_code=, body=} | nil, msg, errno
+ *   post(tool_id, path [, body_json="" [, timeout_ms=5000]]) -> as get
  *   stream(tool_id, pid, path, {deadline_ms=, on_event=function(name, data)})
  *     reads `path` of the warm process `pid` (0: any) as Server-Sent Events
  *     (src/core/sse.h): on_event gets each event's name ("" when none) and
@@ -248,15 +249,21 @@ static int l_run(lua_State *L)
     return 1;
 }
 
-static int l_get(lua_State *L)
+/* get and post: a request to a warm process; post_idx is the index of the
+ * body argument (0: a GET), the timeout follows the path or the body. */
+static int warm_request(lua_State *L, int post_idx)
 {
     const char *id = luaL_checkstring(L, 1);
     const char *path = api_checkpath(L, 2);
-    lua_Integer timeout = api_optinteger(L, 3, NULL, 5000, 1, LAUNCHER_MAX_DEADLINE_MS);
+    size_t len = 0;
+    const char *post = post_idx ? luaL_optlstring(L, post_idx, "", &len) : NULL;
+    int t_idx = post_idx ? post_idx + 1 : 3;
+    lua_Integer timeout = api_optinteger(L, t_idx, NULL, 5000, 1, LAUNCHER_MAX_DEADLINE_MS);
     luaL_argcheck(L, path[0] == '/', 2, "path must start with '/'");
     struct buf *err = api_newbuf(L, 0), *got = api_newbuf(L, 0);
     long status = 0;
-    int rc = launcher_get(id, path, (long)timeout, &status, got, err);
+    int rc = post ? launcher_post(id, path, post, len, (long)timeout, &status, got, err)
+                  : launcher_get(id, path, (long)timeout, &status, got, err);
     if (rc != 0) {
         return fail(L, rc, err);
     }
@@ -265,6 +272,16 @@ static int l_get(lua_State *L)
     api_pushbuf(L, got);
     lua_setfield(L, -2, "body");
     return 1;
+}
+
+static int l_get(lua_State *L)
+{
+    return warm_request(L, 0);
+}
+
+static int l_post(lua_State *L)
+{
+    return warm_request(L, 3);
 }
 
 /* State of one stream(): the Lua callback at index fn_idx. */
@@ -438,10 +455,18 @@ static int l_set_store(lua_State *L)
 }
 
 static const luaL_Reg launcher_functions[] = {
-    {"start", l_start},         {"run", l_run},       {"get", l_get},
-    {"stream", l_stream},       {"stop", l_stop},     {"stop_all", l_stop_all},
-    {"state", l_state},         {"output", l_output}, {"configure", l_configure},
-    {"set_store", l_set_store}, {NULL, NULL},
+    {"start", l_start},
+    {"run", l_run},
+    {"get", l_get},
+    {"post", l_post},
+    {"stream", l_stream},
+    {"stop", l_stop},
+    {"stop_all", l_stop_all},
+    {"state", l_state},
+    {"output", l_output},
+    {"configure", l_configure},
+    {"set_store", l_set_store},
+    {NULL, NULL},
 };
 
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;

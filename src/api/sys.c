@@ -1,5 +1,6 @@
 /* pixie.sys: small process facts the Lua side needs (clocks, pid, ids). */
 #include "api.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -80,6 +81,38 @@ static int sys_sleep_ms(lua_State *L)
     return 1;
 }
 
+/* interrupt_arm() -> true | nil, msg, errno: from now on Ctrl-C (SIGINT)
+ * sets the interrupted flag instead of ending the process, and aborts a
+ * request to a tool in progress (src/core/interrupt.h). */
+static int sys_interrupt_arm(lua_State *L)
+{
+    int rc = interrupt_arm();
+    if (rc != 0) {
+        return api_fail(L, rc, "cannot catch Ctrl-C:");
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* interrupt_disarm(): Ctrl-C does what it did before arm again. */
+static int sys_interrupt_disarm(lua_State *L)
+{
+    (void)L;
+    interrupt_disarm();
+    return 0;
+}
+
+/* interrupted([clear]) -> bool: Ctrl-C came since arm (or the last clear);
+ * clear = true clears the flag after reading it. */
+static int sys_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, interrupt_pending());
+    if (lua_toboolean(L, 1)) {
+        interrupt_clear();
+    }
+    return 1;
+}
+
 static const luaL_Reg sys_functions[] = {
     {"monotonic_ms", sys_monotonic_ms},
     {"now", sys_now},
@@ -87,6 +120,9 @@ static const luaL_Reg sys_functions[] = {
     {"random_hex", sys_random_hex},
     {"uuid4", sys_uuid4},
     {"sleep_ms", sys_sleep_ms},
+    {"interrupt_arm", sys_interrupt_arm},
+    {"interrupt_disarm", sys_interrupt_disarm},
+    {"interrupted", sys_interrupted},
     {NULL, NULL},
 };
 

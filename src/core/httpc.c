@@ -2,6 +2,7 @@
 #include "httpc.h"
 
 #include "buf.h"
+#include "interrupt.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -86,6 +87,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     return len;
 }
 
+/* libcurl's progress callback (about once a second, and whenever data
+ * moves): non-zero aborts the transfer when Ctrl-C was pressed during a
+ * run (interrupt.h). */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)ctx, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return interrupt_pending();
+}
+
 /* Formats the response's error text; a message longer than the buffer is
  * cut (the text is for people, the code carries the meaning). */
 __attribute__((format(printf, 2, 3))) static void set_error(struct httpc_response *res,
@@ -148,6 +159,8 @@ static int request(int port, const char *path, const char *body, size_t len,
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -177,6 +190,9 @@ static int request(int port, const char *path, const char *body, size_t len,
         res->refused = 1;
         rc = -ECONNREFUSED;
         set_error(res, "cannot connect to 127.0.0.1:%d", port);
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        rc = -EINTR;
+        set_error(res, "request to 127.0.0.1:%d%s interrupted", port, path);
     } else if (sink.stopped) {
         rc = -ECANCELED;
         set_error(res, "reading 127.0.0.1:%d%s was stopped", port, path);

@@ -20,8 +20,10 @@ struct httpc_response {
 
 /* GET http://127.0.0.1:<port><path> with a total deadline (<= 0: none).
  * Returns 0 when a response arrived (whatever its status), else -ETIMEDOUT,
- * -ECONNREFUSED, -EFBIG (body over HTTPC_BODY_CAP), -EIO (other transport
- * failure) with res->error set. The caller frees res->body with
+ * -ECONNREFUSED, -EFBIG (body over HTTPC_BODY_CAP), -EINTR (Ctrl-C during a
+ * run: interrupt_pending(), checked when a signal or data wakes the
+ * transfer, else about once a second), -EIO (other transport failure) with
+ * res->error set. The caller frees res->body with
  * httpc_response_free in every case. */
 int httpc_get(int port, const char *path, long timeout_ms, struct httpc_response *res);
 

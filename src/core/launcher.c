@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "hash.h"
 #include "httpc.h"
+#include "interrupt.h"
 #include "launcher_pool.h"
 
 #include <errno.h>
@@ -187,6 +188,12 @@ static struct inst *start_once(struct slot *slot, const struct launcher_tool *t,
             *rc = -ECHILD;
             spawn_kill_tree(&in->child, 0);
             death_message(in, "exited before it was ready", msg);
+            pool_inst_kill(in, 0);
+            return NULL;
+        }
+        if (interrupt_pending()) { /* Ctrl-C: the probes would all be aborted */
+            *rc = -EINTR;
+            set_err(msg, "tool '%s' was interrupted while starting", t->id);
             pool_inst_kill(in, 0);
             return NULL;
         }
@@ -396,8 +403,10 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
     return finish(rc, &msg, err);
 }
 
-int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
-                 struct buf *body, struct buf *err)
+/* GET (post == NULL) or POST of post/len to `path` of the warm process of
+ * tool_id; see launcher_get. */
+static int warm_request(const char *tool_id, const char *path, const char *post, size_t len,
+                        long timeout_ms, long *status, struct buf *body, struct buf *err)
 {
     struct buf msg = {0};
     pool_lock();
@@ -412,11 +421,25 @@ int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *s
         return finish(-ESRCH, &msg, err);
     }
     struct httpc_response r;
-    int rc = httpc_get(in->port, path, timeout_ms, &r);
+    int rc = post ? httpc_post_json(in->port, path, post, len, NULL, timeout_ms, &r)
+                  : httpc_get(in->port, path, timeout_ms, &r);
     pool_inst_unref(in);
     *status = r.status;
     rc = take_response(rc, &r, tool_id, body, &msg);
     return finish(rc, &msg, err);
+}
+
+int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
+                 struct buf *body, struct buf *err)
+{
+    return warm_request(tool_id, path, NULL, 0, timeout_ms, status, body, err);
+}
+
+int launcher_post(const char *tool_id, const char *path, const char *post, size_t len,
+                  long timeout_ms, long *status, struct buf *body, struct buf *err)
+{
+    return warm_request(tool_id, path, post ? post : "", post ? len : 0, timeout_ms, status, body,
+                        err);
 }
 
 int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadline_ms,

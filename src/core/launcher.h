@@ -61,8 +61,8 @@ void launcher_set_warm_max(int n);
  * /schema). Returns 0 or -errno with a message in err: -EINVAL (t
  * incomplete), -ENOENT/-EACCES (interpreter), -ECHILD (the process exited
  * before it was healthy: its exit status and masked output tail are in the
- * message), -ETIMEDOUT (no healthy /healthz in 30 s), -ECANCELED (stopped
- * while starting), -ENOMEM. */
+ * message), -ETIMEDOUT (no healthy /healthz in 30 s), -EINTR (Ctrl-C, see
+ * interrupt.h), -ECANCELED (stopped while starting), -ENOMEM. */
 int launcher_start(const struct launcher_tool *t, int *port, pid_t *pid, int *started,
                    struct buf *err);
 
@@ -93,6 +93,12 @@ int launcher_run(const struct launcher_tool *t, const char *body, size_t len,
  * with a message in err and nothing appended to body. */
 int launcher_get(const char *tool_id, const char *path, long timeout_ms, long *status,
                  struct buf *body, struct buf *err);
+
+/* POST of `post` (JSON, len bytes; NULL: empty) to `path` (e.g.
+ * "/cancel?run_id=...") of the warm process of tool_id; otherwise as
+ * launcher_get. */
+int launcher_post(const char *tool_id, const char *path, const char *post, size_t len,
+                  long timeout_ms, long *status, struct buf *body, struct buf *err);
 
 /* Receives a streamed body as it arrives; non-zero stops the stream. */
 typedef int (*launcher_data_fn)(void *ctx, const char *data, size_t len);

@@ -15,6 +15,8 @@ local command = {
                  key=value arguments override it
   --json         print the run record as JSON
 The tool is started, run once, and stopped. Exit 1 when the run fails.
+Ctrl-C cancels the run (a streaming tool is asked to cancel first): it is
+recorded as cancelled and the exit code is 130.
 A streaming tool's text and log lines are shown as they arrive when the
 output is a terminal (without --json); the final outputs follow.
 ]],
@@ -140,7 +142,11 @@ function command.run(args)
   if not opts.json and require("pixie.term").isatty("stdout") then
     on_event, live_done = live_printer(entry.spec)
   end
-  local record, problem = runs.execute(entry, given, { source = "cli", on_event = on_event })
+  -- Ctrl-C during the run cancels it (recorded `cancelled`, exit 130)
+  local armed = sys.interrupt_arm()
+  local ok, record, problem = pcall(runs.execute, entry, given, { source = "cli", on_event = on_event })
+  if armed then sys.interrupt_disarm() end
+  if not ok then error(record, 0) end
   if live_done then live_done() end
   require("pixie.launcher").stop(entry.spec.id)
   if not record then
@@ -156,6 +162,7 @@ function command.run(args)
   else
     print_record(record, entry.spec)
   end
+  if record.status == "cancelled" then return 130 end
   return record.status == "ok" and 0 or 1
 end
 
