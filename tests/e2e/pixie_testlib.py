@@ -68,3 +68,18 @@ def tree(root):
             else:
                 out[rel] = ("other", st.st_mode, None)
     return out
+
+
+def processes_inside(home):
+    """Pids of live processes whose working directory is inside home."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cwd.startswith(home) and state != "Z":
+            found.append(int(pid))
+    return found

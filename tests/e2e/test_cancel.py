@@ -10,24 +10,9 @@ import sqlite3
 import subprocess
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home
+from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, processes_inside
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-
-
-def processes_inside(home):
-    """Pids of live processes whose working directory is inside home."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if cwd.startswith(home) and state != "Z":
-            found.append(int(pid))
-    return found
 
 
 def read_until(master, marker):

@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, write
+from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, processes_inside, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
 CANARY = "CANARY-leak-7f3a9c-SECRET"
@@ -30,21 +30,6 @@ def home_with(*fixtures, examples=False):
 
 def set_env(home, tool, key, value):
     write(os.path.join(home, "tools", tool, ".env"), f'{key}="{value}"\n', mode=0o600)
-
-
-def processes_inside(home):
-    """Pids of live processes whose working directory is inside home."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if cwd.startswith(home) and state != "Z":
-            found.append(int(pid))
-    return found
 
 
 def every_byte_pixie_wrote(home):

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, write
+from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, processes_inside, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
 CANARY = "CANARY-stream-3e8b1d-SECRET"
@@ -22,21 +22,6 @@ def home_with(*fixtures):
         shutil.copytree(os.path.join(FIXTURES, name), os.path.join(home, "tools", name))
     shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), os.path.join(home, "tools", "fixturelib.py"))
     return home
-
-
-def processes_inside(home):
-    """Pids of live processes whose working directory is inside home."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if cwd.startswith(home) and state != "Z":
-            found.append(int(pid))
-    return found
 
 
 def run_json(home, tool, *args):
