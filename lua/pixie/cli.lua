@@ -49,6 +49,18 @@ function M.find_tool(id)
   return entry
 end
 
+-- find_tool for commands that run the tool: a broken tool is also refused
+-- (its first error printed) with nil, 1.
+function M.find_runnable_tool(id)
+  local entry, code = M.find_tool(id)
+  if not entry then return nil, code end
+  if entry.status ~= "ok" then
+    out.error(("tool '%s' is broken: %s"):format(entry.id, entry.errors[1]))
+    return nil, 1
+  end
+  return entry
+end
+
 -- Prints a command's usage, summary and option help to stdout.
 function M.print_help(command)
   out.print("usage: " .. command.usage)

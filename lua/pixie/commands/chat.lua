@@ -117,12 +117,8 @@ function command.run(args)
   local cli = require("pixie.cli")
   local opts, rest = argparse.parse(args, { flags = { message = "string" }, min = 1, max = 1 })
   if not opts then return cli.usage_error(rest, command.usage) end
-  local entry, code = cli.find_tool(rest[1])
+  local entry, code = cli.find_runnable_tool(rest[1])
   if not entry then return code end
-  if entry.status ~= "ok" then
-    out.error(("tool '%s' is broken: %s"):format(entry.id, entry.errors[1]))
-    return 1
-  end
   if entry.spec.layout ~= "chat" then
     out.error(("tool '%s' is not a chat tool (its layout is '%s', not 'chat'); use pixie run"):format(
       entry.id, tostring(entry.spec.layout or "form")))
