@@ -4,6 +4,7 @@ Environment (set by ctest): PIXIE_BIN, PIXIE_SOURCE_DIR, PIXIE_BUILD_DIR,
 PIXIE_TEST_TMP.
 """
 import os
+import pty
 import shutil
 import stat
 import subprocess
@@ -83,3 +84,26 @@ def processes_inside(home):
         if cwd.startswith(home) and state != "Z":
             found.append(int(pid))
     return found
+
+
+def run_on_pty(home, *args):
+    """Runs pixie with stdout and stderr on one pty (stdin closed) until it
+    exits; returns (exit status, the bytes the terminal saw)."""
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop("PIXIE_HOME", None)
+    env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
+    proc = subprocess.Popen([PIXIE_BIN, "--home", home] + list(args), env=env,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=60), seen

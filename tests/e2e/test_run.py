@@ -1,8 +1,6 @@
 """pixie run / validate / logs on real tools: the examples and misbehaving
 fixtures, with every byte of output masked (SPEC §3.4, §4)."""
 import glob
-import pty
-import subprocess
 import hashlib
 import hmac
 import json
@@ -11,7 +9,7 @@ import shutil
 import sqlite3
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, processes_inside, write
+from pixie_testlib import SOURCE_DIR, make_home, pixie, processes_inside, run_on_pty, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
 CANARY = "CANARY-leak-7f3a9c-SECRET"
@@ -183,21 +181,8 @@ class ExampleRuns(unittest.TestCase):
             spec = json.load(f)
         spec["outputs"][0]["label"] = "Words\u001b[2J\u001b]0;owned\u0007"
         write(spec_path, json.dumps(spec))
-        master, slave = pty.openpty()
-        proc = subprocess.Popen([PIXIE_BIN, "--home", home, "run", "word-count", "text=a b"],
-                                stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(master)
-        self.assertEqual(proc.wait(timeout=60), 0, seen)
+        status, seen = run_on_pty(home, "run", "word-count", "text=a b")
+        self.assertEqual(status, 0, seen)
         self.assertNotIn(b"\x1b", seen)
         self.assertIn(b"Words\\x1B[2J\\x1B]0;owned\\x07: 2", seen)
         piped = pixie("run", "word-count", "text=a b", home=home)

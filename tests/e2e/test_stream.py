@@ -4,13 +4,12 @@ that goes wrong fails the run with the reason and leaves no process."""
 import glob
 import json
 import os
-import pty
 import shutil
 import sqlite3
 import subprocess
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, make_home, pixie, processes_inside, write
+from pixie_testlib import SOURCE_DIR, make_home, pixie, processes_inside, run_on_pty, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
 CANARY = "CANARY-stream-3e8b1d-SECRET"
@@ -72,21 +71,8 @@ class StreamedOutputs(unittest.TestCase):
                          ["first note", {"level": "info", "message": "second note"}])
 
     def test_a_terminal_sees_text_and_lines_as_they_arrive(self):
-        master, slave = pty.openpty()
-        proc = subprocess.Popen([PIXIE_BIN, "--home", self.home, "run", "stream-agent", "question=2 * 3"],
-                                stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(master)
-        self.assertEqual(proc.wait(timeout=60), 0, seen)
+        status, seen = run_on_pty(self.home, "run", "stream-agent", "question=2 * 3")
+        self.assertEqual(status, 0, seen)
         text = seen.decode().replace("\r\n", "\n")
         live = text.index('Tool calls: [tool] {"calculator": "2 * 3"}\n')
         self.assertEqual(text.index("2 * 3 = **6.0**\n"), live + len('Tool calls: [tool] {"calculator": "2 * 3"}\n'))

@@ -2,11 +2,9 @@
 src/core/termtext.c) and printed lines (lua/pixie/out.lua) show the same
 control characters as \\xNN; the log file keeps them, one line per event."""
 import os
-import pty
-import subprocess
 import unittest
 
-from pixie_testlib import PIXIE_BIN, TMP_BASE, make_home, write
+from pixie_testlib import make_home, run_on_pty, write
 
 # Every control byte except NUL (pixie.log takes a C string) and LF (a log
 # line writes LF as \x0A, printed text keeps it), DEL, and a few printable
@@ -22,28 +20,6 @@ return { api = 1, summary = "prints and logs control bytes", run = function()
   return 0
 end }
 """ % SAMPLE_LUA
-
-
-def run_on_pty(home, *args):
-    """Runs pixie with stdout and stderr on one pty; returns the bytes seen."""
-    master, slave = pty.openpty()
-    env = dict(os.environ)
-    env.pop("PIXIE_HOME", None)
-    env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
-    proc = subprocess.Popen([PIXIE_BIN, "--home", home] + list(args), env=env,
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
-    return proc.wait(timeout=60), seen
 
 
 def between(data, start, end=b"]"):
