@@ -580,6 +580,17 @@ function zip.commit(staging, dest, opts) end
 ---@return integer? errno
 function zip.discard(path) end
 
+---Adds an integer flag (--max-entries, ...) per limit of zip.defaults to a
+---pixie.args.parse flag table and returns it.
+---@param flags table<string, string>
+---@return table<string, string>
+function zip.limit_flags(flags) end
+
+---The limits table that the parsed limit flags give.
+---@param opts table                  pixie.args.parse's options
+---@return table limits
+function zip.limits_of(opts) end
+
 ---Pixie's version string, e.g. "0.1.0".
 pixie.version = "0.1.0"
 pixie.args = args

@@ -31,18 +31,6 @@ local function refuse(reason, message)
   fail(("refused %s (%s): %s"):format(zip_path, reason, message))
 end
 
--- The integer flags that raise pixie.zip's limits (--max-entries ...).
-local function limit_flags(flags)
-  for field in pairs(pixie.zip.defaults) do flags[(field:gsub("_", "-"))] = "integer" end
-  return flags
-end
-
-local function limits_of(opts)
-  local limits = {}
-  for field in pairs(pixie.zip.defaults) do limits[field] = opts[(field:gsub("_", "-"))] end
-  return limits
-end
-
 -- True when id is a valid tool id (asked of the tool.json model itself).
 local function valid_id(id)
   return pixie.tools.validate_spec({ id = id, name = "n", inputs = {}, outputs = {} }) ~= nil
@@ -140,12 +128,12 @@ end
 
 local function run(args)
   local opts, rest = pixie.args.parse(args, {
-    flags = limit_flags({ as = "string", replace = "boolean", ["no-validate"] = "boolean" }),
+    flags = pixie.zip.limit_flags({ as = "string", replace = "boolean", ["no-validate"] = "boolean" }),
     min = 1, max = 1,
   })
   if not opts then return pixie.args.usage_error(rest, USAGE) end
   zip_path = rest[1]
-  local limits = limits_of(opts)
+  local limits = pixie.zip.limits_of(opts)
 
   -- 1. The whole archive, before anything is written.
   local report, msg, reason = pixie.zip.inspect(zip_path, limits)

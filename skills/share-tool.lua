@@ -49,18 +49,6 @@ local function size_text(n)
   return ("%.1f MiB"):format(n / (1024 * 1024))
 end
 
--- The integer flags that raise pixie.zip's limits: --max-entries etc.
-local function limit_flags(flags)
-  for field in pairs(pixie.zip.defaults) do flags[(field:gsub("_", "-"))] = "integer" end
-  return flags
-end
-
-local function limits_of(opts)
-  local limits = {}
-  for field in pairs(pixie.zip.defaults) do limits[field] = opts[(field:gsub("_", "-"))] end
-  return limits
-end
-
 -- Prints the paths of one class, at most `shown`, then how many more.
 local function print_class(label, paths)
   local shown = 8
@@ -72,7 +60,7 @@ end
 
 local function run(args)
   local opts, rest = pixie.args.parse(args, {
-    flags = limit_flags({ out = "string" }), short = { o = "out" }, min = 1, max = 1,
+    flags = pixie.zip.limit_flags({ out = "string" }), short = { o = "out" }, min = 1, max = 1,
   })
   if not opts then return pixie.args.usage_error(rest, USAGE) end
   local entry, err = pixie.tools.get(rest[1])
@@ -104,7 +92,7 @@ local function run(args)
     end
     table.insert(by_class[label], path)
   end
-  local popts = limits_of(opts)
+  local popts = pixie.zip.limits_of(opts)
   popts.top = id
   popts.exclude = function(relpath, is_dir)
     if relpath == out_rel then

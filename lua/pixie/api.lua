@@ -158,7 +158,24 @@ local MODULES = {
   { "term", "pixie.term" },
   { "tools", tools_api },
   { "version", function() return require("pixie.version").string end },
-  { "zip", "pixie.zip" },
+  { "zip", function() -- pixie.zip plus the flags that raise its limits
+      local zip, t = require("pixie.zip"), {}
+      for k, v in pairs(zip) do t[k] = v end
+      local function flag(field) return (field:gsub("_", "-")) end
+      -- limit_flags(flags) -> flags with an integer --max-entries ... per
+      -- limit of pixie.zip.defaults added (for pixie.args.parse)
+      t.limit_flags = function(flags)
+        for field in pairs(zip.defaults) do flags[flag(field)] = "integer" end
+        return flags
+      end
+      -- limits_of(opts) -> the limits table those parsed flags give
+      t.limits_of = function(opts)
+        local limits = {}
+        for field in pairs(zip.defaults) do limits[field] = opts[flag(field)] end
+        return limits
+      end
+      return t
+    end },
 }
 
 -- True when module `name` can be required (preloaded or already loaded).
