@@ -3,6 +3,7 @@
  * statement API and the thread-safe, capped spawn_log append. */
 #include "check.h"
 #include "store.h"
+#include "store_check.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -56,20 +57,6 @@ static int mode_of(const char *path)
     return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
 }
 
-/* Runs one statement and returns the first column of its first row as an
- * integer (-1 on failure). */
-static long long scalar(struct store *s, const char *sql)
-{
-    struct store_stmt *st;
-    size_t used;
-    long long v = -1;
-    if (store_prepare(s, sql, strlen(sql), &st, &used) == 0 && st && store_step(st) == 1) {
-        v = store_column_int64(st, 0);
-    }
-    store_finalize(st);
-    return v;
-}
-
 /* Returns the first column of the first row as a malloc'd string. */
 static char *text_of(struct store *s, const char *sql)
 {
@@ -109,9 +96,9 @@ static void test_create_wal_and_modes_0600_under_umask_000(void)
     char *mode = text_of(s, "PRAGMA journal_mode");
     CHECK(mode && strcmp(mode, "wal") == 0);
     free(mode);
-    CHECK(scalar(s, "PRAGMA synchronous") == 2); /* FULL */
-    CHECK(scalar(s, "PRAGMA busy_timeout") == 5000);
-    CHECK(scalar(s, "PRAGMA foreign_keys") == 1);
+    CHECK(store_check_scalar(s, "PRAGMA synchronous") == 2); /* FULL */
+    CHECK(store_check_scalar(s, "PRAGMA busy_timeout") == 5000);
+    CHECK(store_check_scalar(s, "PRAGMA foreign_keys") == 1);
     CHECK(mode_of(path) == 0600);
     CHECK(mode_of(wal) == 0600);
     CHECK(mode_of(shm) == 0600);
@@ -122,7 +109,7 @@ static void test_create_wal_and_modes_0600_under_umask_000(void)
     CHECK(chmod(path, 0666) == 0);
     CHECK(store_open(path, STORE_ANY_SCHEMA, &s, err, sizeof err) == 0);
     CHECK(mode_of(path) == 0600);
-    CHECK(scalar(s, "SELECT count(*) FROM t") == 1);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM t") == 1);
     store_release(s);
 }
 
@@ -253,7 +240,7 @@ static void test_statement_api(void)
     CHECK(store_exec(s, "INSERT INTO t VALUES (3, 4)") == 0);
     store_rollback(s);
     CHECK(store_in_transaction(s) == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM t") == 1);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM t") == 1);
     /* transaction statements in caller SQL are refused: store_begin owns them */
     CHECK(store_prepare(s, "BEGIN", 5, &st, &used) == -EPERM && st == NULL);
     CHECK(store_exec(s, "SAVEPOINT x") == -EPERM);
@@ -287,13 +274,13 @@ static void test_spawn_log_cap_and_errors(void)
     }
     CHECK(store_spawn_log_append(s, "a", "stdin", "x", 1) == -EINVAL);
     CHECK(store_spawn_log_append(s, "a", "stdout", "bin\0ary", 7) == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'a'") == 5);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'b'") == 3);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'a'") == 5);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'b'") == 3);
     char *oldest = text_of(s, "SELECT text FROM spawn_log WHERE tool_id = 'a' ORDER BY id LIMIT 1");
     CHECK(oldest && strcmp(oldest, "line 9") == 0); /* 9..12 + the binary one */
     free(oldest);
-    CHECK(scalar(s, "SELECT length(CAST(text AS BLOB)) FROM spawn_log ORDER BY id DESC LIMIT 1") ==
-          7);
+    CHECK(store_check_scalar(
+              s, "SELECT length(CAST(text AS BLOB)) FROM spawn_log ORDER BY id DESC LIMIT 1") == 7);
     /* long text: split into rows of at most 16 KiB, never inside a UTF-8
      * sequence, concatenating back to the original */
     size_t big_len = 1 + 2 * 20000;
@@ -304,11 +291,12 @@ static void test_spawn_log_cap_and_errors(void)
         big[i + 1] = (char)0xa9;
     }
     CHECK(store_spawn_log_append(s, "big", "stderr", big, big_len) == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'big'") == 3);
-    CHECK(scalar(s, "SELECT max(length(CAST(text AS BLOB))) FROM spawn_log "
-                    "WHERE tool_id = 'big'") <= STORE_SPAWN_LOG_MAX_ROW_BYTES);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'big' "
-                    "AND substr(CAST(text AS BLOB), 1, 1) BETWEEN x'80' AND x'bf'") == 0);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'big'") == 3);
+    CHECK(store_check_scalar(s, "SELECT max(length(CAST(text AS BLOB))) FROM spawn_log "
+                                "WHERE tool_id = 'big'") <= STORE_SPAWN_LOG_MAX_ROW_BYTES);
+    CHECK(store_check_scalar(s,
+                             "SELECT count(*) FROM spawn_log WHERE tool_id = 'big' "
+                             "AND substr(CAST(text AS BLOB), 1, 1) BETWEEN x'80' AND x'bf'") == 0);
     char *joined = text_of(s, "SELECT group_concat(text, '') FROM "
                               "(SELECT text FROM spawn_log WHERE tool_id = 'big' ORDER BY id)");
     CHECK(joined && strlen(joined) == big_len && memcmp(joined, big, big_len) == 0);
@@ -373,8 +361,8 @@ static void test_spawn_log_append_from_threads_during_transactions(void)
         CHECK(ap[i].failures == 0);
     }
     CHECK(main_failures == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log") == 600);
-    CHECK(scalar(s, "SELECT count(*) FROM runs") == 150);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log") == 600);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM runs") == 150);
     store_release(s);
 }
 
@@ -475,7 +463,7 @@ static void test_second_open_keeps_first_connection_locks(void)
              path);
     CHECK(system(cmd) == 0);
     CHECK(exists(wal)); /* the other process did not take the database over */
-    CHECK(scalar(a, "SELECT count(*) FROM t") == 1);
+    CHECK(store_check_scalar(a, "SELECT count(*) FROM t") == 1);
     store_release(a);
 }
 

@@ -5,6 +5,7 @@
  * only. */
 #include "check.h"
 #include "store.h"
+#include "store_check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,19 +23,6 @@ static const char schema[] =
     "CREATE TABLE spawn_log (id INTEGER PRIMARY KEY AUTOINCREMENT, tool_id TEXT NOT NULL,"
     " ts TEXT NOT NULL, stream TEXT NOT NULL, text TEXT NOT NULL);"
     "CREATE TABLE runs (id INTEGER PRIMARY KEY, who TEXT, status TEXT);";
-
-/* First column of the first row of sql as an integer (-1 on failure). */
-static long long scalar(struct store *s, const char *sql)
-{
-    struct store_stmt *st;
-    size_t used;
-    long long v = -1;
-    if (store_prepare(s, sql, strlen(sql), &st, &used) == 0 && st && store_step(st) == 1) {
-        v = store_column_int64(st, 0);
-    }
-    store_finalize(st);
-    return v;
-}
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name)
 {
@@ -75,7 +63,7 @@ static void test_one_store_per_file(void)
     CHECK(a == b && b == c); /* one connection, whatever path names the file */
     store_release(c);
     store_release(b);
-    CHECK(scalar(a, "SELECT count(*) FROM runs") == 0); /* still open */
+    CHECK(store_check_scalar(a, "SELECT count(*) FROM runs") == 0); /* still open */
     store_release(a);
 }
 
@@ -249,9 +237,12 @@ static void test_many_threads_write_and_append_at_once(void)
     }
     CHECK(failures == 0);
     CHECK(busy == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM runs WHERE status = 'ok'") == WRITERS * N * 2);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id LIKE 'q%'") == QUEUERS * N);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'direct'") == APPENDERS * N);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM runs WHERE status = 'ok'") ==
+          WRITERS * N * 2);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id LIKE 'q%'") ==
+          QUEUERS * N);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'direct'") ==
+          APPENDERS * N);
     char err[512];
     CHECK(store_check(s, 1, err, sizeof err) == 0);
     store_release(s);
@@ -305,11 +296,12 @@ static void test_queue_never_waits_for_a_transaction(void)
     int done = q.done;
     pthread_mutex_unlock(&q.mu);
     CHECK(done); /* queued while we still hold the transaction */
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log") == 0); /* not inside our transaction */
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log") ==
+          0); /* not inside our transaction */
     CHECK(store_commit(s, err, sizeof err) == 0);
     pthread_join(th, NULL);
     CHECK(q.failures == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'io'") == 50);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM spawn_log WHERE tool_id = 'io'") == 50);
     store_release(s);
 }
 
@@ -362,7 +354,8 @@ static void test_queue_returns_while_another_process_writes(void)
     close(fd);
     pthread_join(th, NULL);
     CHECK(q.rc == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM spawn_log WHERE text = 'while busy' || char(10)") == 1);
+    CHECK(store_check_scalar(
+              s, "SELECT count(*) FROM spawn_log WHERE text = 'while busy' || char(10)") == 1);
     store_release(s);
 }
 
@@ -401,7 +394,7 @@ static void test_write_lock_file_only_for_write_transactions(void)
     struct stat st;
     CHECK(lstat(lock, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
     CHECK(lock_free(lock));
-    CHECK(scalar(s, "SELECT count(*) FROM runs") == 0);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM runs") == 0);
     CHECK(store_begin(s, err, sizeof err) == 0);
     CHECK(!lock_free(lock)); /* held by the write transaction */
     CHECK(store_commit(s, err, sizeof err) == 0);
@@ -419,7 +412,7 @@ static void test_write_lock_file_only_for_write_transactions(void)
     close(fd);
     pthread_join(th, NULL);
     CHECK(ww.rc == 0);
-    CHECK(scalar(s, "SELECT count(*) FROM runs WHERE id = 7") == 1);
+    CHECK(store_check_scalar(s, "SELECT count(*) FROM runs WHERE id = 7") == 1);
     store_release(s);
 
     /* a symlink in its place is refused, never followed */
