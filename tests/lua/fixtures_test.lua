@@ -94,7 +94,7 @@ t.test("tables: unordered rows by default, list rows by column, float tolerance"
     "column names differ")
 end)
 
-t.test("charts compare data only; kv allow_extra; progress and media are not compared", function()
+t.test("charts compare data only; kv allow_extra; progress is not compared", function()
   local e = { title = "A", x = { 1, 2 }, series = { { name = "s", values = { 1.0, 2.0 } } } }
   local a = { title = "B", x = { 1, 2 }, series = { { name = "s", values = { 1.0, 2.0000000001 } } } }
   t.eq(fx.compare("c", "chart_line", e, a, fx.BUILTIN.chart_line), nil)
@@ -105,7 +105,63 @@ t.test("charts compare data only; kv allow_extra; progress and media are not com
   t.ok(fx.compare("k", "kv", kv_e, kv_a, fx.BUILTIN.kv) ~= nil)
   t.eq(fx.compare("k", "kv", kv_e, kv_a, { compare = "dict_per_value", allow_extra = true }), nil)
   t.eq(fx.compare("p", "progress", 1, 0, fx.BUILTIN.progress).comparator, "skip")
-  t.eq(fx.compare("i", "image", "data:a", "data:b", fx.BUILTIN.image), nil)
+end)
+
+-- base64 of text, for data URLs and file values.
+local function b64(text)
+  local A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  return ((text:gsub(".", function(c)
+    local bits, b = "", c:byte()
+    for i = 8, 1, -1 do bits = bits .. (b % 2 ^ i - b % 2 ^ (i - 1) > 0 and "1" or "0") end
+    return bits
+  end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(x)
+    if #x < 6 then return "" end
+    local c = 0
+    for i = 1, 6 do c = c + (x:sub(i, i) == "1" and 2 ^ (6 - i) or 0) end
+    return A:sub(c + 1, c + 1)
+  end) .. ({ "", "==", "=" })[#text % 3 + 1])
+end
+
+t.test("media: the decoded bytes must be equal, and a difference names the weaker check", function()
+  local png = "data:image/png;base64," .. b64("\137PNG pixels A")
+  local other = "data:image/png;base64," .. b64("\137PNG pixels B")
+  t.eq(fx.compare("i", "image", png, png, fx.BUILTIN.image), nil)
+  t.eq(fx.compare("i", "image", png, { data = png }, fx.BUILTIN.image), nil)
+  local d = fx.compare("i", "image", png, other, fx.BUILTIN.image)
+  t.eq(d.comparator, "image_bytes")
+  t.contains(d.metric, "size 13 vs 13 bytes, first difference at byte 12")
+  t.contains(d.metric, "no SSIM")
+  t.eq(fx.compare("i", "image", png, other, { compare = "size_sha256" }).metric,
+       "size 13 vs 13 bytes, first difference at byte 12")
+  d = fx.compare("g", "image_grid", { images = { png, png } }, { images = { png, other } }, fx.BUILTIN.image_grid)
+  t.eq(d.output_key, "g[1]")
+  t.contains(fx.compare("g", "image_grid", { png }, { png, png }, fx.BUILTIN.image_grid).metric,
+             "image count differs: 1 vs 2")
+  t.eq(fx.compare("c", "image_compare", { before = png, after = png }, { before = png, after = other },
+                  fx.BUILTIN.image_compare).output_key, "c.after")
+  t.contains(fx.compare("a", "audio", b64("RIFF1"), b64("RIFF2"), fx.BUILTIN.audio).metric, "no spectrogram")
+  t.eq(fx.compare("a", "audio", b64("RIFF1"), "data:audio/wav;base64," .. b64("RIFF1"), fx.BUILTIN.audio), nil)
+  t.eq(fx.compare("v", "video", "x", "y", fx.BUILTIN.video).comparator, "skip") -- opt-in, as the original
+  t.contains(fx.compare("v", "video", "x", "y", { compare = "per_frame_ssim_mean" }).metric, "no video frames")
+end)
+
+t.test("files: json and csv by content, pdf and the rest by bytes", function()
+  local function file(mime, text) return { mime = mime, data = b64(text) } end
+  t.eq(fx.compare("f", "file", file("application/json", '{"a": 1}'), file("application/json", '{ "a":1 }'),
+                  fx.BUILTIN.file), nil)
+  t.eq(fx.compare("f", "file", file("application/json", '{"a": 1}'), file("application/json", '{"a": 2}'),
+                  fx.BUILTIN.file).comparator, "file_json")
+  t.eq(fx.compare("f", "file", file("text/csv", "a,b\n1,2\n3,4\n"), file("text/csv", "a,b\r\n3,4\r\n1,2\r\n"),
+                  fx.BUILTIN.file), nil)
+  local d = fx.compare("f", "file", file("text/csv", 'a,b\n1,"x, ""y"""\n'), file("text/csv", 'a,b\n1,"x, y"\n'),
+                       fx.BUILTIN.file)
+  t.eq(d.comparator, "file_csv_table")
+  t.contains(d.metric, [["x, \"y\""]])
+  t.contains(fx.compare("f", "file", "data:application/pdf;base64," .. b64("%PDF-1"),
+                        "data:application/pdf;base64," .. b64("%PDF-2"), fx.BUILTIN.file).metric, "no PDF text")
+  t.eq(fx.compare("f", "file", file("text/plain", "same"), file("text/plain", "same"), fx.BUILTIN.file), nil)
+  t.eq(fx.compare("f", "file", file("text/csv", "a\n1\n"), file("text/csv", "a\n1\n"), { compare = "sha256" }), nil)
+  t.eq(fx.compare("f", "file", "plain text", "plain text!", fx.BUILTIN.file).comparator, "sha256_or_mime")
 end)
 
 t.test("tolerance layers: builtin < yaml defaults < yaml overrides < fixture", function()
