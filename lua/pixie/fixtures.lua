@@ -20,6 +20,7 @@ local fs = require("pixie.fs")
 local json = require("pixie.json")
 local yaml = require("pixie.yaml_subset")
 local bytes = require("pixie.fixture_bytes")
+local shapes = require("pixie.fixture_shapes")
 local errno = require("pixie.sys").errno
 
 local M = {}
@@ -87,33 +88,9 @@ local OPTION_VALUES = {
 ---------------------------------------------------------------------------
 -- Small helpers
 
-local function is_object(v)
-  return type(v) == "table" and v ~= NULL and not json.is_array(v)
-end
-
-local function is_number(v)
-  return type(v) == "number"
-end
-
-local function isclose(a, b, rtol, atol)
-  if a ~= a and b ~= b then return true end -- two NaNs match
-  if a ~= a or b ~= b then return false end
-  if a == b then return true end
-  if a == math.huge or a == -math.huge or b == math.huge or b == -math.huge then return false end
-  local d = math.abs(a - b)
-  return d <= math.max(rtol * math.max(math.abs(a), math.abs(b)), atol)
-end
-
--- Achieved relative difference, for messages.
-local function rel(a, b)
-  local d = math.abs(a - b)
-  return d / math.max(math.abs(a), math.abs(b), 1.0e-300), d
-end
-
-local function encode(v)
-  if v == nil then return "null" end
-  return json.encode(v) or tostring(v)
-end
+local V = require("pixie.fixture_values")
+local is_object, is_number, isclose, rel, encode = V.is_object, V.is_number, V.isclose, V.rel, V.encode
+local diff, sorted_keys, deep = V.diff, V.sorted_keys, V.deep
 
 local function clip(text, limit)
   limit = limit or M.TRUNCATE
@@ -124,54 +101,6 @@ end
 local function unwrap(v)
   if is_object(v) and v.value ~= nil then return v.value end
   return v
-end
-
-local function diff(key, ty, comparator, expected, actual, metric, path)
-  return { output_key = key, output_type = ty, comparator = comparator, expected = expected,
-           actual = actual, metric = metric, path = path }
-end
-
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
--- Deep equality of JSON values with float tolerance on numbers. Returns
--- nil on match, else path, expected value, actual value there.
--- opts.allow_extra: extra object keys of `actual` (top level only) are fine.
-local function deep(e, a, rtol, atol, path, allow_extra)
-  if is_number(e) and is_number(a) then
-    if isclose(e, a, rtol, atol) then return nil end
-    return path, e, a
-  end
-  if type(e) ~= "table" or type(a) ~= "table" or e == NULL or a == NULL then
-    if e == a then return nil end
-    return path, e, a
-  end
-  local ea, aa = json.is_array(e), json.is_array(a)
-  if ea ~= aa then return path, e, a end
-  if ea then
-    if #e ~= #a then return path .. ".length", #e, #a end
-    for i = 1, #e do
-      local p, x, y = deep(e[i], a[i], rtol, atol, ("%s[%d]"):format(path, i - 1))
-      if p then return p, x, y end
-    end
-    return nil
-  end
-  for _, k in ipairs(sorted_keys(e)) do
-    local sub = path == "" and tostring(k) or (path .. "." .. tostring(k))
-    if a[k] == nil then return sub, e[k], nil end
-    local p, x, y = deep(e[k], a[k], rtol, atol, sub)
-    if p then return p, x, y end
-  end
-  if not allow_extra then
-    for _, k in ipairs(sorted_keys(a)) do
-      if e[k] == nil then return path == "" and tostring(k) or (path .. "." .. tostring(k)), nil, a[k] end
-    end
-  end
-  return nil
 end
 
 local function tol_numbers(tol, rkey, akey)
@@ -480,6 +409,7 @@ local FAMILY = {
   image = compare_image, image_grid = compare_image_grid, image_compare = compare_image_pair,
   audio = compare_audio_video, video = compare_audio_video, file = compare_file,
 }
+for ty, fn in pairs(shapes.COMPARE) do FAMILY[ty] = fn end
 for _, t in ipairs({ "text", "markdown", "code", "latex", "diff", "stream_text" }) do FAMILY[t] = compare_text end
 for _, t in ipairs({ "chart_line", "chart_bar", "chart_area", "chart_scatter", "chart_pie",
                      "chart_histogram", "chart_boxplot", "chart_heatmap", "chart_candlestick",
@@ -498,7 +428,7 @@ function M.compare(key, ty, e, a, tol)
   if ty == "kv" then
     return structural(key, ty, "kv_dict_per_value", e, a, tol, tol.allow_extra == true)
   end
-  -- maps, tree, timeline, gantt, log: structural, floats within tolerance
+  -- any other type: structural, floats within tolerance
   return structural(key, ty, ty .. ":" .. tostring(tol.compare or "structural"), e, a, tol)
 end
 

@@ -145,6 +145,58 @@ t.test("media: the decoded bytes must be equal, and a difference names the weake
   t.contains(fx.compare("v", "video", "x", "y", { compare = "per_frame_ssim_mean" }).metric, "no video frames")
 end)
 
+t.test("maps: coordinates rounded to 4 places; points and polygons as sets, routes in order", function()
+  local B = fx.BUILTIN
+  local pts = { points = { { lat = 51.50001, lon = -0.12001 }, { 48.85661, 2.35221, "Paris" } } }
+  local moved = { points = { { 48.856609, 2.352209 }, { latitude = 51.500014, lng = -0.120014 } } }
+  t.eq(fx.compare("m", "map_points", pts, moved, B.map_points), nil) -- order and spelling ignored
+  moved.points[1][1] = 48.8571
+  local d = fx.compare("m", "map_points", pts, moved, B.map_points)
+  t.eq(d.comparator, "points_round_set")
+  t.eq(d.metric, "point set differs (rounded 4dp): 1 missing, 1 extra")
+  t.contains(fx.compare("m", "map_points", pts, { points = { pts.points[1] } }, B.map_points).metric,
+             "point count differs: 2 vs 1")
+  local heat = { points = { { lat = 1, lon = 2, intensity = 0.5 } } }
+  t.contains(fx.compare("h", "map_heatmap", heat, { points = { { lat = 1, lon = 2, weight = 0.7 } } },
+                        B.map_heatmap).metric, "intensity at 1.0000,2.0000 differs: 0.5 vs 0.7")
+  local route = { points = { { 1, 2 }, { 3, 4 } } }
+  t.eq(fx.compare("r", "map_route", route, { points = { { 1.00001, 2 }, { 3, 4 } } }, B.map_route), nil)
+  t.eq(fx.compare("r", "map_route", route, { points = { { 3, 4 }, { 1, 2 } } }, B.map_route).metric,
+       "route vertex 0 differs (rounded 4dp): 1.0000,2.0000 vs 3.0000,4.0000")
+  local square = { polygons = { { vertices = { { 0, 0 }, { 0, 1 }, { 1, 1 } } }, { { 5, 5 }, { 5, 6 }, { 6, 6 } } } }
+  local turned = { polygons = { { { 6, 6 }, { 5, 5 }, { 5, 6 } }, { vertices = { { 1, 1 }, { 0, 0 }, { 0, 1 } } } } }
+  t.eq(fx.compare("p", "map_polygons", square, turned, B.map_polygons), nil)
+  turned.polygons[1][1] = { 6, 7 }
+  t.eq(fx.compare("p", "map_polygons", square, turned, B.map_polygons).metric,
+       "polygon vertex sets differ (2 mismatches)")
+  local regions = { values = { FR = 1.0, DE = "high" } }
+  t.eq(fx.compare("c", "map_choropleth", regions, { values = { DE = "high", FR = 1.0000000001 } },
+                  B.map_choropleth), nil)
+  t.contains(fx.compare("c", "map_choropleth", regions, { values = { FR = 1 } }, B.map_choropleth).metric,
+             'missing ["DE"]')
+  t.contains(fx.compare("m", "map_points", "nope", pts, B.map_points).metric, "map payload must be an object")
+end)
+
+t.test("trees match children by id unless ordered; rows compare in order", function()
+  local e = { root = { id = "r", children = { { id = "a", value = 1 }, { name = "b", children = {} } } } }
+  local a = { root = { id = "r", children = { { name = "b" }, { id = "a", value = 2 } } } }
+  t.eq(fx.compare("t", "tree", e, a, fx.BUILTIN.tree), nil) -- ids and shape only, as the original
+  t.eq(fx.compare("t", "tree", e, a, { compare = "structural", children_order = "ordered" }).metric,
+       'node /0/: id mismatch ("a" vs "b")')
+  a.root.children[1] = { name = "c" }
+  t.eq(fx.compare("t", "tree", e, a, fx.BUILTIN.tree).metric, 'node /: child "b" missing in actual')
+  local tl = { events = { { date = "2024-01-01", label = "start" }, { date = "2024-02-01", label = "end" } } }
+  t.eq(fx.compare("l", "timeline", tl, { events = { tl.events[1], tl.events[2] } }, fx.BUILTIN.timeline), nil)
+  local d = fx.compare("l", "timeline", tl, { events = { tl.events[2], tl.events[1] } }, fx.BUILTIN.timeline)
+  t.eq(d.metric, 'row 0 key "date": "2024-01-01" vs "2024-02-01"')
+  t.contains(fx.compare("g", "gantt", { tasks = {} }, { rows = {} }, fx.BUILTIN.gantt).metric,
+             "gantt expects a list under .tasks")
+  t.eq(fx.compare("g", "log", { lines = { "a", "b" } }, { lines = { "a", "c" } }, fx.BUILTIN.log).metric,
+       'line 1: "b" vs "c"')
+  t.contains(fx.compare("g", "log", { "re:a.*" }, { "abc" }, { compare = "rows_ordered", allow_regex = true }).metric,
+             "not supported")
+end)
+
 t.test("files: json and csv by content, pdf and the rest by bytes", function()
   local function file(mime, text) return { mime = mime, data = b64(text) } end
   t.eq(fx.compare("f", "file", file("application/json", '{"a": 1}'), file("application/json", '{ "a":1 }'),
