@@ -19,6 +19,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -402,6 +403,23 @@ export function rawRequest(port, method, urlPath, { headers = {}, body, omitHost
     req.setTimeout(30000, () => req.destroy(new Error(`${method} ${urlPath}: no answer in 30 s`)));
     if (body !== undefined) req.write(body);
     req.end();
+  });
+}
+
+// Sends text as is on a new connection to 127.0.0.1:port; resolves with
+// {status, head, text} of the answer (read until the server closes, or 10 s).
+export function rawHttp(port, text) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(text));
+    const chunks = [];
+    sock.on('data', (c) => chunks.push(c));
+    sock.setTimeout(10000, () => sock.destroy());
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const all = Buffer.concat(chunks).toString('latin1');
+      const m = all.match(/^HTTP\/1\.[01] (\d{3})/);
+      resolve({ status: m ? Number(m[1]) : null, head: all.split('\r\n\r\n')[0], text: all });
+    });
   });
 }
 
