@@ -6,7 +6,9 @@
 //   value, possibly null/undefined while a run streams (an empty
 //   placeholder is shown). update(value) shows a newer value of the same
 //   output, cheaply where the type allows (stream_text appends the new tail,
-//   log appends lines, charts add points to the same chart).
+//   log appends lines, charts add points to the same chart). It returns a
+//   promise that resolves once the value is drawn (renderers that load a
+//   library draw asynchronously); it never rejects.
 // A value that does not fit its type shows "cannot show this value as
 // <type>" with the value as JSON: no renderer throws or injects markup,
 // whatever the value. Unknown types show the data as tables or JSON with
@@ -111,7 +113,7 @@ export function renderOutput(container, spec, value) {
       impl = null;
       broken = false;
       clear(root).appendChild(placeholder());
-      return;
+      return Promise.resolve();
     }
     try {
       if (!impl || broken) {
@@ -121,11 +123,12 @@ export function renderOutput(container, spec, value) {
       }
       const r = impl.update(v);
       if (r && typeof r.then === "function") {
-        r.catch((err) => { if (mine === seq) fail(v, err); });
+        return r.then(() => {}, (err) => { if (mine === seq) fail(v, err); });
       }
     } catch (err) {
       fail(v, err);
     }
+    return Promise.resolve();
   }
 
   update(value);

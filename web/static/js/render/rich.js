@@ -132,6 +132,8 @@ function latexParts(s) {
   return parts;
 }
 
+const LATEX_MAX = 4000; // characters of one formula typeset
+
 export function latex(root) {
   const box = el("div", { class: "pxr-latex" });
   root.appendChild(box);
@@ -148,6 +150,12 @@ export function latex(root) {
             continue;
           }
           const span = el(p.display ? "div" : "span", { class: "pxr-latex__math" });
+          if (p.tex.length > LATEX_MAX) {
+            // KaTeX takes seconds on very long input: shown as source.
+            span.appendChild(el("code", { class: "pxr-latex__error", title: "formula too long to typeset" }, clip(p.tex, 20000)));
+            frag.appendChild(span);
+            continue;
+          }
           try {
             katex.render(p.tex, span, {
               output: "mathml", displayMode: p.display, throwOnError: true, trust: false, maxExpand: 1000, maxSize: 50,

@@ -125,6 +125,11 @@ export const PALETTE = [
 export function urlKind(s) {
   if (typeof s !== "string" || s.length === 0) return null;
   if (/^data:/i.test(s)) return "data";
+  // Only absolute http(s) URLs or root-relative paths: a bare word, an HTML
+  // string or anything with spaces is no URL here (it would be fetched as
+  // a relative path).
+  if (s.length > 4096 || /[\s<>"'`\\]/.test(s)) return null;
+  if (!/^https?:\/\//i.test(s) && !/^\/(?!\/)/.test(s)) return null;
   let u;
   try {
     u = new URL(s, location.href);
@@ -132,7 +137,9 @@ export function urlKind(s) {
     return null;
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") return null;
-  return u.origin === location.origin ? "same" : "remote";
+  if (u.origin !== location.origin) return "remote";
+  // Never make a media element request the API.
+  return u.pathname.startsWith("/api/") ? null : "same";
 }
 
 // {mime, bytes} of a base64 (or percent-encoded) data: URL; null if malformed.
