@@ -15,11 +15,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  FIXTURES, check, checkEqual, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
+  FIXTURES, SOURCE_DIR, check, checkEqual, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
 const spec = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'every-output', 'tool.json'), 'utf8'));
 const home = makeHome(['every-output'], 'renderers');
+for (const ex of ['savings-plan', 'slow-story']) {
+  fs.cpSync(path.join(SOURCE_DIR, 'examples', 'tools', ex), path.join(home, 'tools', ex), { recursive: true });
+}
 
 let px;
 let br;
@@ -236,6 +239,30 @@ test('renderers survive hostile values and update cheaply', async () => {
   checkEqual(result.live.chartSeries, 2, 'chart_line series after a validation series arrived');
   checkEqual(result.live.progress, [true, 75, true], 'progress after {value: 0.75, label}');
   checkEqual(dialogs, [], 'dialogs opened');
+});
+
+test('the example tools (README quick start) render charts, a table and a growing stream', async () => {
+  const p = await br.page();
+  await p.goto(`${px.url}tool/savings-plan`);
+  await p.getByRole('button', { name: /^\s*run\b/i }).first().click();
+  const sec = (key) => p.locator(`[data-output-key="${key}"]`);
+  await waitFor(async () => (await sec('schedule').locator('tbody tr').count()) === 10, 'savings-plan: no 10-row schedule');
+  for (const key of ['growth', 'split', 'yearly']) {
+    await waitFor(async () => sec(key).locator('canvas').evaluate((c) => !!(window.Chart && window.Chart.getChart(c)))
+      .catch(() => false), `savings-plan: ${key} has no chart`);
+  }
+  await waitFor(async () => /30,940\.79/.test(await sec('final_balance').innerText()), 'savings-plan: final balance 30,940.79');
+  await screenshot(p, 'example-savings-plan');
+  await p.goto(`${px.url}tool/slow-story`);
+  await p.getByRole('button', { name: /^\s*run\b/i }).first().click();
+  const words = async () => (await sec('story').innerText()).split(/\s+/).filter(Boolean).length;
+  const first = await waitFor(async () => { const n = await words(); return n > 0 && n < 40 ? n : 0; },
+    'slow-story: no partial story while it streams', 20000);
+  await waitFor(async () => (await words()) > first, 'slow-story: the story did not grow', 20000);
+  await waitFor(async () => /The end\./.test(await sec('story').innerText()), 'slow-story: the story did not finish', 30000);
+  await waitFor(async () => (await sec('progress').locator('progress').evaluate((e) => e.value)) === 100,
+    'slow-story: progress did not reach 100%');
+  await p.close();
 });
 
 test('no console errors, page errors or CSP violations', async () => {
