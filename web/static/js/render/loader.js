@@ -37,6 +37,10 @@ export function loadScript(url) {
 }
 
 export function loadCss(url) {
+  // A page may link the stylesheet itself.
+  for (const l of document.querySelectorAll('link[rel="stylesheet"]')) {
+    if (l.getAttribute("href") === url) return Promise.resolve(l);
+  }
   return load(url, () => {
     const l = document.createElement("link");
     l.rel = "stylesheet";
