@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  FIXTURES, SOURCE_DIR, check, checkEqual, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
+  FIXTURES, SOURCE_DIR, check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
 const spec = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'every-input', 'tool.json'), 'utf8'));
@@ -34,15 +34,15 @@ test('every input type renders a widget labelled with its label', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/every-input`);
   const first = spec.inputs.find((i) => i.type !== 'hidden');
-  await page.getByText(first.label, { exact: true }).first().waitFor({ timeout: 15000 })
+  await page.getByText(labelRe(first.label)).first().waitFor({ timeout: 15000 })
     .catch(() => check(false, `the form shows no label "${first.label}"`));
   const missing = [];
   for (const input of spec.inputs) {
     if (input.type === 'hidden') continue;
     const candidates = [
-      page.getByLabel(input.label, { exact: true }),
-      page.getByRole('group', { name: input.label, exact: true }),
-      page.getByRole('radiogroup', { name: input.label, exact: true }),
+      page.getByLabel(labelRe(input.label)),
+      page.getByRole('group', { name: labelRe(input.label) }),
+      page.getByRole('radiogroup', { name: labelRe(input.label) }),
     ];
     let visible = false;
     for (const c of candidates) {

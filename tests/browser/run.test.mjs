@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  check, checkEqual, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
+  check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
 const home = makeHome(['refcalc', 'stream-cancel', 'stream-agent', 'stream-trainer'], 'run');
@@ -27,7 +27,7 @@ test('the form is built from the inputs, with their defaults', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/refcalc`);
   for (const [label, value] of [['Principal', '1000'], ['Rate (%)', '5'], ['Years', '3']]) {
-    const field = page.getByLabel(label, { exact: true });
+    const field = page.getByLabel(labelRe(label));
     await field.first().waitFor({ state: 'visible', timeout: 10000 })
       .catch(() => check(false, `/tool/refcalc has no field labelled "${label}"`));
     checkEqual(await field.first().inputValue(), value, `default of "${label}"`);
@@ -38,7 +38,7 @@ test('the form is built from the inputs, with their defaults', async () => {
 test('running a tool renders its outputs', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/refcalc`);
-  const years = page.getByLabel('Years', { exact: true }).first();
+  const years = page.getByLabel(labelRe('Years')).first();
   await years.waitFor({ state: 'visible', timeout: 10000 });
   await years.fill('4');
   await runButton(page).click();
@@ -98,7 +98,7 @@ test('a streaming tool\'s text grows before the run ends, and Cancel stops it', 
 test('a streaming agent\'s reply and tool-call log are rendered', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/stream-agent`);
-  const q = page.getByLabel('Question', { exact: true }).first();
+  const q = page.getByLabel(labelRe('Question')).first();
   await q.waitFor({ state: 'visible', timeout: 10000 });
   await q.fill('6 * 7');
   await runButton(page).click();

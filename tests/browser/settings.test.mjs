@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  canary, check, checkEqual, filesUnder, isGreenish, isGreyish, launchBrowser, makeHome, redact, rgbOf, run,
+  canary, check, checkEqual, labelRe, filesUnder, isGreenish, isGreyish, launchBrowser, makeHome, redact, rgbOf, run,
   screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
@@ -23,13 +23,17 @@ let page;
 // The visible element whose whole text is the pill's word.
 const pill = (p, word) => p.getByText(new RegExp(`^\\s*${word}\\s*$`, 'i'));
 
-// The colour that tells a pill apart: its background, or its text colour when
-// the background is transparent.
-async function pillColour(locator) {
+// The pill's colours: its background (null when transparent) and text.
+async function pillColours(locator) {
   const bg = await rgbOf(locator, 'background-color');
-  if (bg.alpha > 0.1) return bg;
-  return rgbOf(locator, 'color');
+  const fg = await rgbOf(locator, 'color');
+  return { bg: bg.alpha > 0.1 ? bg.rgb : null, fg: fg.rgb, css: `background ${bg.css}, text ${fg.css}` };
 }
+
+// Green: its background or its text is green. Grey: neither is green and
+// both are greys.
+const pillIsGreen = (c) => (c.bg && isGreenish(c.bg)) || isGreenish(c.fg);
+const pillIsGrey = (c) => !pillIsGreen(c) && (!c.bg || isGreyish(c.bg)) && isGreyish(c.fg);
 
 // Every place the browser could hold a value: the DOM, every input's value,
 // the page source, every network response body (and each GET again, outside
@@ -98,7 +102,7 @@ test('the tool page warns that the required secret is not set', async () => {
   check(await link.count() > 0, '/tool/leaky has no link to /tool/leaky/settings');
   // A tool with no secrets has no such warning.
   await page.goto(`${px.url}tool/refcalc`);
-  await page.getByText('Principal', { exact: true }).first().waitFor({ timeout: 10000 });
+  await page.getByText(labelRe('Principal')).first().waitFor({ timeout: 10000 });
   const calc = await page.evaluate(() => document.body.innerText);
   check(!/secret[^\n]*(not set|missing)/i.test(calc), '/tool/refcalc warns about a secret it does not declare');
 });
@@ -114,8 +118,8 @@ test('the settings page shows key, description, a grey "not set" pill and a pass
   const notSet = pill(page, 'not set').first();
   check(await notSet.isVisible(), 'the settings page shows no "not set" pill');
   check(await pill(page, 'set').count() === 0, 'a "set" pill is shown for a secret that is not set');
-  const grey = await pillColour(notSet);
-  check(isGreyish(grey.rgb) && !isGreenish(grey.rgb), `the "not set" pill is not grey: ${grey.css}`);
+  const grey = await pillColours(notSet);
+  check(pillIsGrey(grey), `the "not set" pill is not grey: ${grey.css}`);
   const pw = page.locator('input[type="password"]');
   checkEqual(await pw.count(), 1, 'password inputs on the settings page');
   checkEqual(await pw.getAttribute('autocomplete'), 'off', 'autocomplete of the password input');
@@ -135,8 +139,8 @@ test('saving a secret turns the pill green "set"; the value is never shown back'
   await set.waitFor({ state: 'visible', timeout: 10000 })
     .catch(() => check(false, 'after Save the pill does not say "set"'));
   check(await pill(page, 'not set').count() === 0, 'after Save a "not set" pill is still shown');
-  const green = await pillColour(set);
-  check(isGreenish(green.rgb), `the "set" pill is not green: ${green.css}`);
+  const green = await pillColours(set);
+  check(pillIsGreen(green), `the "set" pill is not green: ${green.css}`);
   // The value went to the tool's .env (0600), and nowhere else.
   await waitFor(() => (envText() || '').includes(FIRST), 'tools/leaky/.env does not hold the saved value');
   checkEqual((fs.statSync(envFile).mode & 0o777).toString(8), '600', 'mode of tools/leaky/.env');

@@ -473,6 +473,7 @@ export class Browser {
     this.cspViolations = [];
     this.responses = []; // {url, status, headers, method, body: Promise<Buffer|null>, type}
     this.requestFailures = [];
+    this.httpErrors = [];
     context.addInitScript({ content: CSP_PROBE });
     context.on('response', (res) => this._record(res));
     context.on('requestfailed', (req) => {
@@ -506,6 +507,7 @@ export class Browser {
     };
     entry.body = res.body().catch(() => null);
     this.responses.push(entry);
+    if (entry.status >= 400) this.httpErrors.push(`${entry.status} ${entry.method} ${entry.url}`);
   }
 
   // A new page (1280x800) in the browser's context.
@@ -532,11 +534,13 @@ export class Browser {
       ...this.pageErrors.map((m) => `page error: ${m}`),
       ...this.consoleErrors.map((m) => `console error: ${m}`),
     ];
-    check(problems.length === 0, () => `${what} had ${problems.length} problem(s):\n${problems.join('\n')}`);
+    check(problems.length === 0, () => `${what} had ${problems.length} problem(s):\n${problems.join('\n')}` +
+      (this.httpErrors.length ? `\n(HTTP errors seen: ${this.httpErrors.join('; ')})` : ''));
   }
 
   // Forgets the recorded errors (after a test that expected some).
   resetErrors() {
+    this.httpErrors.length = 0;
     this.consoleErrors.length = 0;
     this.pageErrors.length = 0;
     this.cspViolations.length = 0;
@@ -569,14 +573,36 @@ export async function rgbOf(locator, prop = 'background-color') {
   return { rgb: [Number(m[1]), Number(m[2]), Number(m[3])], alpha: m[4] === undefined ? 1 : Number(m[4]), css };
 }
 
-// True when [r,g,b] is clearly green (green channel dominates).
-export function isGreenish([r, g, b]) {
-  return g >= 80 && g > r + 30 && g > b + 10;
+function hueChroma([r, g, b]) {
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const c = max - min;
+  let h = 0;
+  if (c > 0) {
+    if (max === r) h = 60 * (((g - b) / c) % 6);
+    else if (max === g) h = 60 * ((b - r) / c + 2);
+    else h = 60 * ((r - g) / c + 4);
+  }
+  return { hue: (h + 360) % 360, chroma: c };
+}
+
+// True when [r,g,b] is a green (a hue between yellow-green and teal, not a
+// near-grey), pastel or dark.
+export function isGreenish(rgb) {
+  const { hue, chroma } = hueChroma(rgb);
+  return chroma >= 15 && hue >= 75 && hue <= 165;
 }
 
 // True when [r,g,b] is a grey (channels close together).
-export function isGreyish([r, g, b]) {
-  return Math.max(r, g, b) - Math.min(r, g, b) <= 40;
+export function isGreyish(rgb) {
+  return hueChroma(rgb).chroma <= 24;
+}
+
+// A RegExp matching a form field's label as pages show it: the label, maybe
+// followed by a required marker (" *", "(required)").
+export function labelRe(label) {
+  const esc = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^\\s*${esc}(\\s*\\*)?(\\s*\\(required\\))?\\s*$`);
 }
 
 // Makes a unique canary value (never a real secret).
