@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow", "leaky")
+TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow", "leaky", "chatbot")
 CANARY = "CANARY-api-" + pysecrets.token_hex(8)
 CLI_CANARY = "CANARY-cli-" + pysecrets.token_hex(8)
 LEAK_CANARY = "CANARY-leak-" + pysecrets.token_hex(8)
@@ -149,6 +149,10 @@ class Api(unittest.TestCase):
             spec = json.load(f)
         spec["max_runtime_seconds"] = 2
         write(slow, json.dumps(spec))
+        # slow-forever: a run that does not stream and only a cancel ends
+        shutil.copytree(os.path.join(FIXTURES, "slow"), os.path.join(cls.home, "tools", "slow-forever"))
+        spec.update(id="slow-forever", max_runtime_seconds=600)
+        write(os.path.join(cls.home, "tools", "slow-forever", "tool.json"), json.dumps(spec))
         write(os.path.join(cls.home, "tools", "broken", "tool.json"), "{ not json")
         cls.server = Server(cls.home)
 
@@ -385,6 +389,32 @@ class Api(unittest.TestCase):
         self.assertEqual(status, 409, data)
         status, _, data = self.send("POST", "/api/runs/no-such-run/cancel")
         self.assertEqual(status, 404, data)
+
+    def test_cancel_of_a_run_that_does_not_stream(self):
+        status, _, data = self.run_tool("slow-forever", {}, wait=False)
+        self.assertEqual(status, 202)
+        run_id = data["run_id"]
+        for _ in range(GUARD_S * 10):  # until the tool runs (it prints "sleeping")
+            _, _, logs = self.get("/api/tools/slow-forever/logs")
+            if any("sleeping" in line["text"] for line in logs["lines"]):
+                break
+            threading.Event().wait(0.1)
+        status, _, data = self.send("POST", f"/api/runs/{run_id}/cancel")
+        self.assertEqual((status, data), (202, {"cancelling": True}))
+        events = self.server.events(f"/api/runs/{run_id}/events")
+        self.assertEqual(events[-1][0], "final")
+        final = json.loads(events[-1][1])
+        self.assertEqual(final["status"], "cancelled", final)
+        self.assertEqual(self.get(f"/api/runs/{run_id}")[2]["status"], "cancelled")
+
+    def test_chat_tool_takes_messages_and_history(self):
+        history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+        messages = history + [{"role": "user", "content": "how are you?"}]
+        status, _, run = self.run_tool("chatbot", {"messages": messages, "history": history,
+                                                   "persona": "pirate"})
+        self.assertEqual(status, 200)
+        self.assertEqual(run["status"], "ok", run["error_text"])
+        self.assertEqual(run["outputs"], {"reply": "(pirate) you said: how are you?", "turns": 5})
 
     def test_star_and_runs_list(self):
         _, _, first = self.run_tool("envprobe", {"reserve_mb": 0})
