@@ -500,6 +500,22 @@ class Api(unittest.TestCase):
         self.assertEqual(report["tool_id"], "slow")
         self.assertEqual(report["overall"], "fail")
         self.assertIn("sample_run_succeeds", [c["name"] for c in report["checks"]])
+        status, _, tools = self.get("/api/tools")
+        self.assertEqual({t["id"]: t for t in tools["tools"]}["slow"]["validation"], "fail")
+
+    def test_validate_again_once_finished(self):
+        reports = []
+        for _ in range(2):
+            status, _, data = self.send("POST", "/api/tools/envprobe/validate")
+            self.assertEqual((status, data), (202, {"started": True}))
+            for _ in range(GUARD_S * 10):  # a hang guard, not a timing assertion
+                _, _, data = self.get("/api/tools/envprobe/validation")
+                if not data["running"]:
+                    break
+                threading.Event().wait(0.1)
+            reports.append(data["report"])
+        self.assertEqual([r["tool_id"] for r in reports], ["envprobe", "envprobe"])
+        self.assertNotEqual(reports[0]["run_id"], reports[1]["run_id"], "a new report each time")
 
 
 if __name__ == "__main__":
