@@ -240,19 +240,19 @@ class ServeTest(unittest.TestCase):
                                       host=f"evil.test:{p}").status, 403)
 
     def test_a_good_post_passes_the_guard(self):
-        # the stub app answers 404 for POST /api/healthz: the guard let it through
+        # the routes answer 405 for POST /api/healthz (GET only): the guard let it through
         r = self.request("POST", "/api/healthz", self.good_post_headers(), b"{}")
-        self.assertEqual(r.status, 404)
+        self.assertEqual(r.status, 405)
         r = self.request("POST", "/api/healthz", self.good_post_headers(
             content_type="application/json; charset=utf-8", sec_fetch_site="same-origin"), b"{}")
-        self.assertEqual(r.status, 404)
+        self.assertEqual(r.status, 405)
         r = self.request("POST", "/api/healthz", self.good_post_headers(
             origin=f"http://localhost:{self.port}"), b"{}", host=f"localhost:{self.port}")
-        self.assertEqual(r.status, 404)
+        self.assertEqual(r.status, 405)
         # an empty body needs no content type
         r = self.request("POST", "/api/healthz", self.good_post_headers(content_type=None)
                          + [("Content-Length", "0")])
-        self.assertEqual(r.status, 404)
+        self.assertEqual(r.status, 405)
 
     def test_post_rules_each_alone(self):
         p = self.port
@@ -317,10 +317,10 @@ class ServeTest(unittest.TestCase):
                          + [("Transfer-Encoding", "chunked")], chunked)
         self.assertEqual(r.status, 413)
         self.assert_security_headers(r)
-        # exactly 1 MiB is allowed (the stub then says 404)
+        # exactly 1 MiB is allowed (the routes then say 405: healthz is GET only)
         exact = b" " * (1024 * 1024 - 2) + b"{}"
         r = self.request("POST", "/api/healthz", self.good_post_headers(), exact)
-        self.assertEqual(r.status, 404)
+        self.assertEqual(r.status, 405)
 
     def test_listens_on_127_0_0_1_only(self):
         port_hex = "%04X" % self.port
