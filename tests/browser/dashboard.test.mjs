@@ -1,0 +1,141 @@
+// The dashboard (/) and broken tools, in headless Chromium (SPEC §5).
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  check, checkEqual, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
+} from './lib/harness.mjs';
+
+const home = makeHome(['refcalc', 'stream-agent', 'leaky'], 'dashboard');
+// Categories, so the dashboard has groups to show.
+const setCategory = (id, category) => {
+  const file = path.join(home, 'tools', id, 'tool.json');
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  spec.category = category;
+  fs.writeFileSync(file, JSON.stringify(spec, null, 2));
+};
+setCategory('refcalc', 'Finance');
+setCategory('stream-agent', 'Agents');
+setCategory('leaky', 'Agents');
+// A broken tool: an unknown input type and a secret declared with the old `label`.
+const brokenDir = path.join(home, 'tools', 'broken-tool');
+fs.mkdirSync(brokenDir);
+fs.writeFileSync(path.join(brokenDir, 'tool.json'), JSON.stringify({
+  id: 'broken-tool',
+  name: 'Broken tool',
+  description: 'Fixture: invalid on purpose.',
+  inputs: [{ key: 'x', label: 'X', type: 'no-such-type' }],
+  outputs: [{ key: 'y', label: 'Y', type: 'text' }],
+}));
+fs.writeFileSync(path.join(brokenDir, 'main.py'), 'print("never runs")\n');
+
+let px;
+let br;
+let tools;
+
+test('server starts and lists the tools', async () => {
+  px = await startPixie({ home });
+  br = await launchBrowser();
+  tools = (await px.apiOk('GET', '/api/tools')).tools;
+  const ids = tools.map((t) => t.id).sort();
+  checkEqual(ids, ['broken-tool', 'leaky', 'refcalc', 'stream-agent'], 'GET /api/tools ids');
+  const broken = tools.find((t) => t.id === 'broken-tool');
+  checkEqual(broken.status, 'broken', 'status of broken-tool');
+  check(Array.isArray(broken.errors) && broken.errors.length > 0, 'broken-tool has no errors in /api/tools');
+});
+
+test('the dashboard shows every tool by name, grouped by category', async () => {
+  const page = await br.page();
+  const res = await page.goto(px.url);
+  checkEqual(res.status(), 200, 'status of GET /');
+  for (const name of ['Reference calculator', 'Stream agent', 'Leaky']) {
+    await page.getByText(name, { exact: true }).first().waitFor({ state: 'visible', timeout: 10000 })
+      .catch(() => check(false, `the dashboard does not show the tool name "${name}"`));
+  }
+  for (const category of ['Finance', 'Agents']) {
+    check(await page.getByText(category, { exact: true }).first().isVisible(),
+      `the dashboard shows no category heading "${category}"`);
+  }
+  // Grouping: each tool comes after its category's heading, with no other
+  // category heading in between (document order, CSS text-transform ignored).
+  const pos = await page.evaluate(() => {
+    const text = document.body.textContent;
+    const at = (s) => text.indexOf(s);
+    return { Finance: at('Finance'), Agents: at('Agents'), refcalc: at('Reference calculator'),
+      'stream-agent': at('Stream agent'), leaky: at('Leaky') };
+  });
+  const groups = { refcalc: 'Finance', 'stream-agent': 'Agents', leaky: 'Agents' };
+  for (const [tool, cat] of Object.entries(groups)) {
+    const other = cat === 'Finance' ? 'Agents' : 'Finance';
+    const ok = pos[cat] < pos[tool] && !(pos[other] > pos[cat] && pos[other] < pos[tool]);
+    check(ok, `tool ${tool} is not under its category heading "${cat}" (text positions ${JSON.stringify(pos)})`);
+  }
+  // No "install tool" button ever (SPEC §5.3).
+  const install = await page.getByRole('button', { name: /install/i }).count() +
+    await page.getByRole('link', { name: /install/i }).count();
+  checkEqual(install, 0, 'install buttons or links on the dashboard');
+  await screenshot(page, 'dashboard');
+  await page.close();
+});
+
+test('a broken tool is listed with its errors', async () => {
+  const page = await br.page();
+  await page.goto(px.url);
+  await page.getByText('broken-tool').first().waitFor({ timeout: 10000 })
+    .catch(() => check(false, 'the dashboard does not show the broken tool\'s id "broken-tool"'));
+  const broken = tools.find((t) => t.id === 'broken-tool');
+  const text = await page.evaluate(() => document.body.innerText);
+  for (const err of broken.errors) {
+    const msg = typeof err === 'string' ? err : err.message || JSON.stringify(err);
+    check(text.includes(msg), `the dashboard does not show the broken tool's error "${msg}"`);
+  }
+  await page.close();
+});
+
+test('a broken tool\'s page shows its errors and offers no run', async () => {
+  const page = await br.page();
+  const res = await page.goto(`${px.url}tool/broken-tool`);
+  checkEqual(res.status(), 200, 'status of GET /tool/broken-tool');
+  const broken = tools.find((t) => t.id === 'broken-tool');
+  const first = broken.errors[0];
+  const msg = typeof first === 'string' ? first : first.message || JSON.stringify(first);
+  await page.getByText(msg, { exact: false }).first().waitFor({ timeout: 10000 })
+    .catch(() => check(false, `/tool/broken-tool does not show the error "${msg}"`));
+  const runButtons = page.getByRole('button', { name: /^\s*run\s*$/i });
+  const n = await runButtons.count();
+  for (let i = 0; i < n; i++) {
+    const b = runButtons.nth(i);
+    check(!(await b.isVisible()) || (await b.isDisabled()), '/tool/broken-tool has an enabled Run button');
+  }
+  await page.close();
+});
+
+test('a tool\'s card links to its page', async () => {
+  const page = await br.page();
+  await page.goto(px.url);
+  await page.getByText('Reference calculator', { exact: true }).first().click();
+  await waitFor(() => new URL(page.url()).pathname === '/tool/refcalc',
+    'clicking "Reference calculator" did not open /tool/refcalc');
+  await page.getByText('Principal', { exact: true }).first().waitFor({ timeout: 10000 })
+    .catch(() => check(false, '/tool/refcalc does not show the input label "Principal"'));
+  await page.close();
+});
+
+test('an unknown tool\'s page says so', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/no-such-tool`);
+  await page.getByText(/not found|unknown tool|no such tool|no tool/i).first().waitFor({ timeout: 10000 })
+    .catch(() => check(false, '/tool/no-such-tool does not say the tool is not found'));
+  // The page's own API call 404s: a console error for that resource is
+  // expected; nothing else.
+  const errs = br.consoleErrors.filter((e) => !/404|Not Found/i.test(e));
+  br.consoleErrors.length = 0;
+  br.consoleErrors.push(...errs);
+  await page.close();
+});
+
+test('no console errors, page errors or CSP violations on the dashboard pages', async () => {
+  check(br, 'no browser');
+  br.checkClean('the dashboard pages');
+});
+
+await run();

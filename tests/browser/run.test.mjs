@@ -1,0 +1,142 @@
+// Running tools from the tool page (issue 11): outputs rendered, a stream
+// growing before its run ends, cancel, history.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  check, checkEqual, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
+} from './lib/harness.mjs';
+
+const home = makeHome(['refcalc', 'stream-cancel', 'stream-agent', 'stream-trainer'], 'run');
+
+let px;
+let br;
+
+const runButton = (page) => page.getByRole('button', { name: /^\s*run\b/i }).first();
+const bodyText = (page) => page.evaluate(() => document.body.innerText);
+
+async function runsOf(id) {
+  return (await px.apiOk('GET', `/api/tools/${id}/runs`)).runs;
+}
+
+test('setup: server and browser', async () => {
+  px = await startPixie({ home });
+  br = await launchBrowser();
+});
+
+test('the form is built from the inputs, with their defaults', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/refcalc`);
+  for (const [label, value] of [['Principal', '1000'], ['Rate (%)', '5'], ['Years', '3']]) {
+    const field = page.getByLabel(label, { exact: true });
+    await field.first().waitFor({ state: 'visible', timeout: 10000 })
+      .catch(() => check(false, `/tool/refcalc has no field labelled "${label}"`));
+    checkEqual(await field.first().inputValue(), value, `default of "${label}"`);
+  }
+  await page.close();
+});
+
+test('running a tool renders its outputs', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/refcalc`);
+  const years = page.getByLabel('Years', { exact: true }).first();
+  await years.waitFor({ state: 'visible', timeout: 10000 });
+  await years.fill('4');
+  await runButton(page).click();
+  // 1000 * 1.05^4 = 1215.50625
+  await waitFor(async () => /1,?215\.5/.test(await bodyText(page)), 'the Total output (1215.5…) is not shown');
+  const runs = await runsOf('refcalc');
+  checkEqual(runs.length, 1, 'runs of refcalc after one Run');
+  checkEqual(runs[0].status, 'ok', 'status of the run');
+  checkEqual(runs[0].inputs.years, 4, 'the years input the run got');
+  // table: 4 data rows under a Balance header
+  await waitFor(async () => (await page.locator('table').filter({ hasText: 'Balance' }).locator('tbody tr').count()) === 4,
+    'the Schedule output is not a table with a Balance column and 4 rows');
+  // markdown: the bold total is a <strong>
+  const strong = await page.locator('strong').allInnerTexts();
+  check(strong.some((t) => t.includes('1215.51')), `the Summary markdown's **1215.51** is not bold: ${JSON.stringify(strong)}`);
+  check(!(await bodyText(page)).includes('**1215.51**'), 'the Summary markdown is shown raw (with **)');
+  // kv: its value shows
+  check((await bodyText(page)).includes('yearly compounding'), 'the Facts key/value output is not shown');
+  // chart: a canvas (or svg) drawn for Growth
+  await waitFor(async () => (await page.locator('canvas').count()) > 0 || (await page.locator('svg').count()) > 1,
+    'the Growth chart output draws no canvas');
+  await screenshot(page, 'tool');
+  await page.close();
+});
+
+test('a streaming tool\'s text grows before the run ends, and Cancel stops it', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/stream-cancel`);
+  await runButton(page).waitFor({ state: 'visible', timeout: 10000 });
+  await runButton(page).click();
+  const ticks = async () => ((await bodyText(page)).match(/tick/g) || []).length;
+  const first = await waitFor(ticks, 'no streamed "tick" text appeared on the page', 20000);
+  const runId = await waitFor(async () => (await runsOf('stream-cancel'))[0]?.id, 'no run recorded');
+  let r = await px.apiOk('GET', `/api/runs/${runId}`);
+  checkEqual(r.status, 'running', 'status of the streaming run while ticks arrive');
+  const later = await waitFor(async () => {
+    const n = await ticks();
+    return n >= first + 3 ? n : 0;
+  }, `the streamed text did not grow past ${first} ticks`, 20000);
+  r = await px.apiOk('GET', `/api/runs/${runId}`);
+  checkEqual(r.status, 'running', `status of the run after the page showed ${later} ticks`);
+  // Cancel
+  const cancel = page.getByRole('button', { name: /cancel|stop/i }).first();
+  check(await cancel.isVisible(), 'no visible Cancel button while the run streams');
+  await cancel.click();
+  const final = await px.waitRun(runId);
+  checkEqual(final.status, 'cancelled', 'status of the run after Cancel');
+  check(fs.existsSync(path.join(home, 'tools', 'stream-cancel', `cancelled-${runId}`)),
+    'Cancel did not reach the tool (POST /cancel?run_id= leaves cancelled-<run_id>)');
+  await waitFor(async () => /cancel/i.test(await bodyText(page)), 'the page does not say the run was cancelled');
+  const n = await ticks();
+  await sleep(1000);
+  checkEqual(await ticks(), n, 'ticks shown after the run was cancelled (the text still grows)');
+  await page.close();
+});
+
+test('a streaming agent\'s reply and tool-call log are rendered', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/stream-agent`);
+  const q = page.getByLabel('Question', { exact: true }).first();
+  await q.waitFor({ state: 'visible', timeout: 10000 });
+  await q.fill('6 * 7');
+  await runButton(page).click();
+  await waitFor(async () => (await bodyText(page)).includes('6 * 7 = '), 'the streamed reply "6 * 7 = …" is not shown');
+  await waitFor(async () => (await bodyText(page)).includes('42.0'), 'the streamed reply does not end in 42.0');
+  await waitFor(async () => /calculator/.test(await bodyText(page)) && /result/.test(await bodyText(page)),
+    'the tool_calls log lines are not shown');
+  const runs = await runsOf('stream-agent');
+  checkEqual(runs[0].status, 'ok', 'status of the stream-agent run');
+  await page.close();
+});
+
+test('a streamed chart gains its points', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/stream-trainer`);
+  await runButton(page).waitFor({ state: 'visible', timeout: 10000 });
+  await runButton(page).click();
+  const runId = await waitFor(async () => (await runsOf('stream-trainer'))[0]?.id, 'no run recorded');
+  const final = await px.waitRun(runId);
+  checkEqual(final.status, 'ok', 'status of the stream-trainer run');
+  await waitFor(async () => (await page.locator('canvas').count()) > 0, 'the Loss chart draws no canvas');
+  await waitFor(async () => (await page.locator('table tbody tr').count()) >= 3,
+    'the Epochs table does not show 3 rows');
+  await page.close();
+});
+
+test('the run history lists past runs and opens one', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/refcalc`);
+  const runs = await runsOf('refcalc');
+  checkEqual(runs.length, 1, 'runs of refcalc');
+  await waitFor(async () => /\bok\b/i.test(await bodyText(page)), 'the run history shows no "ok" run');
+  await page.close();
+});
+
+test('no console errors, page errors or CSP violations on the tool pages', async () => {
+  check(br, 'no browser');
+  br.checkClean('the tool pages');
+});
+
+await run();
