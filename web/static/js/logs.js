@@ -69,7 +69,7 @@ function append(lines) {
     const stream = l.stream || "out";
     frag.append(h("li", { class: ["log-line", `stream-${stream}`], "data-id": l.id, "data-stream": stream },
       h("span", { class: "log-meta" }, `${fmtTime(l.at)} ${stream}`), " ",
-      h("span", { class: "log-text" }, String(l.text ?? ""))));
+      h("span", { class: "log-text" }, String(l.text ?? "").replace(/\r?\n$/, ""))));
   }
   list.append(frag);
   while (list.children.length > MAX_LINES) list.firstElementChild.remove();
