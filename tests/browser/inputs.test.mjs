@@ -92,6 +92,10 @@ test('the every-output page renders', async () => {
   checkEqual(final.status, 'ok', `status of the every-output run (${final.error_text})`);
   await waitFor(async () => (await page.locator('canvas').count()) > 0, 'no chart canvas on the every-output page');
   await page.waitForTimeout(1500); // let the renderers load their libraries
+  // The fixture's HTML-looking strings set window.__pxr_xss if ever run.
+  checkEqual(await page.evaluate(() => window.__pxr_xss ?? null), null, 'window.__pxr_xss (markup in outputs ran)');
+  await page.locator('canvas').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.evaluate(() => window.scrollBy(0, -80));
   await screenshot(page, 'tool-charts');
   await page.close();
 });

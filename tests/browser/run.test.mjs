@@ -70,7 +70,13 @@ test('a streaming tool\'s text grows before the run ends, and Cancel stops it', 
   await runButton(page).waitFor({ state: 'visible', timeout: 10000 });
   await runButton(page).click();
   const ticks = async () => ((await bodyText(page)).match(/tick/g) || []).length;
-  const first = await waitFor(ticks, 'no streamed "tick" text appeared on the page', 20000);
+  const first = await waitFor(ticks, 'no streamed "tick" text appeared on the page', 20000).catch(async (err) => {
+    const runs = await runsOf('stream-cancel');
+    const events = br.responses.filter((r) => r.url.includes('/events')).map((r) => `${r.status} ${r.url}`);
+    err.message += `\nruns: ${JSON.stringify(runs.map((r) => [r.id, r.status, r.error_text]))}` +
+      `\nevents requests: ${JSON.stringify(events)}\npage text: ${(await bodyText(page)).slice(0, 1500)}`;
+    throw err;
+  });
   const runId = await waitFor(async () => (await runsOf('stream-cancel'))[0]?.id, 'no run recorded');
   let r = await px.apiOk('GET', `/api/runs/${runId}`);
   checkEqual(r.status, 'running', 'status of the streaming run while ticks arrive');

@@ -75,7 +75,7 @@ export async function run() {
   let failed = 0;
   const t0 = Date.now();
   for (const t of tests) {
-    if (filter && !t.name.includes(filter)) continue;
+    if (filter && !t.name.includes(filter) && !t.name.startsWith('setup')) continue;
     const started = Date.now();
     try {
       await withTimeout(t.fn(), 180000, `test "${t.name}" did not finish in 180 s`);
