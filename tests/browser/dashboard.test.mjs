@@ -5,7 +5,7 @@ import {
   check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
-const home = makeHome(['refcalc', 'stream-agent', 'leaky'], 'dashboard');
+const home = makeHome(['refcalc', 'stream-agent', 'leaky', 'chatbot'], 'dashboard');
 // Categories, so the dashboard has groups to show.
 const setCategory = (id, category) => {
   const file = path.join(home, 'tools', id, 'tool.json');
@@ -37,7 +37,7 @@ test('server starts and lists the tools', async () => {
   br = await launchBrowser();
   tools = (await px.apiOk('GET', '/api/tools')).tools;
   const ids = tools.map((t) => t.id).sort();
-  checkEqual(ids, ['broken-tool', 'leaky', 'refcalc', 'stream-agent'], 'GET /api/tools ids');
+  checkEqual(ids, ['broken-tool', 'chatbot', 'leaky', 'refcalc', 'stream-agent'], 'GET /api/tools ids');
   const broken = tools.find((t) => t.id === 'broken-tool');
   checkEqual(broken.status, 'broken', 'status of broken-tool');
   check(Array.isArray(broken.errors) && broken.errors.length > 0, 'broken-tool has no errors in /api/tools');
@@ -137,6 +137,30 @@ test('an unknown tool\'s page says so', async () => {
   const others = fresh.filter((e) => !/status of 404/.test(e));
   check(fresh.length - others.length <= http.length, `more 404 console errors than 404 answers: ${fresh}`);
   br.consoleErrors.push(...others);
+  await page.close();
+});
+
+test('every page loads with its token and security headers', async () => {
+  const page = await br.page();
+  for (const p of ['', 'tool/refcalc', 'tool/refcalc/settings', 'tool/refcalc/logs', 'tool/chatbot/chat']) {
+    const res = await page.goto(`${px.url}${p}`);
+    checkEqual(res.status(), 200, `status of /${p}`);
+    const h = res.headers();
+    checkEqual(h['content-security-policy'],
+      "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'", `CSP of /${p}`);
+    checkEqual(h['cache-control'], 'no-store', `Cache-Control of /${p}`);
+    check(!('access-control-allow-origin' in h), `/${p} has an Access-Control-Allow-Origin header`);
+    const html = await px.request('GET', `/${p}`);
+    check(/<meta name="pixie-token" content="[0-9a-f]{64}">/.test(html.text), `/${p} has no token meta tag`);
+    check(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html.text), `/${p} has an inline script`);
+    check(!/\sstyle\s*=|<style/i.test(html.text), `/${p} has an inline style`);
+    check(!/\son[a-z]+\s*=/i.test(html.text), `/${p} has an inline event handler`);
+    await page.waitForLoadState('networkidle').catch(() => {});
+  }
+  // A chat tool's own page sends chat tools to their chat page.
+  await page.goto(`${px.url}tool/chatbot`);
+  await waitFor(() => new URL(page.url()).pathname === '/tool/chatbot/chat' ||
+    page.locator('a[href$="/tool/chatbot/chat"]').count(), '/tool/chatbot neither opens nor links /tool/chatbot/chat');
   await page.close();
 });
 

@@ -3,10 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
+  canary, check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
-const home = makeHome(['refcalc', 'stream-cancel', 'stream-agent', 'stream-trainer'], 'run');
+const home = makeHome(['refcalc', 'stream-cancel', 'stream-agent', 'stream-trainer', 'leaky'], 'run');
+// leaky prints, raises and returns its secret: the pages must show it masked.
+const LEAK = canary('LEAK');
+fs.writeFileSync(path.join(home, 'tools', 'leaky', '.env'), `LEAK_TOKEN=${LEAK}\n`, { mode: 0o600 });
 
 let px;
 let br;
@@ -137,6 +140,42 @@ test('the run history lists past runs and opens one', async () => {
   const runs = await runsOf('refcalc');
   checkEqual(runs.length, 1, 'runs of refcalc');
   await waitFor(async () => /\bok\b/i.test(await bodyText(page)), 'the run history shows no "ok" run');
+  await page.close();
+});
+
+test('a tool that leaks its secret shows it masked on the tool and logs pages', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/leaky`);
+  const mode = page.getByLabel(labelRe('Mode')).first();
+  await mode.waitFor({ state: 'visible', timeout: 10000 });
+  await runButton(page).click();
+  const okRun = await waitFor(async () => (await runsOf('leaky'))[0], 'no leaky run recorded');
+  const done = await px.waitRun(okRun.id);
+  checkEqual(done.status, 'ok', 'status of the leaky run (mode return)');
+  await waitFor(async () => (await bodyText(page)).includes('***'), 'the masked echo output (***) is not shown');
+  await mode.fill('raise');
+  await runButton(page).click();
+  const bad = await waitFor(async () => {
+    const runs = await runsOf('leaky');
+    return runs.length === 2 && runs[0].status !== 'running' ? runs[0] : null;
+  }, 'the leaky run in mode raise did not finish');
+  checkEqual(bad.status, 'error', 'status of the leaky run (mode raise)');
+  await waitFor(async () => /error/i.test(await bodyText(page)), 'the failed run shows no error');
+  await page.goto(`${px.url}tool/leaky/logs`);
+  await waitFor(async () => (await bodyText(page)).includes('run stdout ***'),
+    'the logs page does not show the masked line "run stdout ***"');
+  const where = [];
+  if ((await page.content()).includes(LEAK)) where.push('the logs page DOM');
+  for (const b of await br.bodies()) if (b.body && b.body.includes(LEAK)) where.push(`${b.method} ${b.url}`);
+  for (const id of [okRun.id, bad.id]) {
+    for (const p of [`/api/runs/${id}`, `/api/runs/${id}/events`]) {
+      if ((await px.request('GET', p)).body.includes(LEAK)) where.push(`GET ${p}`);
+    }
+  }
+  for (const p of ['/api/tools/leaky/runs', '/api/tools/leaky/logs', '/api/tools/leaky']) {
+    if ((await px.request('GET', p)).body.includes(LEAK)) where.push(`GET ${p}`);
+  }
+  checkEqual(where, [], 'places the leaked secret showed unmasked');
   await page.close();
 });
 
