@@ -95,11 +95,14 @@ async function setupForm() {
 }
 
 function setRunning(on) {
+  const wasFocused = document.activeElement === $("run-button") || document.activeElement === $("cancel-button");
   $("run-button").disabled = on;
   $("run-button").setAttribute("aria-busy", on ? "true" : "false");
   $("cancel-button").hidden = !on;
   $("cancel-button").disabled = !on;
   $("outputs-panel").setAttribute("aria-busy", on ? "true" : "false");
+  // a disabled or hidden button loses focus: keep it on the live control
+  if (wasFocused || document.activeElement === document.body) $(on ? "run-status" : "run-button").focus();
 }
 
 async function startRun() {
