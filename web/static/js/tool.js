@@ -87,7 +87,7 @@ async function setupForm() {
   form.append(h("div", { class: "form-actions" }, run, cancel, reset));
   outputs = await buildOutputs($("outputs"), spec.outputs || []);
   if (!(spec.outputs || []).length) $("outputs").append(h("p", { class: "muted" }, "This tool declares no outputs."));
-  status("Not run yet.", "idle");
+  status("Ready to run.", "idle");
 
   form.addEventListener("submit", (e) => { e.preventDefault(); startRun(); });
   cancel.addEventListener("click", cancelRun);
@@ -289,7 +289,7 @@ function showReport(report) {
     h("ol", { class: "checks" }, checks.map((c) => h("li", { class: "check-row", "data-check": c.name, "data-status": c.status },
       h("span", { class: ["badge", `status-${c.status}`] }, c.status),
       h("span", { class: "mono" }, c.name),
-      c.message ? h("span", { class: "check-message" }, ` — ${c.message}`) : null,
+      c.message ? h("span", { class: "check-message" }, c.message) : null,
       c.details !== undefined && c.details !== null && c.details !== ""
         ? h("details", null, h("summary", null, "Details"),
           h("pre", null, typeof c.details === "string" ? c.details : JSON.stringify(c.details, null, 2)))
