@@ -38,12 +38,15 @@ async function main() {
   notices();
   const runnable = tool.status !== "broken" && tool.spec;
   if (runnable) {
-    await setupForm();
-    loadHistory();
+    // the form shows once the page's first requests are answered (no
+    // layout shift, and nothing still loading when the user moves on)
+    $("run-panel").hidden = true;
+    await Promise.all([setupForm(), loadHistory(), setupValidation()]);
+    $("run-panel").hidden = false;
   } else {
     for (const id of ["run-panel", "outputs-panel", "history-panel"]) $(id).hidden = true;
+    await setupValidation();
   }
-  setupValidation();
 }
 
 // Broken errors, a missing required secret, the chat page link.
@@ -255,7 +258,7 @@ function setupValidation() {
     state.textContent = "Validating…";
     pollValidation();
   });
-  pollValidation();
+  return pollValidation();
 }
 
 async function pollValidation() {
