@@ -682,7 +682,7 @@ function makeField(input) {
     const reqNote = required && !desc ? h("p", { class: "visually-hidden", id: descId }, "Required.") : null;
     wrap = h("fieldset", { class: ["field", "compound", required ? "required" : null],
       "aria-describedby": [reqNote ? descId : null, describedByText].filter(Boolean).join(" ") },
-    h("legend", null, input.label), reqMark(), w.control, desc || reqNote, err);
+    h("legend", null, input.label), w.control, desc || reqNote, err);
     invalidTargets = Array.from(w.control.querySelectorAll("input, select, textarea"));
   } else if (w.inlineLabel) {
     w.control.setAttribute("aria-describedby", describedByText);
