@@ -32,7 +32,7 @@ let px;
 let br;
 let tools;
 
-test('server starts and lists the tools', async () => {
+test('setup: server starts and lists the tools', async () => {
   px = await startPixie({ home });
   br = await launchBrowser();
   tools = (await px.apiOk('GET', '/api/tools')).tools;

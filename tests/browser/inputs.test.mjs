@@ -20,7 +20,7 @@ const home = makeHome(['every-input', ...(hasOutputs ? ['every-output'] : [])], 
 let px;
 let br;
 
-test('the every-input fixture has one input of each type', async () => {
+test('setup: the every-input fixture has one input of each type', async () => {
   check(INPUT_TYPES.length >= 28, `cannot read INPUT_TYPES from toolspec.lua (${INPUT_TYPES.length})`);
   checkEqual([...new Set(spec.inputs.map((i) => i.type))].sort(), [...INPUT_TYPES].sort(),
     'input types of every-input');

@@ -40,6 +40,8 @@ const cleanups = [];
 const secretsToHide = new Set();
 
 // Registers a named test; fn is an async function that throws on failure.
+// A test whose name starts with "setup" always runs (whatever the filter),
+// and when it fails the tests after it are failed without running.
 export function test(name, fn) {
   tests.push({ name, fn });
 }
@@ -73,10 +75,16 @@ export async function run() {
   const filter = process.env.PIXIE_TEST_FILTER || '';
   let passed = 0;
   let failed = 0;
+  let setupFailed = false;
   const t0 = Date.now();
   for (const t of tests) {
     if (filter && !t.name.includes(filter) && !t.name.startsWith('setup')) continue;
     const started = Date.now();
+    if (setupFailed) {
+      failed++;
+      log(`FAIL - ${t.name} (not run: a setup test failed)`);
+      continue;
+    }
     try {
       await withTimeout(t.fn(), 180000, `test "${t.name}" did not finish in 180 s`);
       passed++;
@@ -84,6 +92,7 @@ export async function run() {
     } catch (err) {
       failed++;
       log(`FAIL - ${t.name} (${Date.now() - started} ms)\n${indent(describeError(err))}`);
+      if (t.name.startsWith('setup')) setupFailed = true;
     }
   }
   while (cleanups.length) {
