@@ -94,8 +94,16 @@ test('the every-output page renders', async () => {
   await page.waitForTimeout(1500); // let the renderers load their libraries
   // The fixture's HTML-looking strings set window.__pxr_xss if ever run.
   checkEqual(await page.evaluate(() => window.__pxr_xss ?? null), null, 'window.__pxr_xss (markup in outputs ran)');
-  await page.locator('canvas').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
-  await page.evaluate(() => window.scrollBy(0, -80));
+  const outSpec = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'every-output', 'tool.json'), 'utf8'));
+  const text = await page.evaluate(() => document.body.innerText);
+  const unlabelled = outSpec.outputs.filter((o) => !text.includes(o.label)).map((o) => o.label);
+  checkEqual(unlabelled, [], 'outputs whose label the page does not show');
+  const charts = outSpec.outputs.filter((o) => /^chart_(line|area|bar|scatter|pie|histogram|radar)$/.test(o.type));
+  await waitFor(async () => (await page.locator('canvas').count()) >= charts.length,
+    `fewer canvases than the ${charts.length} Chart.js outputs`);
+  await page.getByText(charts[0].label, { exact: true }).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.evaluate(() => window.scrollBy(0, -16));
+  await page.waitForTimeout(500);
   await screenshot(page, 'tool-charts');
   await page.close();
 });

@@ -1,10 +1,11 @@
 // Secrets in the browser (SPEC §5.1, issue 11): the required-secret warning,
 // the settings page's pill, the write-only password field, Replace, clearing;
 // a saved value is never anywhere the browser can see.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  canary, check, checkEqual, labelRe, filesUnder, isGreenish, isGreyish, launchBrowser, makeHome, redact, rgbOf, run,
+  canary, check, checkEqual, hide, labelRe, filesUnder, isGreenish, isGreyish, launchBrowser, makeHome, redact, rgbOf, run,
   screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
@@ -15,6 +16,19 @@ fs.writeFileSync(path.join(home, 'tools', 'leaky-stray', '.env'), `OTHER_KEY=${S
 const envFile = path.join(home, 'tools', 'leaky', '.env');
 const FIRST = canary('FIRST');
 const SECOND = canary('SECOND');
+// The replacement is typed with characters a .env must quote or escape; the
+// tool must read back exactly what was typed (python-dotenv judges).
+const TRICKY = `${SECOND} "dq" 'sq' #hash $HOME \\back é\ttab`;
+hide(TRICKY);
+
+// What python-dotenv reads from the .env (a map), never printed.
+function dotenvValues(file) {
+  const r = spawnSync('python3', ['-c',
+    'import json, sys\nfrom dotenv import dotenv_values\nsys.stdout.write(json.dumps(dotenv_values(sys.argv[1])))', file],
+  { encoding: 'utf8' });
+  check(r.status === 0, () => `python-dotenv could not read ${file}: ${redact(r.stderr)}`);
+  return JSON.parse(r.stdout);
+}
 
 let px;
 let br;
@@ -102,6 +116,15 @@ test('the tool page warns that the required secret is not set', async () => {
   // It leads to the settings page.
   const link = page.locator('a[href$="/tool/leaky/settings"]');
   check(await link.count() > 0, '/tool/leaky has no link to /tool/leaky/settings');
+  // Running it anyway ends in an error that names the secret (as the CLI).
+  await page.getByRole('button', { name: /^\s*run\b/i }).first().click();
+  const run = await waitFor(async () => (await px.apiOk('GET', '/api/tools/leaky/runs')).runs[0],
+    'Run on a tool missing its required secret recorded no run');
+  const final = await px.waitRun(run.id);
+  checkEqual(final.status, 'error', 'status of a run missing its required secret');
+  check(/LEAK_TOKEN/.test(final.error_text || ''), `the run's error does not name LEAK_TOKEN: ${final.error_text}`);
+  await waitFor(async () => (await page.evaluate(() => document.body.innerText)).split('LEAK_TOKEN').length > 2,
+    'the page does not show the run\'s error naming LEAK_TOKEN');
   // A tool with no secrets has no such warning.
   await page.goto(`${px.url}tool/refcalc`);
   await page.getByText(labelRe('Principal')).first().waitFor({ timeout: 10000 });
@@ -168,10 +191,12 @@ test('"Replace" opens an empty password input and replaces the value', async () 
   checkEqual(await pw.inputValue(), '', 'value of the password input "Replace" opened');
   checkEqual(await pw.getAttribute('autocomplete'), 'off', 'autocomplete of the Replace input');
   const before = envText();
-  await pw.fill(SECOND);
+  await pw.fill(TRICKY);
   await page.getByRole('button', { name: /save/i }).first().click();
   await waitFor(() => (envText() || '').includes(SECOND), 'Replace + Save did not write the new value to .env');
   check(!envText().includes(FIRST), 'the old value is still in .env after Replace');
+  check(dotenvValues(envFile).LEAK_TOKEN === TRICKY,
+    'python-dotenv does not read back exactly the value typed (quotes, #, $, backslash, é, tab)');
   check(before !== envText(), '.env did not change');
   await pill(page, 'set').first().waitFor({ state: 'visible', timeout: 10000 })
     .catch(() => check(false, 'after Replace + Save the pill does not say "set"'));
