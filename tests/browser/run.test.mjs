@@ -134,12 +134,26 @@ test('a streamed chart gains its points', async () => {
   await page.close();
 });
 
-test('the run history lists past runs and opens one', async () => {
+test('the run history replays a past run and stars it', async () => {
+  for (const years of [2, 5]) {
+    const r = await px.apiOk('POST', '/api/tools/refcalc/run', { inputs: { principal: 1000, rate: 5, years } });
+    checkEqual(r.status, 'ok', `status of the API run with years ${years}`);
+  }
+  const runs = await runsOf('refcalc');
+  checkEqual(runs.map((r) => r.inputs.years), [5, 2, 4], 'years of the runs, newest first');
   const page = await br.page();
   await page.goto(`${px.url}tool/refcalc`);
-  const runs = await runsOf('refcalc');
-  checkEqual(runs.length, 1, 'runs of refcalc');
-  await waitFor(async () => /\bok\b/i.test(await bodyText(page)), 'the run history shows no "ok" run');
+  const replays = page.getByRole('button', { name: /replay/i });
+  await waitFor(async () => (await replays.count()) === 3, 'the run history does not offer Replay for each of 3 runs');
+  await replays.nth(1).click(); // the years = 2 run
+  await waitFor(async () => (await page.getByLabel(labelRe('Years')).first().inputValue()) === '2',
+    'Replay did not put the run\'s inputs (years 2) back in the form');
+  await waitFor(async () => /1,?102\.5/.test(await bodyText(page)), 'Replay did not show the run\'s Total (1102.5)');
+  check(!/1,?276\.28/.test(await bodyText(page)), 'the newest run\'s outputs are still shown after Replay');
+  const stars = page.getByRole('button', { name: /star/i });
+  await stars.nth(1).click();
+  await waitFor(async () => (await px.apiOk('GET', `/api/runs/${runs[1].id}`)).starred === true,
+    'clicking the star did not star the run');
   await page.close();
 });
 
@@ -164,10 +178,16 @@ test('a tool that leaks its secret shows it masked on the tool and logs pages', 
   await page.goto(`${px.url}tool/leaky/logs`);
   await waitFor(async () => (await bodyText(page)).includes('run stdout ***'),
     'the logs page does not show the masked line "run stdout ***"');
+  // Live tail: a new run's lines appear without a reload.
+  const count = async () => (await bodyText(page)).split('run stdout ***').length - 1;
+  const seen = await count();
+  const third = await px.apiOk('POST', '/api/tools/leaky/run', { inputs: { mode: 'return' } });
+  checkEqual(third.status, 'ok', 'status of a third leaky run');
+  await waitFor(async () => (await count()) > seen, `the logs page did not tail the new run's lines (still ${seen})`);
   const where = [];
   if ((await page.content()).includes(LEAK)) where.push('the logs page DOM');
   for (const b of await br.bodies()) if (b.body && b.body.includes(LEAK)) where.push(`${b.method} ${b.url}`);
-  for (const id of [okRun.id, bad.id]) {
+  for (const id of [okRun.id, bad.id, third.id]) {
     for (const p of [`/api/runs/${id}`, `/api/runs/${id}/events`]) {
       if ((await px.request('GET', p)).body.includes(LEAK)) where.push(`GET ${p}`);
     }

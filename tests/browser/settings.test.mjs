@@ -206,6 +206,23 @@ test('"Replace" opens an empty password input and replaces the value', async () 
   await checkNowhere(FIRST, 'the old secret');
 });
 
+test('a value over 64 KiB is refused with a message and changes nothing', async () => {
+  const before = envText();
+  const replace = page.getByRole('button', { name: /replace/i }).first();
+  await replace.click();
+  const pw = page.locator('input[type="password"]');
+  await pw.first().waitFor({ state: 'visible', timeout: 5000 });
+  await pw.fill('x'.repeat(64 * 1024 + 1));
+  await page.getByRole('button', { name: /save/i }).first().click();
+  await waitFor(async () => /too large|64 KiB|too long/i.test(await page.evaluate(() => document.body.innerText)),
+    'saving a 64 KiB + 1 value shows no "too large" message');
+  checkEqual(envText(), before, '.env after a refused value');
+  checkEqual(br.allowHttpErrors(/^413 POST \S+\/api\/tools\/leaky\/secrets\/LEAK_TOKEN$/), 1,
+    '413 answers to the too-large value');
+  await page.reload();
+  await pill(page, 'set').first().waitFor({ state: 'visible', timeout: 10000 });
+});
+
 test('clearing a secret is a separate, confirmed action', async () => {
   const clear = page.getByRole('button', { name: /clear|delete|remove/i }).first();
   check(await clear.isVisible(), 'a set secret has no visible Clear/Delete button');

@@ -547,6 +547,20 @@ export class Browser {
       (this.httpErrors.length ? `\n(HTTP errors seen: ${this.httpErrors.join('; ')})` : ''));
   }
 
+  // Forgets the failed responses whose "STATUS METHOD URL" matches re, and
+  // for each the browser's own "Failed to load resource" console error (a
+  // test that provoked them on purpose). Returns how many were forgotten.
+  allowHttpErrors(re) {
+    const hits = this.httpErrors.filter((e) => re.test(e));
+    this.httpErrors = this.httpErrors.filter((e) => !re.test(e));
+    for (const e of hits) {
+      const status = e.split(' ')[0];
+      const i = this.consoleErrors.findIndex((m) => m.includes(`Failed to load resource`) && m.includes(`status of ${status}`));
+      if (i >= 0) this.consoleErrors.splice(i, 1);
+    }
+    return hits.length;
+  }
+
   // Forgets the recorded errors (after a test that expected some).
   resetErrors() {
     this.httpErrors.length = 0;
