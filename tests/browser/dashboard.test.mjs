@@ -5,7 +5,7 @@ import {
   check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
-const home = makeHome(['refcalc', 'stream-agent', 'leaky', 'chatbot'], 'dashboard');
+const home = makeHome(['refcalc', 'stream-agent', 'leaky', 'chatbot', 'stream-cancel', 'refbroken'], 'dashboard');
 // Categories, so the dashboard has groups to show.
 const setCategory = (id, category) => {
   const file = path.join(home, 'tools', id, 'tool.json');
@@ -37,7 +37,8 @@ test('setup: server starts and lists the tools', async () => {
   br = await launchBrowser();
   tools = (await px.apiOk('GET', '/api/tools')).tools;
   const ids = tools.map((t) => t.id).sort();
-  checkEqual(ids, ['broken-tool', 'chatbot', 'leaky', 'refcalc', 'stream-agent'], 'GET /api/tools ids');
+  checkEqual(ids, ['broken-tool', 'chatbot', 'leaky', 'refbroken', 'refcalc', 'stream-agent', 'stream-cancel'],
+    'GET /api/tools ids');
   const broken = tools.find((t) => t.id === 'broken-tool');
   checkEqual(broken.status, 'broken', 'status of broken-tool');
   check(Array.isArray(broken.errors) && broken.errors.length > 0, 'broken-tool has no errors in /api/tools');
@@ -130,6 +131,40 @@ test('an unknown tool\'s page says so', async () => {
   await page.waitForTimeout(500);
   br.allowHttpErrors(/^404 GET \S+\/api\/tools\/no-such-tool(\/|\?|$)/);
   checkEqual(br.httpErrors, [], 'failed requests of /tool/no-such-tool other than its API 404s');
+  await page.close();
+});
+
+// The element holding `name` and `status` but no other tool's name: its card.
+function card(page, name, status, others) {
+  let loc = page.locator('*').filter({ hasText: name }).filter({ hasText: status });
+  for (const o of others) loc = loc.filter({ hasNotText: o });
+  return loc;
+}
+const NAMES = ['Reference calculator', 'Reference calculator, biased', 'Stream cancel', 'Leaky', 'Stream agent'];
+
+test('the status dots follow runs and validation', async () => {
+  const started = await px.apiOk('POST', '/api/tools/stream-cancel/run', { inputs: {}, wait: false }, 202);
+  const page = await br.page();
+  await page.goto(px.url);
+  const others = NAMES.filter((n) => n !== 'Stream cancel');
+  await waitFor(async () => (await card(page, 'Stream cancel', /running/i, others).count()) > 0,
+    'the dashboard does not show Stream cancel as running while its run goes on');
+  await px.apiOk('POST', `/api/runs/${started.run_id}/cancel`, undefined, 202);
+  await px.waitRun(started.run_id);
+  for (const id of ['refcalc', 'refbroken']) await px.apiOk('POST', `/api/tools/${id}/validate`, undefined, 202);
+  for (const id of ['refcalc', 'refbroken']) {
+    await waitFor(async () => {
+      const v = await px.apiOk('GET', `/api/tools/${id}/validation`);
+      return !v.running && v.report;
+    }, `the validation of ${id} did not finish`, 60000);
+  }
+  await page.reload();
+  await waitFor(async () => (await card(page, 'Reference calculator, biased', /fail/i,
+    NAMES.filter((n) => !n.startsWith('Reference calculator'))).count()) > 0,
+  'the dashboard does not show the biased calculator\'s failed validation');
+  await waitFor(async () => (await card(page, /^Reference calculator$|Reference calculator(?!,)/, /pass/i,
+    NAMES.filter((n) => !n.startsWith('Reference calculator'))).filter({ hasNotText: 'biased' }).count()) > 0,
+  'the dashboard does not show the calculator\'s passed validation');
   await page.close();
 });
 
