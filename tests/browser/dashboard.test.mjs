@@ -168,6 +168,28 @@ test('the status dots follow runs and validation', async () => {
   await page.close();
 });
 
+test('the chat page holds a conversation', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/chatbot/chat`);
+  const box = page.getByRole('textbox').last();
+  await box.waitFor({ state: 'visible', timeout: 10000 })
+    .catch(() => check(false, '/tool/chatbot/chat has no text box'));
+  for (const [i, words] of ['first words', 'second words'].entries()) {
+    await box.fill(words);
+    await page.getByRole('button', { name: /send/i }).first().click();
+    await waitFor(async () => (await page.evaluate(() => document.body.innerText)).includes(`you said: ${words}`),
+      `the chat page does not show the reply to "${words}"`);
+    const runs = (await px.apiOk('GET', '/api/tools/chatbot/runs')).runs;
+    checkEqual(runs.length, i + 1, 'chat runs');
+    const last = runs[0];
+    checkEqual(last.status, 'ok', 'status of the chat run');
+    checkEqual(last.inputs.messages.length, 2 * i + 1, 'messages sent (every turn plus the new one)');
+    checkEqual(last.inputs.history.length, 2 * i, 'history sent (the turns before the new message)');
+    checkEqual(last.inputs.messages.at(-1), { role: 'user', content: words }, 'the last message sent');
+  }
+  await page.close();
+});
+
 test('every page loads with its token and security headers', async () => {
   const page = await br.page();
   for (const p of ['', 'tool/refcalc', 'tool/refcalc/settings', 'tool/refcalc/logs', 'tool/chatbot/chat']) {

@@ -124,9 +124,16 @@ export function check(cond, message) {
   if (!cond) throw new AssertionError(typeof message === 'function' ? message() : message);
 }
 
+// JSON with object keys sorted: equal values give equal text.
+function canonical(v) {
+  return JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
+}
+
+// Throws unless actual and expected are deep-equal (object key order aside).
 export function checkEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
+  const a = canonical(actual);
+  const e = canonical(expected);
   check(a === e, () => `${what}: expected ${e}, got ${a}`);
 }
 
