@@ -267,6 +267,23 @@ test('undeclared keys in .env are listed by name only', async () => {
   await p.close();
 });
 
+test('the settings page works when opened as http://localhost:PORT', async () => {
+  const THIRD = canary('LOCALHOST');
+  const file = path.join(home, 'tools', 'leaky-stray', '.env');
+  const p = await br.page();
+  await p.goto(`http://localhost:${px.port}/tool/leaky-stray/settings`);
+  const pw = p.locator('input[type="password"]');
+  await pw.first().waitFor({ state: 'visible', timeout: 10000 });
+  await pw.fill(THIRD);
+  await p.getByRole('button', { name: /save/i }).first().click();
+  await pill(p, 'set').first().waitFor({ state: 'visible', timeout: 10000 })
+    .catch(() => check(false, 'saving from http://localhost:PORT did not turn the pill "set"'));
+  const env = fs.readFileSync(file, 'utf8');
+  check(env.includes(THIRD) && env.includes(STRAY), '.env of leaky-stray lacks the new value or lost OTHER_KEY');
+  check(!(await p.content()).includes(THIRD), 'the value saved from localhost is in the page');
+  await p.close();
+});
+
 test('a tool that declares no secrets says so', async () => {
   const p = await br.page();
   await p.goto(`${px.url}tool/refcalc/settings`);
