@@ -158,7 +158,8 @@ local function query_escape(s)
 end
 
 -- Reads the tool's /stream for run_id after a successful /run (result ok,
--- with its initial outputs) and merges it. Returns the run's result.
+-- with its initial outputs) and merges it; stop() returning true after an
+-- event ends the reading early (a cancel). Returns the run's result.
 local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_event, stop)
   local state = stream_merge.new(spec, result.outputs)
   local left = math.floor(deadline_at - sys.monotonic_ms())

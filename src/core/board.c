@@ -97,11 +97,18 @@ static long find_index(const char *key)
     return -1;
 }
 
-/* The entry of key in the table, or NULL. Lock held. */
+/* 1 when e finished BOARD_KEEP_SECONDS ago or more. Lock held. */
+static int expired(const struct entry *e)
+{
+    return e->finished && now() - e->finished_at >= BOARD_KEEP_SECONDS;
+}
+
+/* The entry of key in the table (an expired one counts as gone), or
+ * NULL. Lock held. */
 static struct entry *find(const char *key)
 {
     long i = key ? find_index(key) : -1;
-    return i < 0 ? NULL : table[i];
+    return i < 0 || expired(table[i]) ? NULL : table[i];
 }
 
 /* Takes table[i] out of the table. Lock held. */
@@ -169,9 +176,8 @@ void board_waiter_drop(struct board_waiter *w)
  * table is full, the oldest finished one. Lock held. Returns 0 or -ENOSPC. */
 static int make_room(void)
 {
-    double t = now();
     for (size_t i = 0; i < table_len;) {
-        if (table[i]->finished && t - table[i]->finished_at >= BOARD_KEEP_SECONDS) {
+        if (expired(table[i])) {
             remove_at(i);
         } else {
             i++;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  FIXTURES, SOURCE_DIR, check, checkEqual, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
+  FIXTURES, SOURCE_DIR, check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
 const spec = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'every-input', 'tool.json'), 'utf8'));
@@ -20,7 +20,7 @@ const home = makeHome(['every-input', ...(hasOutputs ? ['every-output'] : [])], 
 let px;
 let br;
 
-test('the every-input fixture has one input of each type', async () => {
+test('setup: the every-input fixture has one input of each type', async () => {
   check(INPUT_TYPES.length >= 28, `cannot read INPUT_TYPES from toolspec.lua (${INPUT_TYPES.length})`);
   checkEqual([...new Set(spec.inputs.map((i) => i.type))].sort(), [...INPUT_TYPES].sort(),
     'input types of every-input');
@@ -34,15 +34,15 @@ test('every input type renders a widget labelled with its label', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/every-input`);
   const first = spec.inputs.find((i) => i.type !== 'hidden');
-  await page.getByText(first.label, { exact: true }).first().waitFor({ timeout: 15000 })
+  await page.getByText(labelRe(first.label)).first().waitFor({ timeout: 15000 })
     .catch(() => check(false, `the form shows no label "${first.label}"`));
   const missing = [];
   for (const input of spec.inputs) {
     if (input.type === 'hidden') continue;
     const candidates = [
-      page.getByLabel(input.label, { exact: true }),
-      page.getByRole('group', { name: input.label, exact: true }),
-      page.getByRole('radiogroup', { name: input.label, exact: true }),
+      page.getByLabel(labelRe(input.label)),
+      page.getByRole('group', { name: labelRe(input.label) }),
+      page.getByRole('radiogroup', { name: labelRe(input.label) }),
     ];
     let visible = false;
     for (const c of candidates) {
@@ -92,6 +92,18 @@ test('the every-output page renders', async () => {
   checkEqual(final.status, 'ok', `status of the every-output run (${final.error_text})`);
   await waitFor(async () => (await page.locator('canvas').count()) > 0, 'no chart canvas on the every-output page');
   await page.waitForTimeout(1500); // let the renderers load their libraries
+  // The fixture's HTML-looking strings set window.__pxr_xss if ever run.
+  checkEqual(await page.evaluate(() => window.__pxr_xss ?? null), null, 'window.__pxr_xss (markup in outputs ran)');
+  const outSpec = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'every-output', 'tool.json'), 'utf8'));
+  const text = await page.evaluate(() => document.body.innerText);
+  const unlabelled = outSpec.outputs.filter((o) => !text.includes(o.label)).map((o) => o.label);
+  checkEqual(unlabelled, [], 'outputs whose label the page does not show');
+  const charts = outSpec.outputs.filter((o) => /^chart_(line|area|bar|scatter|pie|histogram|radar)$/.test(o.type));
+  await waitFor(async () => (await page.locator('canvas').count()) >= charts.length,
+    `fewer canvases than the ${charts.length} Chart.js outputs`);
+  await page.getByText(charts[0].label, { exact: true }).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.evaluate(() => window.scrollBy(0, -16));
+  await page.waitForTimeout(500);
   await screenshot(page, 'tool-charts');
   await page.close();
 });

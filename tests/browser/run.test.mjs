@@ -3,10 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  check, checkEqual, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
+  canary, check, checkEqual, labelRe, launchBrowser, makeHome, run, screenshot, sleep, startPixie, test, waitFor,
 } from './lib/harness.mjs';
 
-const home = makeHome(['refcalc', 'stream-cancel', 'stream-agent', 'stream-trainer'], 'run');
+const home = makeHome(['refcalc', 'stream-cancel', 'stream-agent', 'stream-trainer', 'leaky'], 'run');
+// leaky prints, raises and returns its secret: the pages must show it masked.
+const LEAK = canary('LEAK');
+fs.writeFileSync(path.join(home, 'tools', 'leaky', '.env'), `LEAK_TOKEN=${LEAK}\n`, { mode: 0o600 });
 
 let px;
 let br;
@@ -27,7 +30,7 @@ test('the form is built from the inputs, with their defaults', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/refcalc`);
   for (const [label, value] of [['Principal', '1000'], ['Rate (%)', '5'], ['Years', '3']]) {
-    const field = page.getByLabel(label, { exact: true });
+    const field = page.getByLabel(labelRe(label));
     await field.first().waitFor({ state: 'visible', timeout: 10000 })
       .catch(() => check(false, `/tool/refcalc has no field labelled "${label}"`));
     checkEqual(await field.first().inputValue(), value, `default of "${label}"`);
@@ -38,7 +41,7 @@ test('the form is built from the inputs, with their defaults', async () => {
 test('running a tool renders its outputs', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/refcalc`);
-  const years = page.getByLabel('Years', { exact: true }).first();
+  const years = page.getByLabel(labelRe('Years')).first();
   await years.waitFor({ state: 'visible', timeout: 10000 });
   await years.fill('4');
   await runButton(page).click();
@@ -70,7 +73,13 @@ test('a streaming tool\'s text grows before the run ends, and Cancel stops it', 
   await runButton(page).waitFor({ state: 'visible', timeout: 10000 });
   await runButton(page).click();
   const ticks = async () => ((await bodyText(page)).match(/tick/g) || []).length;
-  const first = await waitFor(ticks, 'no streamed "tick" text appeared on the page', 20000);
+  const first = await waitFor(ticks, 'no streamed "tick" text appeared on the page', 20000).catch(async (err) => {
+    const runs = await runsOf('stream-cancel');
+    const events = br.responses.filter((r) => r.url.includes('/events')).map((r) => `${r.status} ${r.url}`);
+    err.message += `\nruns: ${JSON.stringify(runs.map((r) => [r.id, r.status, r.error_text]))}` +
+      `\nevents requests: ${JSON.stringify(events)}\npage text: ${(await bodyText(page)).slice(0, 1500)}`;
+    throw err;
+  });
   const runId = await waitFor(async () => (await runsOf('stream-cancel'))[0]?.id, 'no run recorded');
   let r = await px.apiOk('GET', `/api/runs/${runId}`);
   checkEqual(r.status, 'running', 'status of the streaming run while ticks arrive');
@@ -98,7 +107,7 @@ test('a streaming tool\'s text grows before the run ends, and Cancel stops it', 
 test('a streaming agent\'s reply and tool-call log are rendered', async () => {
   const page = await br.page();
   await page.goto(`${px.url}tool/stream-agent`);
-  const q = page.getByLabel('Question', { exact: true }).first();
+  const q = page.getByLabel(labelRe('Question')).first();
   await q.waitFor({ state: 'visible', timeout: 10000 });
   await q.fill('6 * 7');
   await runButton(page).click();
@@ -125,12 +134,68 @@ test('a streamed chart gains its points', async () => {
   await page.close();
 });
 
-test('the run history lists past runs and opens one', async () => {
+test('the run history replays a past run and stars it', async () => {
+  for (const years of [2, 5]) {
+    const r = await px.apiOk('POST', '/api/tools/refcalc/run', { inputs: { principal: 1000, rate: 5, years } });
+    checkEqual(r.status, 'ok', `status of the API run with years ${years}`);
+  }
+  const runs = await runsOf('refcalc');
+  checkEqual(runs.map((r) => r.inputs.years), [5, 2, 4], 'years of the runs, newest first');
   const page = await br.page();
   await page.goto(`${px.url}tool/refcalc`);
-  const runs = await runsOf('refcalc');
-  checkEqual(runs.length, 1, 'runs of refcalc');
-  await waitFor(async () => /\bok\b/i.test(await bodyText(page)), 'the run history shows no "ok" run');
+  const replays = page.getByRole('button', { name: /replay/i });
+  await waitFor(async () => (await replays.count()) === 3, 'the run history does not offer Replay for each of 3 runs');
+  await replays.nth(1).click(); // the years = 2 run
+  await waitFor(async () => (await page.getByLabel(labelRe('Years')).first().inputValue()) === '2',
+    'Replay did not put the run\'s inputs (years 2) back in the form');
+  await waitFor(async () => /1,?102\.5/.test(await bodyText(page)), 'Replay did not show the run\'s Total (1102.5)');
+  check(!/1,?276\.28/.test(await bodyText(page)), 'the newest run\'s outputs are still shown after Replay');
+  const stars = page.getByRole('button', { name: /star/i });
+  await stars.nth(1).click();
+  await waitFor(async () => (await px.apiOk('GET', `/api/runs/${runs[1].id}`)).starred === true,
+    'clicking the star did not star the run');
+  await page.close();
+});
+
+test('a tool that leaks its secret shows it masked on the tool and logs pages', async () => {
+  const page = await br.page();
+  await page.goto(`${px.url}tool/leaky`);
+  const mode = page.getByLabel(labelRe('Mode')).first();
+  await mode.waitFor({ state: 'visible', timeout: 10000 });
+  await runButton(page).click();
+  const okRun = await waitFor(async () => (await runsOf('leaky'))[0], 'no leaky run recorded');
+  const done = await px.waitRun(okRun.id);
+  checkEqual(done.status, 'ok', 'status of the leaky run (mode return)');
+  await waitFor(async () => (await bodyText(page)).includes('***'), 'the masked echo output (***) is not shown');
+  await mode.fill('raise');
+  await runButton(page).click();
+  const bad = await waitFor(async () => {
+    const runs = await runsOf('leaky');
+    return runs.length === 2 && runs[0].status !== 'running' ? runs[0] : null;
+  }, 'the leaky run in mode raise did not finish');
+  checkEqual(bad.status, 'error', 'status of the leaky run (mode raise)');
+  await waitFor(async () => /error/i.test(await bodyText(page)), 'the failed run shows no error');
+  await page.goto(`${px.url}tool/leaky/logs`);
+  await waitFor(async () => (await bodyText(page)).includes('run stdout ***'),
+    'the logs page does not show the masked line "run stdout ***"');
+  // Live tail: a new run's lines appear without a reload.
+  const count = async () => (await bodyText(page)).split('run stdout ***').length - 1;
+  const seen = await count();
+  const third = await px.apiOk('POST', '/api/tools/leaky/run', { inputs: { mode: 'return' } });
+  checkEqual(third.status, 'ok', 'status of a third leaky run');
+  await waitFor(async () => (await count()) > seen, `the logs page did not tail the new run's lines (still ${seen})`);
+  const where = [];
+  if ((await page.content()).includes(LEAK)) where.push('the logs page DOM');
+  for (const b of await br.bodies()) if (b.body && b.body.includes(LEAK)) where.push(`${b.method} ${b.url}`);
+  for (const id of [okRun.id, bad.id, third.id]) {
+    for (const p of [`/api/runs/${id}`, `/api/runs/${id}/events`]) {
+      if ((await px.request('GET', p)).body.includes(LEAK)) where.push(`GET ${p}`);
+    }
+  }
+  for (const p of ['/api/tools/leaky/runs', '/api/tools/leaky/logs', '/api/tools/leaky']) {
+    if ((await px.request('GET', p)).body.includes(LEAK)) where.push(`GET ${p}`);
+  }
+  checkEqual(where, [], 'places the leaked secret showed unmasked');
   await page.close();
 });
 

@@ -20,9 +20,11 @@ from dotenv import dotenv_values
 from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow")
+TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow", "leaky", "chatbot")
 CANARY = "CANARY-api-" + pysecrets.token_hex(8)
 CLI_CANARY = "CANARY-cli-" + pysecrets.token_hex(8)
+LEAK_CANARY = "CANARY-leak-" + pysecrets.token_hex(8)
+CANARIES = (CANARY, CLI_CANARY, LEAK_CANARY)
 URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
 TOKEN_META = re.compile(r'<meta name="pixie-token" content="([0-9a-f]{64})">')
 GUARD_S = 120  # a socket read that waits this long means the server hung
@@ -62,7 +64,6 @@ class Server:
         self.bodies = []  # every response body, for the canary checks
 
     def stderr(self):
-        self.err.flush()
         with open(self.err_path, "rb") as f:
             return f.read().decode(errors="replace")
 
@@ -74,7 +75,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.err.close()
+        if not self.err.closed:
+            self.err.close()
 
     def connect(self):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=GUARD_S)
@@ -147,6 +149,10 @@ class Api(unittest.TestCase):
             spec = json.load(f)
         spec["max_runtime_seconds"] = 2
         write(slow, json.dumps(spec))
+        # slow-forever: a run that does not stream and only a cancel ends
+        shutil.copytree(os.path.join(FIXTURES, "slow"), os.path.join(cls.home, "tools", "slow-forever"))
+        spec.update(id="slow-forever", max_runtime_seconds=600)
+        write(os.path.join(cls.home, "tools", "slow-forever", "tool.json"), json.dumps(spec))
         write(os.path.join(cls.home, "tools", "broken", "tool.json"), "{ not json")
         cls.server = Server(cls.home)
 
@@ -154,13 +160,13 @@ class Api(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
         log = cls.server.stderr()
-        for canary in (CANARY, CLI_CANARY):
+        for canary in CANARIES:
             assert canary not in log, "a secret reached the server's log"
 
     def tearDown(self):
         for body in self.server.bodies:
-            self.assertNotIn(CANARY.encode(), body)
-            self.assertNotIn(CLI_CANARY.encode(), body)
+            for canary in CANARIES:
+                self.assertNotIn(canary.encode(), body)
 
     # -- helpers -----------------------------------------------------------
     def get(self, path):
@@ -268,8 +274,7 @@ class Api(unittest.TestCase):
                 status, _, data = self.send(method, path + key, body)
                 self.assertEqual(status, want, data)
                 self.assertIn("error", data)
-        self.assertFalse(os.path.exists(self.env_path("secretprobe")) and
-                         CANARY in open(self.env_path("secretprobe")).read())
+        self.assertNotIn("PROBE_SECRET", dotenv_values(self.env_path("secretprobe")))
 
     def test_secret_set_status_run_delete(self):
         path = "/api/tools/secretprobe/secrets/PROBE_SECRET"
@@ -385,6 +390,32 @@ class Api(unittest.TestCase):
         status, _, data = self.send("POST", "/api/runs/no-such-run/cancel")
         self.assertEqual(status, 404, data)
 
+    def test_cancel_of_a_run_that_does_not_stream(self):
+        status, _, data = self.run_tool("slow-forever", {}, wait=False)
+        self.assertEqual(status, 202)
+        run_id = data["run_id"]
+        for _ in range(GUARD_S * 10):  # until the tool runs (it prints "sleeping")
+            _, _, logs = self.get("/api/tools/slow-forever/logs")
+            if any("sleeping" in line["text"] for line in logs["lines"]):
+                break
+            threading.Event().wait(0.1)
+        status, _, data = self.send("POST", f"/api/runs/{run_id}/cancel")
+        self.assertEqual((status, data), (202, {"cancelling": True}))
+        events = self.server.events(f"/api/runs/{run_id}/events")
+        self.assertEqual(events[-1][0], "final")
+        final = json.loads(events[-1][1])
+        self.assertEqual(final["status"], "cancelled", final)
+        self.assertEqual(self.get(f"/api/runs/{run_id}")[2]["status"], "cancelled")
+
+    def test_chat_tool_takes_messages_and_history(self):
+        history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+        messages = history + [{"role": "user", "content": "how are you?"}]
+        status, _, run = self.run_tool("chatbot", {"messages": messages, "history": history,
+                                                   "persona": "pirate"})
+        self.assertEqual(status, 200)
+        self.assertEqual(run["status"], "ok", run["error_text"])
+        self.assertEqual(run["outputs"], {"reply": "(pirate) you said: how are you?", "turns": 5})
+
     def test_star_and_runs_list(self):
         _, _, first = self.run_tool("envprobe", {"reserve_mb": 0})
         _, _, second = self.run_tool("envprobe", {"reserve_mb": 1})
@@ -420,23 +451,37 @@ class Api(unittest.TestCase):
         _, _, state = self.get("/api/launcher/state")
         self.assertEqual([r for r in state["tools"] if r["tool_id"] == "envprobe"], [])
 
-    def test_logs_after(self):
-        _, _, run = self.run_tool("envprobe", {"reserve_mb": 0})
-        self.send("POST", "/api/tools/envprobe/stop")
-        status, _, data = self.get("/api/tools/envprobe/logs")
+    def test_logs_after_and_outputs_masked(self):
+        # leaky prints, returns and raises its secret: every answer masks it
+        self.assertEqual(self.send("POST", "/api/tools/leaky/secrets/LEAK_TOKEN", {"value": LEAK_CANARY})[0], 204)
+        _, _, run = self.run_tool("leaky", {"mode": "return"})
+        self.assertEqual((run["status"], run["outputs"]), ("ok", {"echo": "***"}))
+        _, _, run = self.run_tool("leaky", {"mode": "raise"})
+        self.assertEqual(run["status"], "error")
+        self.assertIn("failed with ***", run["error_text"])
+        self.send("POST", "/api/tools/leaky/stop")
+        for _ in range(GUARD_S * 10):  # the output reaches spawn_log through a queue
+            status, _, data = self.get("/api/tools/leaky/logs")
+            if any("split *** end" in line["text"] for line in data["lines"]):
+                break
+            threading.Event().wait(0.1)
         self.assertEqual(status, 200)
-        self.assertTrue(data["lines"], "the tool's output is logged")
+        texts = [line["text"] for line in data["lines"]]
+        self.assertIn("split *** end", "\n".join(texts))
+        self.assertIn("run stdout ***", "\n".join(texts))
         for line in data["lines"]:
             self.assertEqual(set(line), {"id", "stream", "text", "at"})
         last = data["last"]
         self.assertEqual(last, data["lines"][-1]["id"])
-        status, _, later = self.get(f"/api/tools/envprobe/logs?after={last}")
+        status, _, later = self.get(f"/api/tools/leaky/logs?after={last}")
         self.assertEqual((status, later["lines"], later["last"]), (200, [], last))
         first = data["lines"][0]["id"]
-        status, _, part = self.get(f"/api/tools/envprobe/logs?after={first}&limit=1")
+        status, _, part = self.get(f"/api/tools/leaky/logs?after={first}&limit=1")
         # the newest `limit` lines after the id: a live tail
-        self.assertEqual([l["id"] for l in part["lines"]], [last] if last != first else [])
-        self.assertEqual(self.get("/api/tools/envprobe/logs?after=minus")[0], 400)
+        self.assertEqual([line["id"] for line in part["lines"]], [last])
+        self.assertEqual(self.get("/api/tools/leaky/logs?after=minus")[0], 400)
+        self.assertEqual(self.get("/api/tools/leaky/logs?limit=0")[0], 400)
+        self.assertEqual(self.send("DELETE", "/api/tools/leaky/secrets/LEAK_TOKEN")[0], 204)
 
     def test_validate_and_validation(self):
         status, _, data = self.get("/api/tools/slow/validation")
@@ -455,6 +500,22 @@ class Api(unittest.TestCase):
         self.assertEqual(report["tool_id"], "slow")
         self.assertEqual(report["overall"], "fail")
         self.assertIn("sample_run_succeeds", [c["name"] for c in report["checks"]])
+        status, _, tools = self.get("/api/tools")
+        self.assertEqual({t["id"]: t for t in tools["tools"]}["slow"]["validation"], "fail")
+
+    def test_validate_again_once_finished(self):
+        reports = []
+        for _ in range(2):
+            status, _, data = self.send("POST", "/api/tools/envprobe/validate")
+            self.assertEqual((status, data), (202, {"started": True}))
+            for _ in range(GUARD_S * 10):  # a hang guard, not a timing assertion
+                _, _, data = self.get("/api/tools/envprobe/validation")
+                if not data["running"]:
+                    break
+                threading.Event().wait(0.1)
+            reports.append(data["report"])
+        self.assertEqual([r["tool_id"] for r in reports], ["envprobe", "envprobe"])
+        self.assertNotEqual(reports[0]["run_id"], reports[1]["run_id"], "a new report each time")
 
 
 if __name__ == "__main__":

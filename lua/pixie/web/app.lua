@@ -80,14 +80,13 @@ end
 
 -- init(home): chooses the home for this Lua state, registers every
 -- secret of every tool with the masker (SPEC §3.4's startup scan) and opens
--- the store (tool output goes to its spawn_log). Returns true | nil, message.
+-- the store (tool output goes to its spawn_log). Raises when the home or
+-- the store cannot be used (the server logs it and makes no state).
 function M.init(home)
-  local dir, err = config.set_home(home)
-  if not dir then return nil, err end
+  assert(config.set_home(home))
   local tools = require("pixie.tools")
   require("pixie.secrets").register_home((tools.list()))
-  local st, serr = require("pixie.runs").store()
-  if not st then return nil, serr end
+  assert(require("pixie.runs").store())
   return true
 end
 

@@ -4,8 +4,9 @@
 --                   update events published on the board key = run id, then
 --                   finish(run_id, 200, Run JSON)
 --   cancel_job(arg) arg = JSON {tool_id, run_id}: the original's soft cancel
---                   (POST /cancel?run_id=, up to 5 s), then, if the run is
---                   still going, the tool's tree is stopped
+--                   (POST /cancel?run_id=; a tool that accepts it has up to
+--                   5 s to end the run), then, if the run is still going,
+--                   the tool's tree is stopped
 -- The run's own job sees the cancel flag (pixie.server.cancelled) and
 -- records the run cancelled.
 local json = require("pixie.json")
@@ -198,9 +199,13 @@ function M.cancel_job(arg)
   local got, err = launcher.post(a.tool_id, "/cancel?run_id=" .. query_escape(a.run_id), "",
                                  M.CANCEL_WAIT_MS)
   if not got then log.info(("the tool %s was not told to cancel: %s"):format(a.tool_id, tostring(err))) end
-  local until_ms = sys.monotonic_ms() + M.CANCEL_WAIT_MS
-  while server.board_state(a.run_id) == "running" and sys.monotonic_ms() < until_ms do
-    sys.sleep_ms(50)
+  -- a tool that took the soft cancel gets up to CANCEL_WAIT_MS to end the
+  -- run; one without /cancel (or that refused it) is stopped at once
+  if got and got.status_code >= 200 and got.status_code <= 299 then
+    local until_ms = sys.monotonic_ms() + M.CANCEL_WAIT_MS
+    while server.board_state(a.run_id) == "running" and sys.monotonic_ms() < until_ms do
+      sys.sleep_ms(50)
+    end
   end
   if server.board_state(a.run_id) == "running" then launcher.stop(a.tool_id, M.CANCEL_WAIT_MS) end
   return true

@@ -40,6 +40,8 @@ const cleanups = [];
 const secretsToHide = new Set();
 
 // Registers a named test; fn is an async function that throws on failure.
+// A test whose name starts with "setup" always runs (whatever the filter),
+// and when it fails the tests after it are failed without running.
 export function test(name, fn) {
   tests.push({ name, fn });
 }
@@ -73,10 +75,16 @@ export async function run() {
   const filter = process.env.PIXIE_TEST_FILTER || '';
   let passed = 0;
   let failed = 0;
+  let setupFailed = false;
   const t0 = Date.now();
   for (const t of tests) {
-    if (filter && !t.name.includes(filter)) continue;
+    if (filter && !t.name.includes(filter) && !t.name.startsWith('setup')) continue;
     const started = Date.now();
+    if (setupFailed) {
+      failed++;
+      log(`FAIL - ${t.name} (not run: a setup test failed)`);
+      continue;
+    }
     try {
       await withTimeout(t.fn(), 180000, `test "${t.name}" did not finish in 180 s`);
       passed++;
@@ -84,6 +92,7 @@ export async function run() {
     } catch (err) {
       failed++;
       log(`FAIL - ${t.name} (${Date.now() - started} ms)\n${indent(describeError(err))}`);
+      if (t.name.startsWith('setup')) setupFailed = true;
     }
   }
   while (cleanups.length) {
@@ -115,9 +124,16 @@ export function check(cond, message) {
   if (!cond) throw new AssertionError(typeof message === 'function' ? message() : message);
 }
 
+// JSON with object keys sorted: equal values give equal text.
+function canonical(v) {
+  return JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
+}
+
+// Throws unless actual and expected are deep-equal (object key order aside).
 export function checkEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
+  const a = canonical(actual);
+  const e = canonical(expected);
   check(a === e, () => `${what}: expected ${e}, got ${a}`);
 }
 
@@ -473,6 +489,7 @@ export class Browser {
     this.cspViolations = [];
     this.responses = []; // {url, status, headers, method, body: Promise<Buffer|null>, type}
     this.requestFailures = [];
+    this.httpErrors = [];
     context.addInitScript({ content: CSP_PROBE });
     context.on('response', (res) => this._record(res));
     context.on('requestfailed', (req) => {
@@ -506,6 +523,7 @@ export class Browser {
     };
     entry.body = res.body().catch(() => null);
     this.responses.push(entry);
+    if (entry.status >= 400) this.httpErrors.push(`${entry.status} ${entry.method} ${entry.url}`);
   }
 
   // A new page (1280x800) in the browser's context.
@@ -532,11 +550,27 @@ export class Browser {
       ...this.pageErrors.map((m) => `page error: ${m}`),
       ...this.consoleErrors.map((m) => `console error: ${m}`),
     ];
-    check(problems.length === 0, () => `${what} had ${problems.length} problem(s):\n${problems.join('\n')}`);
+    check(problems.length === 0, () => `${what} had ${problems.length} problem(s):\n${problems.join('\n')}` +
+      (this.httpErrors.length ? `\n(HTTP errors seen: ${this.httpErrors.join('; ')})` : ''));
+  }
+
+  // Forgets the failed responses whose "STATUS METHOD URL" matches re, and
+  // for each the browser's own "Failed to load resource" console error (a
+  // test that provoked them on purpose). Returns how many were forgotten.
+  allowHttpErrors(re) {
+    const hits = this.httpErrors.filter((e) => re.test(e));
+    this.httpErrors = this.httpErrors.filter((e) => !re.test(e));
+    for (const e of hits) {
+      const status = e.split(' ')[0];
+      const i = this.consoleErrors.findIndex((m) => m.includes(`Failed to load resource`) && m.includes(`status of ${status}`));
+      if (i >= 0) this.consoleErrors.splice(i, 1);
+    }
+    return hits.length;
   }
 
   // Forgets the recorded errors (after a test that expected some).
   resetErrors() {
+    this.httpErrors.length = 0;
     this.consoleErrors.length = 0;
     this.pageErrors.length = 0;
     this.cspViolations.length = 0;
@@ -569,14 +603,36 @@ export async function rgbOf(locator, prop = 'background-color') {
   return { rgb: [Number(m[1]), Number(m[2]), Number(m[3])], alpha: m[4] === undefined ? 1 : Number(m[4]), css };
 }
 
-// True when [r,g,b] is clearly green (green channel dominates).
-export function isGreenish([r, g, b]) {
-  return g >= 80 && g > r + 30 && g > b + 10;
+function hueChroma([r, g, b]) {
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const c = max - min;
+  let h = 0;
+  if (c > 0) {
+    if (max === r) h = 60 * (((g - b) / c) % 6);
+    else if (max === g) h = 60 * ((b - r) / c + 2);
+    else h = 60 * ((r - g) / c + 4);
+  }
+  return { hue: (h + 360) % 360, chroma: c };
+}
+
+// True when [r,g,b] is a green (a hue between yellow-green and teal, not a
+// near-grey), pastel or dark.
+export function isGreenish(rgb) {
+  const { hue, chroma } = hueChroma(rgb);
+  return chroma >= 15 && hue >= 75 && hue <= 165;
 }
 
 // True when [r,g,b] is a grey (channels close together).
-export function isGreyish([r, g, b]) {
-  return Math.max(r, g, b) - Math.min(r, g, b) <= 40;
+export function isGreyish(rgb) {
+  return hueChroma(rgb).chroma <= 24;
+}
+
+// A RegExp matching a form field's label as pages show it: the label, maybe
+// followed by a required marker (" *", "(required)").
+export function labelRe(label) {
+  const esc = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^\\s*${esc}(\\s*\\*)?(\\s*\\(required\\))?\\s*$`);
 }
 
 // Makes a unique canary value (never a real secret).

@@ -5,7 +5,7 @@
 // from the Options form; the reply streams in from the run's events.
 import { get, post, api, toolIdFromPath } from "./api.js";
 import { h } from "./dom.js";
-import { toolNav, setTitle, pageError, announce, loadFailure } from "./common.js";
+import { toolNav, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
 import { buildForm } from "./form.js";
 import { loadRenderer, follow } from "./outputs.js";
 
@@ -22,13 +22,14 @@ let current = null; // {runId, close}
 main().catch((e) => { console.error(e); pageError(`Something went wrong on this page: ${e.message}`); });
 
 async function main() {
-  if (!toolId) { pageError("This address names no tool."); return; }
+  if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
   toolNav(toolId, null, "chat");
   setTitle("Chat", toolId);
   try {
     tool = await get(api("tools", toolId));
   } catch (e) {
     pageError(loadFailure(toolId, e));
+    hideContent();
     $("chat-form").hidden = true;
     return;
   }

@@ -34,7 +34,7 @@ export function pageError(msg) {
     return;
   }
   el.hidden = false;
-  clear(el, msg);
+  clear(el, ...(Array.isArray(msg) ? msg : [msg]));
 }
 
 // Announces a short message in the page's polite live region.
@@ -46,8 +46,21 @@ export function announce(msg) {
   setTimeout(() => { el.textContent = msg; }, 30);
 }
 
-// The message for a failed load of a tool: 404 gets a friendly line.
+// The message for a failed load of a tool: 404 gets a friendly line with
+// a link home. Returns nodes/strings for pageError.
 export function loadFailure(toolId, err) {
-  if (err && err.status === 404) return `There is no tool "${toolId}". Back to the dashboard to pick one.`;
+  if (err && err.status === 404) {
+    return [`There is no tool “${toolId}”. `, h("a", { href: "/", "data-testid": "home-link" }, "Back to the dashboard"), "."];
+  }
   return `Could not load the tool: ${err && err.message ? err.message : err}`;
+}
+
+// Hides everything in <main> but the heading and the error banner (a page
+// whose tool could not be loaded has nothing else to offer).
+export function hideContent() {
+  const main = document.getElementById("main");
+  if (!main) return;
+  for (const el of main.children) {
+    if (el.id !== "page-title" && el.id !== "page-error") el.hidden = true;
+  }
 }

@@ -77,10 +77,10 @@ function numberWidget(input, id) {
   const el = h("input", { id, type: "number", inputmode: "decimal" });
   setAttrs(el, { min: input.min, max: input.max, step: input.step || "any" });
   const control = input.unit
-    ? h("div", { class: "with-unit" }, el, h("span", { class: "unit", "aria-hidden": "true" }, input.unit))
+    ? h("div", { class: "with-unit" }, el, h("span", { class: "unit", id: `${id}-unit` }, input.unit))
     : el;
   return {
-    control, focus: el,
+    control, focus: el, unitId: input.unit ? `${id}-unit` : null,
     get: () => readNumber(el),
     set: (v) => { el.value = typeof v === "number" ? String(v) : isEmpty(v) ? "" : String(v); },
     check: () => {
@@ -667,27 +667,33 @@ function makeField(input) {
     input.type === "markdown" ? "Markdown." : null].filter(Boolean);
   const desc = hints.length ? h("p", { class: "hint", id: descId }, hints.join(" ")) : null;
   const err = h("p", { class: "field-error", id: errId, hidden: true });
-  const describedBy = [desc ? descId : null, errId].filter(Boolean).join(" ");
-  const reqMark = required ? h("span", { class: "req" }, h("span", { "aria-hidden": "true" }, " *"),
-    h("span", { class: "visually-hidden" }, " (required)")) : null;
-  const unit = input.unit && input.type === "number" ? ` (${input.unit})` : "";
+  const describedBy = [desc ? descId : null, errId].filter(Boolean);
+  // Labels and legends hold exactly the input's label (their accessible
+  // name); the required mark is a sibling, aria-required / the description
+  // say it to assistive technology.
+  const reqMark = () => (required ? h("span", { class: "req", "aria-hidden": "true", title: "required" }, "*") : null);
+  if (w.unitId) describedBy.unshift(w.unitId);
+  const describedByText = describedBy.join(" ");
 
   let wrap;
   let invalidTargets;
   if (w.compound) {
-    wrap = h("fieldset", { class: "field compound", "aria-describedby": describedBy },
-      h("legend", null, input.label, unit, reqMark), w.control, desc, err);
+    if (required && desc) desc.prepend(h("span", { class: "visually-hidden" }, "Required. "));
+    const reqNote = required && !desc ? h("p", { class: "visually-hidden", id: descId }, "Required.") : null;
+    wrap = h("fieldset", { class: ["field", "compound", required ? "required" : null],
+      "aria-describedby": [reqNote ? descId : null, describedByText].filter(Boolean).join(" ") },
+    h("legend", null, input.label), w.control, desc || reqNote, err);
     invalidTargets = Array.from(w.control.querySelectorAll("input, select, textarea"));
   } else if (w.inlineLabel) {
-    w.control.setAttribute("aria-describedby", describedBy);
+    w.control.setAttribute("aria-describedby", describedByText);
     wrap = h("div", { class: "field inline" },
-      h("div", { class: "check" }, w.control, h("label", { for: id }, input.label, reqMark)), desc, err);
+      h("div", { class: "check" }, w.control, h("label", { for: id }, input.label)), desc, err);
     invalidTargets = [w.control];
   } else {
-    if (w.focus) w.focus.setAttribute("aria-describedby", describedBy);
+    if (w.focus) w.focus.setAttribute("aria-describedby", describedByText);
     if (required && w.focus) w.focus.setAttribute("aria-required", "true");
     wrap = h("div", { class: "field" },
-      h("label", { for: id }, input.label, unit, reqMark), w.control, desc, err);
+      h("div", { class: "label-row" }, h("label", { for: id }, input.label), reqMark()), w.control, desc, err);
     invalidTargets = w.focus ? [w.focus] : [];
   }
   wrap.dataset.testid = `field-${input.key}`;

@@ -2,7 +2,7 @@
 // output, polled from /api/tools/<id>/logs?after=<last id> every second.
 import { get, api, toolIdFromPath } from "./api.js";
 import { h, fmtTime } from "./dom.js";
-import { toolNav, setTitle, pageError, loadFailure } from "./common.js";
+import { toolNav, setTitle, pageError, loadFailure, hideContent } from "./common.js";
 
 const toolId = toolIdFromPath();
 const $ = (id) => document.getElementById(id);
@@ -14,7 +14,7 @@ let timer = null;
 main().catch((e) => { console.error(e); pageError(`Something went wrong on this page: ${e.message}`); });
 
 async function main() {
-  if (!toolId) { pageError("This address names no tool."); return; }
+  if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
   toolNav(toolId, null, "logs");
   setTitle("Logs", toolId);
   let tool;
@@ -22,6 +22,7 @@ async function main() {
     tool = await get(api("tools", toolId));
   } catch (e) {
     pageError(loadFailure(toolId, e));
+    hideContent();
     return;
   }
   toolNav(toolId, tool, "logs");
@@ -69,7 +70,7 @@ function append(lines) {
     const stream = l.stream || "out";
     frag.append(h("li", { class: ["log-line", `stream-${stream}`], "data-id": l.id, "data-stream": stream },
       h("span", { class: "log-meta" }, `${fmtTime(l.at)} ${stream}`), " ",
-      h("span", { class: "log-text" }, String(l.text ?? ""))));
+      h("span", { class: "log-text" }, String(l.text ?? "").replace(/\r?\n$/, ""))));
   }
   list.append(frag);
   while (list.children.length > MAX_LINES) list.firstElementChild.remove();

@@ -6,7 +6,7 @@
 // the input is emptied as soon as the request has been sent and answered.
 import { get, post, del, api, toolIdFromPath } from "./api.js";
 import { h, clear } from "./dom.js";
-import { toolNav, setTitle, pageError, announce, loadFailure } from "./common.js";
+import { toolNav, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
 
 const toolId = toolIdFromPath();
 const $ = (id) => document.getElementById(id);
@@ -15,7 +15,7 @@ const base = () => api("tools", toolId, "secrets");
 main().catch((e) => { console.error(e); pageError(`Something went wrong on this page: ${e.message}`); });
 
 async function main() {
-  if (!toolId) { pageError("This address names no tool."); return; }
+  if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
   toolNav(toolId, null, "settings");
   setTitle("Settings", toolId);
   let tool;
@@ -23,6 +23,7 @@ async function main() {
     tool = await get(api("tools", toolId));
   } catch (e) {
     pageError(loadFailure(toolId, e));
+    hideContent();
     return;
   }
   toolNav(toolId, tool, "settings");

@@ -2,7 +2,7 @@
 // outputs, run history with replay and star, and the validation panel.
 import { get, post, api, toolIdFromPath } from "./api.js";
 import { h, clear, fmtTime, fmtDuration } from "./dom.js";
-import { toolNav, setTitle, pageError, announce, loadFailure } from "./common.js";
+import { toolNav, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
 import { buildForm } from "./form.js";
 import { buildOutputs, follow } from "./outputs.js";
 
@@ -21,12 +21,13 @@ let current = null; // {runId, close}
 main().catch((e) => { console.error(e); pageError(`Something went wrong on this page: ${e.message}`); });
 
 async function main() {
-  if (!toolId) { pageError("This address names no tool."); return; }
+  if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
   toolNav(toolId, null, "tool");
   try {
     tool = await get(api("tools", toolId));
   } catch (e) {
     pageError(loadFailure(toolId, e));
+    hideContent();
     for (const id of ["run-panel", "outputs-panel", "history-panel", "validation-panel"]) $(id).hidden = true;
     setTitle(toolId);
     return;
@@ -37,12 +38,15 @@ async function main() {
   notices();
   const runnable = tool.status !== "broken" && tool.spec;
   if (runnable) {
-    await setupForm();
-    loadHistory();
+    // the form shows once the page's first requests are answered (no
+    // layout shift, and nothing still loading when the user moves on)
+    $("run-panel").hidden = true;
+    await Promise.all([setupForm(), loadHistory(), setupValidation()]);
+    $("run-panel").hidden = false;
   } else {
     for (const id of ["run-panel", "outputs-panel", "history-panel"]) $(id).hidden = true;
+    await setupValidation();
   }
-  setupValidation();
 }
 
 // Broken errors, a missing required secret, the chat page link.
@@ -87,7 +91,7 @@ async function setupForm() {
   form.append(h("div", { class: "form-actions" }, run, cancel, reset));
   outputs = await buildOutputs($("outputs"), spec.outputs || []);
   if (!(spec.outputs || []).length) $("outputs").append(h("p", { class: "muted" }, "This tool declares no outputs."));
-  status("Not run yet.", "idle");
+  status("Ready to run.", "idle");
 
   form.addEventListener("submit", (e) => { e.preventDefault(); startRun(); });
   cancel.addEventListener("click", cancelRun);
@@ -95,11 +99,14 @@ async function setupForm() {
 }
 
 function setRunning(on) {
+  const wasFocused = document.activeElement === $("run-button") || document.activeElement === $("cancel-button");
   $("run-button").disabled = on;
   $("run-button").setAttribute("aria-busy", on ? "true" : "false");
   $("cancel-button").hidden = !on;
   $("cancel-button").disabled = !on;
   $("outputs-panel").setAttribute("aria-busy", on ? "true" : "false");
+  // a disabled or hidden button loses focus: keep it on the live control
+  if (wasFocused || document.activeElement === document.body) $(on ? "run-status" : "run-button").focus();
 }
 
 async function startRun() {
@@ -251,7 +258,7 @@ function setupValidation() {
     state.textContent = "Validating…";
     pollValidation();
   });
-  pollValidation();
+  return pollValidation();
 }
 
 async function pollValidation() {
@@ -286,7 +293,7 @@ function showReport(report) {
     h("ol", { class: "checks" }, checks.map((c) => h("li", { class: "check-row", "data-check": c.name, "data-status": c.status },
       h("span", { class: ["badge", `status-${c.status}`] }, c.status),
       h("span", { class: "mono" }, c.name),
-      c.message ? h("span", { class: "check-message" }, ` — ${c.message}`) : null,
+      c.message ? h("span", { class: "check-message" }, c.message) : null,
       c.details !== undefined && c.details !== null && c.details !== ""
         ? h("details", null, h("summary", null, "Details"),
           h("pre", null, typeof c.details === "string" ? c.details : JSON.stringify(c.details, null, 2)))
