@@ -16,6 +16,9 @@ const INPUT_TYPES = [...toolspec.match(/M\.INPUT_TYPES = \{([^}]*)\}/)[1].matchA
 const hasOutputs = fs.existsSync(path.join(FIXTURES, 'every-output', 'tool.json'));
 
 const home = makeHome(['every-input', ...(hasOutputs ? ['every-output'] : [])], 'inputs');
+// An example tool with charts, for the documentation's screenshot.
+const EXAMPLE = path.join(SOURCE_DIR, 'examples', 'tools', 'savings-plan');
+if (fs.existsSync(EXAMPLE)) fs.cpSync(EXAMPLE, path.join(home, 'tools', 'savings-plan'), { recursive: true });
 
 let px;
 let br;
@@ -101,9 +104,22 @@ test('the every-output page renders', async () => {
   const charts = outSpec.outputs.filter((o) => /^chart_(line|area|bar|scatter|pie|histogram|radar)$/.test(o.type));
   await waitFor(async () => (await page.locator('canvas').count()) >= charts.length,
     `fewer canvases than the ${charts.length} Chart.js outputs`);
-  await page.getByText(charts[0].label, { exact: true }).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
-  await page.evaluate(() => window.scrollBy(0, -16));
-  await page.waitForTimeout(500);
+  await page.close();
+});
+
+test('an example tool draws its charts (savings-plan)', async () => {
+  check(fs.existsSync(EXAMPLE), 'examples/tools/savings-plan is missing');
+  const page = await br.page();
+  await page.goto(`${px.url}tool/savings-plan`);
+  const button = page.getByRole('button', { name: /^\s*run\b/i }).first();
+  await button.waitFor({ state: 'visible', timeout: 15000 });
+  await button.click();
+  const runId = await waitFor(async () => (await px.apiOk('GET', '/api/tools/savings-plan/runs')).runs[0]?.id,
+    'Run recorded no run', 20000);
+  const final = await px.waitRun(runId);
+  checkEqual(final.status, 'ok', `status of the savings-plan run (${final.error_text})`);
+  await waitFor(async () => (await page.locator('canvas').count()) >= 3, 'savings-plan does not draw its 3 charts');
+  await page.waitForTimeout(800); // chart animations
   await screenshot(page, 'tool-charts');
   await page.close();
 });
