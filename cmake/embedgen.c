@@ -1,13 +1,32 @@
 /* embedgen: turns files into one C source holding a sorted table of
- * {name, bytes, length}. Usage: embedgen OUT.c SRCDIR REL-PATH...
- * Build-time only; exits non-zero with a message on any I/O error. */
+ * {name, bytes, length}. Usage: embedgen OUT.c SRCDIR ENTRY...
+ * where ENTRY is REL-PATH (the file SRCDIR/REL-PATH, named REL-PATH) or
+ * NAME=ABS-PATH (a file outside the tree, e.g. a Debian vendor file).
+ * Entries must come sorted by name. Build-time only; exits non-zero with
+ * a message on any I/O error. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The file of an entry: path gets the file's path, *name_len the length
+ * of its name. */
+static void entry_path(const char *dir, const char *entry, char *path, size_t size, int *name_len)
+{
+    const char *eq = strchr(entry, '=');
+    if (eq) {
+        snprintf(path, size, "%s", eq + 1);
+        *name_len = (int)(eq - entry);
+    } else {
+        snprintf(path, size, "%s/%s", dir, entry);
+        *name_len = (int)strlen(entry);
+    }
+}
 
 static int emit_file(FILE *out, const char *dir, const char *rel, int index)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    int name_len;
+    entry_path(dir, rel, path, sizeof path, &name_len);
     FILE *in = fopen(path, "rb");
     if (!in) {
         perror(path);
@@ -46,14 +65,16 @@ int main(int argc, char **argv)
     for (int i = 3; i < argc; i++) {
         long size = 0;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", argv[2], argv[i]);
+        int name_len;
+        entry_path(argv[2], argv[i], path, sizeof path, &name_len);
         FILE *in = fopen(path, "rb");
         if (in) {
             fseek(in, 0, SEEK_END);
             size = ftell(in);
             fclose(in);
         }
-        fprintf(out, "    {\"%s\", (const char *)file_%d, %ld},\n", argv[i], i - 3, size);
+        fprintf(out, "    {\"%.*s\", (const char *)file_%d, %ld},\n", name_len, argv[i], i - 3,
+                size);
     }
     fprintf(out, "    {0, 0, 0}\n};\n");
     return fclose(out) == 0 ? 0 : 1;

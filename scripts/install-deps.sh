@@ -10,7 +10,19 @@ packages=(
   python3 python3-dotenv python3-venv python3-fastapi python3-uvicorn
   clang libclang-rt-14-dev
   unzip zip curl
+  # The dashboard's vendored libraries (embedded at build time, CONTRACT §6)
+  # and the browser the browser tests drive.
+  libjs-chart.js libjs-marked node-dompurify libjs-katex fonts-katex
+  libjs-highlight.js libjs-leaflet chromium
 )
+# Node for the browser tests: Debian's only when no node is installed (a
+# newer node already on the machine is kept).
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,4 +41,13 @@ if ! python3 -c "import dotenv" 2>/dev/null; then
     echo "install-deps: the python3 on PATH has no python-dotenv; install it for $(command -v python3)" >&2
     exit 1
   }
+fi
+
+# The browser tests' one npm dependency (playwright-core, pinned in
+# tests/browser/package-lock.json; it drives the Debian chromium, it never
+# downloads a browser).
+want=$(node -p 'require("./tests/browser/package-lock.json").packages["node_modules/playwright-core"].version')
+have=$(node -p 'try { require("./tests/browser/node_modules/playwright-core/package.json").version } catch { "" }')
+if [ "$want" != "$have" ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

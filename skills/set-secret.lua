@@ -130,28 +130,17 @@ local function confirm_undeclared(opts, interactive)
   return pixie.term.confirm(("Set undeclared %s anyway? [y/N] "):format(opts.key)) == true
 end
 
--- Stops the tool's warm process so the next run sees the change. The
--- launcher's pool is per process, so this reaches this process's warm
--- tools; a separate `pixie serve` notices by itself, since the launcher
--- treats a warm process whose environment (.env values) changed as stale.
-local function stop_warm(id)
-  pixie.launcher.stop(id)
-end
-
 local function run(args)
   local opts, perr = parse(args)
   if not opts then return pixie.args.usage_error(perr, USAGE) end
   local entry = find_tool(opts.id)
-  local env_path = pixie.env.path(entry)
-  -- Every .env operation stays inside the home's tools folder: a tool
-  -- folder that is a symlink to elsewhere is refused, never written through.
-  local tools_dir, derr = pixie.tools.dir()
-  if not tools_dir then fail(derr) end
-  local env_opts = { tools_root = tools_dir }
+  -- pixie.env.set_secret / clear_secret (the dashboard's path too): every
+  -- .env operation stays inside the home's tools folder (a tool folder that
+  -- is a symlink to elsewhere is refused, never written through), then the
+  -- tool's warm process is stopped so the next run sees the change.
   if opts.clear then
-    local ok, removed = pixie.env.unset(env_path, opts.key, env_opts)
+    local ok, removed = pixie.env.clear_secret(entry, opts.key)
     if not ok then fail(removed) end
-    stop_warm(opts.id)
     if removed > 0 then
       print(("Secret %s cleared for tool %s."):format(opts.key, opts.id))
     else
@@ -168,10 +157,9 @@ local function run(args)
   check_value(value)
   -- pixie.env's refusals name the key, never the value or its length, so
   -- they are printed as they come (set-secret never tells the length, §6.2).
-  local ok, warnings = pixie.env.set(env_path, opts.key, value, env_opts)
+  local ok, warnings = pixie.env.set_secret(entry, opts.key, value)
   if not ok then fail(warnings) end
   for _, w in ipairs(warnings) do pixie.log.warn(w) end
-  stop_warm(opts.id)
   print(("Secret %s set for tool %s."):format(opts.key, opts.id))
   return 0
 end

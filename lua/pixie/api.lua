@@ -120,6 +120,10 @@ local MODULES = {
       return {
         read = e.read, keys = e.keys, set = e.set, unset = e.unset, quote = e.quote,
         path = secrets.env_path, status = secrets.status, missing_required = secrets.missing_required,
+        -- set_secret(entry, key, value) / clear_secret(entry, key): write
+        -- inside the home's tools folder, then stop the tool (pixie.secrets)
+        set_secret = function(entry, key, value) return secrets.set(copy(entry), key, value) end,
+        clear_secret = function(entry, key) return secrets.clear(copy(entry), key) end,
       }
     end },
   { "fs", function() -- pixie.fs; what a skill writes is masked at the sink

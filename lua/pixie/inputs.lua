@@ -1,5 +1,6 @@
 -- Run inputs against a tool's declared inputs (SPEC §4.1, §4.4):
---   check(spec, given)        -> values | nil, errors   (every problem at once;
+--   check(spec, given)        -> values | nil, errors, fields (every problem at
+--     once; fields = {input_key = message}, the same problems keyed by input;
 --     a `layout: chat` tool also takes undeclared `messages` and `history`)
 --   coerce(spec, key, text)   -> value | nil, error     (CLI key=value strings)
 --   samples(spec)             -> values                 (validator sample run)
@@ -182,7 +183,7 @@ local CHAT_ENVELOPE = { messages = true, history = true }
 
 function M.check(spec, given)
   if type(given) ~= "table" or is_array(given) and next(given) ~= nil then
-    return nil, { "inputs must be a JSON object" }
+    return nil, { "inputs must be a JSON object" }, {}
   end
   local errors, values, declared = {}, {}, {}
   for _, input in ipairs(spec.inputs or {}) do declared[input.key] = true end
@@ -195,7 +196,11 @@ function M.check(spec, given)
     end
   end
   table.sort(unknown)
-  for _, k in ipairs(unknown) do errors[#errors + 1] = ("%s: unknown input"):format(out.quote(k)) end
+  local fields = {}
+  for _, k in ipairs(unknown) do
+    errors[#errors + 1] = ("%s: unknown input"):format(out.quote(k))
+    fields[k] = "unknown input"
+  end
   for _, input in ipairs(spec.inputs or {}) do
     local v = given[input.key]
     if is_null(v) then v = nil end
@@ -208,17 +213,19 @@ function M.check(spec, given)
       if input.required ~= false and visible(input, values)
          and input.type ~= "checkbox" and input.type ~= "toggle" and input.type ~= "hidden" then
         errors[#errors + 1] = ("%s: required"):format(input.key)
+        fields[input.key] = "required"
       end
     else
       local ok, err = check_value(input, v)
       if ok == nil then
         errors[#errors + 1] = ("%s: %s"):format(input.key, err)
+        fields[input.key] = err
       else
         values[input.key] = ok
       end
     end
   end
-  if #errors > 0 then return nil, errors end
+  if #errors > 0 then return nil, errors, fields end
   return values
 end
 

@@ -15,13 +15,18 @@
 -- /stream?run_id= is read as Server-Sent Events within the same deadline;
 -- each event is masked, then merged (lua/pixie/stream_merge.lua).
 -- Ctrl-C while the tool runs (only when the caller armed it with
--- sys.interrupt_arm, as `pixie run` does) records the run cancelled, after a
+-- sys.interrupt_arm, as `pixie run` does), or opts.cancelled() returning
+-- true (checked before the spawn, after /run and at each streamed event:
+-- the dashboard's per-run cancel), records the run cancelled, after a
 -- streaming tool's soft cancel (POST /cancel?run_id=), and stops the tool.
+-- start/complete/resume below are execute in two steps (the dashboard
+-- answers at once with the run id, a job thread runs the tool).
 --   record: the stored runs row (status ok|error|timeout|cancelled, outputs, error_text),
 --   plus `warnings` (array, possibly empty): bookkeeping around the run that
 --   failed without changing its result (the tool's last inputs not saved,
 --   old runs not pruned); each is also logged as a warning.
 --   problem: { kind = "broken"|"inputs"|"home"|"store", message, errors = {...} }
+--   (kind "inputs" also has fields = {input_key = message})
 --   for failures that happen before a run exists (nothing is spawned).
 -- A missing required secret fails fast, before anything is spawned, and is
 -- recorded as an error run so the history shows it.
@@ -29,6 +34,7 @@ local json = require("pixie.json")
 local config = require("pixie.config")
 local fs = require("pixie.fs")
 local inputs = require("pixie.inputs")
+local tools = require("pixie.tools")
 local secrets = require("pixie.secrets")
 local store = require("pixie.store")
 local childenv = require("pixie.childenv")
@@ -152,8 +158,9 @@ local function query_escape(s)
 end
 
 -- Reads the tool's /stream for run_id after a successful /run (result ok,
--- with its initial outputs) and merges it. Returns the run's result.
-local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_event)
+-- with its initial outputs) and merges it; stop() returning true after an
+-- event ends the reading early (a cancel). Returns the run's result.
+local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_event, stop)
   local state = stream_merge.new(spec, result.outputs)
   local left = math.floor(deadline_at - sys.monotonic_ms())
   local limit_s = spec.max_runtime_seconds + 5
@@ -180,7 +187,7 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
     deadline_ms = left,
     on_event = function(name, data)
       local changes = stream_merge.apply(state, out.scrub(name), event_value(data))
-      if not on_event or #changes == 0 then return state.done end
+      if not on_event or #changes == 0 then return state.done or stop() end
       for _, c in ipairs(changes) do
         local l = live[c.key]
         if l and c.op == "append" then
@@ -192,7 +199,7 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
         end
       end
       on_event(changes, outputs)
-      return state.done
+      return state.done or stop()
     end,
   })
   for _, l in pairs(live) do l.stream:close() end
@@ -253,7 +260,18 @@ local function note(warnings, what, ok, err)
   log.warn(text)
 end
 
-function M.execute(entry, given, opts)
+-- True when the run was asked to stop: Ctrl-C (armed by `pixie run`) or
+-- the caller's own opts.cancelled() (the dashboard's per-run cancel).
+local function stop_asked(opts)
+  return sys.interrupted() or (opts.cancelled ~= nil and opts.cancelled() == true)
+end
+
+-- start(entry, given, opts) -> run | nil, problem
+-- The first half of execute: checks the inputs (problem.kind "inputs" with
+-- errors and fields = {input_key = message}), saves them as the tool's last
+-- inputs and records the run row as running. Nothing is spawned.
+--   run = { id, entry, values, source, warnings } for complete().
+function M.start(entry, given, opts)
   opts = opts or {}
   local source = opts.source or "cli"
   if entry.status ~= "ok" then
@@ -261,12 +279,12 @@ function M.execute(entry, given, opts)
                   errors = entry.errors }
   end
   local spec = entry.spec
-  local values, errors = inputs.check(spec, given or {})
+  local values, errors, fields = inputs.check(spec, given or {})
   if not values then
     local shown = table.move(errors, 1, math.min(#errors, MESSAGE_ERRORS), 1, {})
     local more = #errors > MESSAGE_ERRORS and (" (and %d more)"):format(#errors - MESSAGE_ERRORS) or ""
     return nil, { kind = "inputs", message = "invalid inputs: " .. table.concat(shown, "; ") .. more,
-                  errors = errors }
+                  errors = errors, fields = fields or {} }
   end
   local home, herr = config.home()
   if not home then return problem_of("home", herr) end
@@ -277,50 +295,97 @@ function M.execute(entry, given, opts)
        st:tool_state_set(spec.id, { last_inputs = values }))
   local run_id, rerr = st:run_start(spec.id, values, source)
   if not run_id then return problem_of("store", rerr) end
+  return { id = run_id, entry = entry, values = values, source = source, warnings = warnings }
+end
 
-  local result
+-- The result of running the tool for a started run (secrets checked first).
+local function perform(run, opts)
+  local entry, spec, run_id, values = run.entry, run.entry.spec, run.id, run.values
   local missing, env_err = secrets.missing_required(entry)
   if env_err then
-    result = { status = "error", error = "cannot read the tool's .env: " .. env_err }
+    return { status = "error", error = "cannot read the tool's .env: " .. env_err }
   elseif #missing > 0 then
-    result = {
+    return {
       status = "error",
       error = ("missing required secret %s — set it in Settings or with set-secret"):format(missing[1]),
     }
-  else
-    local artefacts_dir = ("%s/artefacts/%s/%s"):format(home, spec.id, run_id)
-    local tool, terr = childenv.tool_table(entry)
-    local ok, merr = fs.mkdirs(artefacts_dir, 0x1C0) -- 0700
-    if not tool or not ok then
-      result = { status = "error", error = terr or merr }
-    else
-      local deadline_ms = (spec.max_runtime_seconds + 5) * 1000
-      local deadline_at = sys.monotonic_ms() + deadline_ms
-      local answer, aerr = launcher.run(tool, request_body(run_id, values, artefacts_dir), {
-        run_id = run_id,
-        artefacts_dir = artefacts_dir,
-        deadline_ms = deadline_ms,
-      })
-      result = outcome(answer, aerr, spec)
-      local streaming = stream_merge.streaming(spec)
-      if result.status == "ok" and streaming and not sys.interrupted() then
-        result = read_stream(tool, spec, answer, run_id, result, deadline_at, opts.on_event)
-      end
-      if sys.interrupted() then
-        result = cancelled(spec, run_id, streaming)
-      elseif result.status ~= "ok" then
-        result.error = with_output_tail(result.error, spec.id)
-      end
-    end
   end
-  local finished, ferr = st:run_finish(run_id, result)
+  local home, herr = config.home()
+  if not home then return { status = "error", error = herr } end
+  local artefacts_dir = ("%s/artefacts/%s/%s"):format(home, spec.id, run_id)
+  local tool, terr = childenv.tool_table(entry)
+  local ok, merr = fs.mkdirs(artefacts_dir, 0x1C0) -- 0700
+  if not tool or not ok then
+    return { status = "error", error = terr or merr }
+  end
+  if stop_asked(opts) then return cancelled(spec, run_id, false) end
+  local deadline_ms = (spec.max_runtime_seconds + 5) * 1000
+  local deadline_at = sys.monotonic_ms() + deadline_ms
+  local answer, aerr = launcher.run(tool, request_body(run_id, values, artefacts_dir), {
+    run_id = run_id,
+    artefacts_dir = artefacts_dir,
+    deadline_ms = deadline_ms,
+  })
+  local result = outcome(answer, aerr, spec)
+  local streaming = stream_merge.streaming(spec)
+  if result.status == "ok" and streaming and not stop_asked(opts) then
+    result = read_stream(tool, spec, answer, run_id, result, deadline_at, opts.on_event,
+                         function() return stop_asked(opts) end)
+  end
+  if stop_asked(opts) then
+    result = cancelled(spec, run_id, streaming)
+  elseif result.status ~= "ok" then
+    result.error = with_output_tail(result.error, spec.id)
+  end
+  return result
+end
+
+-- complete(run, opts) -> record | nil, problem
+-- The second half of execute, for a run made by start (maybe in another
+-- Lua state: see resume): a missing required secret ends it as an error
+-- without spawning; else the tool runs (opts.on_event, opts.cancelled as
+-- for execute); the row is finished, old runs pruned, the record returned.
+function M.complete(run, opts)
+  opts = opts or {}
+  local st, serr = M.store()
+  if not st then return problem_of("store", serr) end
+  local spec = run.entry.spec
+  local warnings = run.warnings or {}
+  local result = perform(run, opts)
+  local finished, ferr = st:run_finish(run.id, result)
   if not finished then return problem_of("store", ferr) end
   note(warnings, ("old runs of %s were not pruned"):format(spec.id), st:prune(spec.id, spec.retain_runs))
-  local record, gerr = st:run_get(run_id)
+  local record, gerr = st:run_get(run.id)
   if not record then return problem_of("store", gerr) end
   record.warnings = warnings
   return record
 end
 
+-- resume(tool_id, run_id, values, opts) -> record | nil, problem
+-- complete() for a run started elsewhere (a dashboard job thread), from the
+-- tool id, the run id and the inputs start() checked. A tool that is gone
+-- or broken by now ends the run as an error.
+function M.resume(tool_id, run_id, values, opts)
+  local entry, err = tools.get(tool_id)
+  if not entry or entry.status ~= "ok" then
+    local st, serr = M.store()
+    if not st then return problem_of("store", serr) end
+    local text = entry and ("tool '%s' is broken: %s"):format(entry.id, entry.errors[1]) or err
+    local finished, ferr = st:run_finish(run_id, { status = "error", error = text })
+    if not finished then return problem_of("store", ferr) end
+    local record, gerr = st:run_get(run_id)
+    if not record then return problem_of("store", gerr) end
+    record.warnings = {}
+    return record
+  end
+  return M.complete({ id = run_id, entry = entry, values = values, warnings = {} }, opts)
+end
+
+-- execute = start + complete, in this Lua state.
+function M.execute(entry, given, opts)
+  local run, problem = M.start(entry, given, opts)
+  if not run then return nil, problem end
+  return M.complete(run, opts)
+end
 
 return M

@@ -9,6 +9,9 @@ local errno = require("pixie.sys").errno
 
 local M = {}
 
+-- The names a .env key may have (pixie.env refuses any other).
+M.KEY_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+
 -- Path of the tool's .env file.
 function M.env_path(entry)
   return entry.dir .. "/.env"
@@ -79,6 +82,43 @@ end
 -- (the commands that use one report it).
 function M.register_home(entries)
   for _, entry in ipairs(entries) do load(entry) end
+end
+
+-- The tool's declared secret row for key, or nil.
+function M.declared(entry, key)
+  for _, s in ipairs(declared(entry)) do
+    if s.key == key then return s end
+  end
+  return nil
+end
+
+-- The one write path of a secret (the set-secret skill and the dashboard):
+-- pixie.env.set inside the home's tools folder (atomic, 0600, locked; the
+-- value is registered with the masker before anything else), then the
+-- tool's warm process (of this process's pool) is stopped so the next run
+-- sees the value; a warm process of another Pixie process is restarted by
+-- its launcher, which treats a changed environment as stale. The caller
+-- checks the key name and whether it is declared.
+-- Returns true, warnings | nil, message, code (the message names the key,
+-- never the value nor its length).
+function M.set(entry, key, value)
+  local root, rerr = config.tools_dir()
+  if not root then return nil, rerr end
+  local ok, warnings, code = env.set(M.env_path(entry), key, value, { tools_root = root })
+  if not ok then return nil, warnings, code end
+  require("pixie.launcher").stop(entry.id)
+  return true, warnings
+end
+
+-- Removes key from the tool's .env, then stops the tool as set does.
+-- Returns true, removed (number of bindings removed) | nil, message, code.
+function M.clear(entry, key)
+  local root, rerr = config.tools_dir()
+  if not root then return nil, rerr end
+  local ok, removed, code = env.unset(M.env_path(entry), key, { tools_root = root })
+  if not ok then return nil, removed, code end
+  require("pixie.launcher").stop(entry.id)
+  return true, removed
 end
 
 return M

@@ -14,6 +14,7 @@ static const luaL_Reg c_modules[] = {
     {"pixie.log", luaopen_pixie_log},
     {"pixie.mask", luaopen_pixie_mask},
     {"pixie.proc", luaopen_pixie_proc},
+    {"pixie.server", luaopen_pixie_server},
     {"pixie.sys", luaopen_pixie_sys},
     {"pixie.term", luaopen_pixie_term},
     {"pixie.zip", luaopen_pixie_zip},

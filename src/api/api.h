@@ -36,6 +36,7 @@ int luaopen_pixie_launcher(lua_State *L);
 int luaopen_pixie_log(lua_State *L);
 int luaopen_pixie_mask(lua_State *L);
 int luaopen_pixie_proc(lua_State *L);
+int luaopen_pixie_server(lua_State *L);
 int luaopen_pixie_sys(lua_State *L);
 int luaopen_pixie_term(lua_State *L);
 int luaopen_pixie_zip(lua_State *L);

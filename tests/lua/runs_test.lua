@@ -51,4 +51,29 @@ t.test("failed_tool_state_and_prune_are_reported_not_dropped", function()
   t.eq(#assert(st:runs_list("needs-key")), 2, "nothing was pruned")
 end)
 
+t.test("start_then_complete_with_a_cancel_records_cancelled_without_spawning", function()
+  local home = t.tmpdir("runs-cancel")
+  t.write(home .. "/tools/plain/tool.json", [[{
+    "id": "plain", "name": "Plain",
+    "inputs": [{"key": "n", "label": "N", "type": "number", "default": 1}],
+    "outputs": [{"key": "value", "label": "Value", "type": "text"}]
+  }]])
+  assert(config.set_home(home))
+  tools.clear_cache()
+  local entry = assert(tools.get("plain"))
+  local _, problem = runs.start(entry, { n = "many", other = 1 })
+  t.eq(problem.kind, "inputs")
+  t.eq(problem.fields, { n = "must be a number", other = "unknown input" })
+  local run = assert(runs.start(entry, { n = 2 }, { source = "dashboard" }))
+  local st = assert(runs.store())
+  t.eq(assert(st:run_get(run.id)).status, "running", "the row exists before the tool runs")
+  local record = assert(runs.resume("plain", run.id, run.values, { cancelled = function() return true end }))
+  t.eq(record.status, "cancelled")
+  t.eq(record.source, "dashboard")
+  t.eq(record.inputs, { n = 2 })
+  for _, p in ipairs(require("pixie.launcher").state()) do
+    t.ok(p.tool_id ~= "plain", "nothing was spawned")
+  end
+end)
+
 return t.run()

@@ -1,0 +1,287 @@
+"""`pixie serve` under load (issue 11): 100 tools, 64 keep-alive connections
+hammering GET /api/tools for 20 s while a streaming run is watched through
+/api/runs/<id>/events. Zero errors, the stream keeps flowing, and the
+server's memory (VmRSS) and open fds come back within 10 % of a baseline
+taken after a warm-up burst of the same load. No timing assertions."""
+import http.client
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import unittest
+
+from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home
+
+FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
+URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
+TOKEN_META = re.compile(r'<meta name="pixie-token" content="([0-9a-f]{64})">')
+N_TOOLS = 100
+CONNECTIONS = 64
+LOAD_SECONDS = 20
+WARMUP_SECONDS = 8
+GUARD_S = 120  # a read that waits this long means the server hung
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class Server:
+    """`pixie serve --port 0` on home; stdout drained, stderr to a file."""
+
+    def __init__(self, home):
+        self.home = home
+        self.err_path = home + ".serve-stderr"
+        self.err = open(self.err_path, "wb")
+        env = dict(os.environ)
+        env.pop("PIXIE_HOME", None)
+        env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
+        # Under ASan a freed block waits in a 256 MiB quarantine: RSS would
+        # grow through the whole run. A small quarantine keeps the memory
+        # comparison meaningful (no effect on a plain build).
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=8",
+                                                     "thread_local_quarantine_size_kb=64"]))
+        self.proc = subprocess.Popen([PIXIE_BIN, "--home", home, "serve", "--port", "0"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self.err, env=env)
+        self.port = None
+        for raw in self.proc.stdout:
+            found = URL_LINE.search(raw.decode(errors="replace"))
+            if found:
+                self.port = int(found.group(1))
+                break
+        if self.port is None:
+            self.stop()
+            raise AssertionError("pixie serve printed no URL; stderr: " + self.stderr())
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        status, page = self.request("GET", "/")
+        assert status == 200, (status, page[:300])
+        found = TOKEN_META.search(page.decode())
+        assert found, "GET / has no pixie-token meta tag"
+        self.token = found.group(1)
+
+    def stderr(self):
+        if not self.err.closed:
+            self.err.flush()
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def stop(self):
+        """SIGTERM; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        return self.proc.returncode
+
+    def connect(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=GUARD_S)
+
+    def request(self, method, path, body=None):
+        hdrs = {}
+        if method != "GET":
+            hdrs = {"Origin": f"http://127.0.0.1:{self.port}", "X-Pixie-Token": self.token,
+                    "Content-Type": "application/json"}
+        conn = self.connect()
+        try:
+            conn.request(method, path, body=None if body is None else json.dumps(body), headers=hdrs)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+
+class Hammer:
+    """CONNECTIONS threads, each on one keep-alive connection, sending GET
+    /api/tools until stopped; counts answers and every error."""
+
+    def __init__(self, port, expect_ids):
+        self.port = port
+        self.expect = expect_ids
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.errors = []
+        self.connects = 0
+
+    def worker(self):
+        conn = None
+        while not self.stop_flag.is_set():
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=GUARD_S)
+                    with self.lock:
+                        self.connects += 1
+                conn.request("GET", "/api/tools")
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status != 200:
+                    raise AssertionError(f"status {resp.status}: {data[:200]!r}")
+                ids = {t["id"] for t in json.loads(data)["tools"]}
+                if not self.expect <= ids:
+                    raise AssertionError(f"tools missing from the list: {sorted(self.expect - ids)[:5]}")
+                if resp.will_close:
+                    conn.close()
+                    conn = None
+                with self.lock:
+                    self.ok += 1
+            except Exception as exc:  # every failure counts
+                with self.lock:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def run(self, seconds):
+        threads = [threading.Thread(target=self.worker, daemon=True) for _ in range(CONNECTIONS)]
+        for t in threads:
+            t.start()
+        time.sleep(seconds)
+        self.stop_flag.set()
+        for t in threads:
+            t.join(GUARD_S)
+            assert not t.is_alive(), "a load thread hung"
+
+
+class Watcher(threading.Thread):
+    """Reads /api/runs/<id>/events to its end: counts update events, keeps
+    the final event's data."""
+
+    def __init__(self, server, run_id):
+        super().__init__(daemon=True)
+        self.server, self.run_id = server, run_id
+        self.updates = 0
+        self.final = None
+        self.error = None
+
+    def run(self):
+        try:
+            conn = self.server.connect()
+            conn.request("GET", f"/api/runs/{self.run_id}/events")
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise AssertionError(f"events answered {resp.status}: {resp.read()[:200]!r}")
+            event, data = None, []
+            while True:
+                line = resp.readline()
+                if not line:
+                    break
+                line = line.decode().rstrip("\r\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip(" "))
+                elif line == "":
+                    if event == "update":
+                        self.updates += 1
+                    elif event == "final":
+                        self.final = json.loads("\n".join(data))
+                        break
+                    event, data = None, []
+            conn.close()
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+class ServeLoadTest(unittest.TestCase):
+    def setUp(self):
+        self.home = make_home("serve-load")
+        tools = os.path.join(self.home, "tools")
+        shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), tools)
+        for i in range(N_TOOLS - 1):
+            dest = os.path.join(tools, f"calc-{i:03d}")
+            shutil.copytree(os.path.join(FIXTURES, "refcalc"), dest)
+            with open(os.path.join(dest, "tool.json")) as f:
+                spec = json.load(f)
+            spec["id"] = f"calc-{i:03d}"
+            spec["name"] = f"Calculator {i}"
+            with open(os.path.join(dest, "tool.json"), "w") as f:
+                json.dump(spec, f)
+        shutil.copytree(os.path.join(FIXTURES, "stream-cancel"), os.path.join(tools, "stream-cancel"))
+        self.ids = {f"calc-{i:03d}" for i in range(N_TOOLS - 1)} | {"stream-cancel"}
+        self.server = Server(self.home)
+        self.addCleanup(self.server.stop)
+
+    def streaming_run(self):
+        """Starts stream-cancel (it streams until cancelled) and a watcher."""
+        status, body = self.server.request("POST", "/api/tools/stream-cancel/run", {"inputs": {}, "wait": False})
+        self.assertEqual(status, 202, body[:300])
+        run_id = json.loads(body)["run_id"]
+        watcher = Watcher(self.server, run_id)
+        watcher.start()
+        return run_id, watcher
+
+    def cancel(self, run_id, watcher):
+        status, body = self.server.request("POST", f"/api/runs/{run_id}/cancel")
+        self.assertEqual(status, 202, body[:300])
+        watcher.join(GUARD_S)
+        self.assertFalse(watcher.is_alive(), "the events stream did not end after cancel")
+        self.assertIsNone(watcher.error, watcher.error)
+        self.assertIsNotNone(watcher.final, "the events stream ended with no final event")
+        self.assertEqual(watcher.final.get("status"), "cancelled", watcher.final)
+
+    def load(self, seconds):
+        run_id, watcher = self.streaming_run()
+        hammer = Hammer(self.server.port, self.ids)
+        hammer.run(seconds)
+        self.assertEqual(hammer.errors[:5], [], f"{len(hammer.errors)} errors in {hammer.ok + len(hammer.errors)} requests")
+        self.assertGreater(hammer.ok, CONNECTIONS, "the load got fewer answers than connections")
+        self.assertGreaterEqual(watcher.updates, 2, "the streaming run sent under 2 updates during the load")
+        self.assertIsNone(watcher.final, f"the streaming run ended during the load: {watcher.final}")
+        self.cancel(run_id, watcher)
+        return hammer
+
+    def settle(self):
+        """Waits until the server's fd count stops falling (closed sockets
+        of the load released), then returns (rss KiB, fds)."""
+        pid = self.server.proc.pid
+        last = None
+        for _ in range(50):
+            now = fd_count(pid)
+            if now == last:
+                break
+            last = now
+            time.sleep(0.2)
+        return rss_kib(pid), fd_count(pid)
+
+    def test_load_leaves_memory_and_fds_at_baseline(self):
+        pid = self.server.proc.pid
+        cold = (rss_kib(pid), fd_count(pid))
+        # Warm-up: the same load, so allocator arenas and caches are grown.
+        self.load(WARMUP_SECONDS)
+        base_rss, base_fds = self.settle()
+        hammer = self.load(LOAD_SECONDS)
+        rss, fds = self.settle()
+        print(f"\n{hammer.ok / LOAD_SECONDS:.0f} requests/s; cold rss {cold[0]} KiB fds {cold[1]}; baseline rss {base_rss} KiB fds {base_fds}; "
+              f"after {hammer.ok} requests on {hammer.connects} connections: rss {rss} KiB fds {fds}")
+        self.assertLessEqual(fds, math.ceil(base_fds * 1.1), f"open fds grew from {base_fds} to {fds}")
+        self.assertLessEqual(rss, base_rss * 1.1, f"VmRSS grew from {base_rss} KiB to {rss} KiB")
+        # Still serving, and a clean stop.
+        status, _ = self.server.request("GET", "/api/healthz")
+        self.assertEqual(status, 200)
+        code = self.server.stop()
+        self.assertEqual(code, 0, "pixie serve exited with %s after SIGTERM; stderr: %s" % (code, self.server.stderr()))
+
+
+if __name__ == "__main__":
+    unittest.main()
