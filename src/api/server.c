@@ -38,7 +38,7 @@
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER;
 static int jobs_running;
-static char *serve_home; /* set while serving (under jobs_lock) */
+static char *serve_home;                               /* set while serving (under jobs_lock) */
 static char app_module[APP_NAME_MAX + 1] = APP_MODULE; /* set before the threads start */
 
 static pthread_key_t state_key;
