@@ -1,6 +1,7 @@
 /* pixie.server: the dashboard server and the event board (CONTRACT §3).
- *   serve{home=ABS, port=7860, workers=4, on_ready=fn(url)}
- *       -> true | nil, msg, errno    blocks until SIGINT/SIGTERM
+ *   serve{home=ABS, port=7860, workers=4, on_ready=fn(url), app="pixie.web.app"}
+ *       -> true | nil, msg, errno    blocks until SIGINT/SIGTERM; `app` names
+ *       the module with init/handle (tests give their own)
  *   job(module, fn, arg) -> true | nil, msg    require(module)[fn](arg) on
  *       a new thread with its own state (at most JOBS_MAX at once)
  *   board_open(key) -> true | nil, msg
@@ -30,13 +31,15 @@
 #include <time.h>
 
 #define APP_MODULE "pixie.web.app"
+#define APP_NAME_MAX 128
 #define JOBS_MAX 32
 #define JOBS_WAIT_MS 10000 /* at shutdown, for jobs to see their tools stopped */
 
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER;
 static int jobs_running;
-static char *serve_home; /* set while serving (under jobs_lock) */
+static char *serve_home;                               /* set while serving (under jobs_lock) */
+static char app_module[APP_NAME_MAX + 1] = APP_MODULE; /* set before the threads start */
 
 static pthread_key_t state_key;
 static pthread_once_t state_once = PTHREAD_ONCE_INIT;
@@ -53,7 +56,7 @@ static void log_lua_error(lua_State *L, const char *what)
 static int call_init(lua_State *L)
 {
     lua_getglobal(L, "require");
-    lua_pushstring(L, APP_MODULE);
+    lua_pushstring(L, app_module);
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "init");
     lua_pushvalue(L, 1);
@@ -72,7 +75,7 @@ static lua_State *new_state(const char *home)
     lua_pushcfunction(L, call_init);
     lua_pushstring(L, home);
     if (host_pcall(L, 1, 0) != LUA_OK) {
-        log_lua_error(L, APP_MODULE ".init");
+        log_lua_error(L, "the app's init");
         lua_close(L);
         return NULL;
     }
@@ -121,7 +124,7 @@ static int call_handle(lua_State *L)
     const struct server_request *r = lua_touserdata(L, 1);
     lua_settop(L, 0);
     lua_getglobal(L, "require");
-    lua_pushstring(L, APP_MODULE);
+    lua_pushstring(L, app_module);
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "handle");
     lua_remove(L, 1);
@@ -280,6 +283,10 @@ static int l_serve(lua_State *L)
     luaL_argcheck(L, home && home[0] == '/', 1, "home must be an absolute path");
     unsigned port = (unsigned)api_optinteger(L, 1, "port", 7860, 0, 65535);
     unsigned workers = (unsigned)api_optinteger(L, 1, "workers", 4, 1, 64);
+    size_t app_len;
+    const char *app = api_optstring(L, 1, "app", APP_MODULE, &app_len);
+    luaL_argcheck(L, app_len >= 1 && app_len <= APP_NAME_MAX && strlen(app) == app_len, 1,
+                  "app must be a module name");
     lua_getfield(L, 1, "on_ready");
     int has_ready = !lua_isnil(L, -1);
     luaL_argcheck(L, !has_ready || lua_isfunction(L, -1), 1, "on_ready must be a function");
@@ -296,6 +303,9 @@ static int l_serve(lua_State *L)
     int busy = serve_home != NULL;
     if (!busy) {
         serve_home = h;
+        if (jobs_running == 0) { /* a job of an earlier serve may still read it */
+            snprintf(app_module, sizeof app_module, "%s", app);
+        }
     }
     pthread_mutex_unlock(&jobs_lock);
     if (busy) {

@@ -288,6 +288,7 @@ class ServeTest(unittest.TestCase):
         h = self.good_post_headers() + [("Content-Length", "2"), ("Content-Length", "2")]
         r = self.request("POST", "/api/healthz", h, b"{}")
         self.assertEqual(r.status, 400)
+        self.assert_security_headers(r)  # the guard's answer, not libmicrohttpd's
         h = [("Content-Length", "0"), ("Content-Length", "0")]
         self.assertEqual(self.request("GET", "/api/healthz", h).status, 400)
 
