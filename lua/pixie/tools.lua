@@ -92,7 +92,9 @@ function M.list()
   end
   for _, folder in ipairs(names) do
     local dir = tools_dir .. "/" .. folder
-    local st = folder:sub(1, 1) ~= "." and fs.stat(dir)
+    -- hidden folders and Python's bytecode cache (made when a tool imports
+    -- a sibling module) are never tools
+    local st = folder:sub(1, 1) ~= "." and folder ~= "__pycache__" and fs.stat(dir)
     if st and not utf8text.valid(folder) then
       entries[#entries + 1] = misnamed(dir, folder)
     elseif st and st.type == "directory" then

@@ -85,12 +85,14 @@ class ToolsListing(unittest.TestCase):
         home = make_home()
         os.makedirs(os.path.join(home, "tools", "empty"))
         os.makedirs(os.path.join(home, "tools", ".hidden"))
+        os.makedirs(os.path.join(home, "tools", "__pycache__"))  # Python's, when a tool imports a sibling
         spec = {"id": "twin", "name": "Twin", "inputs": [], "outputs": []}
         write(os.path.join(home, "tools", "twin", "tool.json"), json.dumps(spec))
         write(os.path.join(home, "tools", "twin-copy", "tool.json"), json.dumps(spec))
         rows = json.loads(pixie("tools", "--json", home=home).stdout)
         by_folder = {r["folder"]: r for r in rows}
         self.assertNotIn(".hidden", by_folder)
+        self.assertNotIn("__pycache__", by_folder)
         self.assertEqual(by_folder["empty"]["status"], "broken")
         self.assertIn("tool.json is missing", by_folder["empty"]["errors"])
         for folder in ("twin", "twin-copy"):
