@@ -1,5 +1,5 @@
 # The Debian-packaged web libraries the dashboard serves under /vendor/
-# (CONTRACT §6). Each file is embedded as vendor/<url path>; a missing file
+# (docs/dashboard-api.md §6). Each file is embedded as vendor/<url path>; a missing file
 # stops the configure step naming the package to install. Sets
 # PIXIE_VENDOR_EMBED (embedgen arguments "vendor/<path>=<absolute file>")
 # and PIXIE_VENDOR_FILES (the files, for dependencies).

@@ -10,7 +10,7 @@ packages=(
   python3 python3-dotenv python3-venv python3-fastapi python3-uvicorn
   clang libclang-rt-14-dev
   unzip zip curl
-  # The dashboard's vendored libraries (embedded at build time, CONTRACT §6)
+  # The dashboard's vendored libraries (embedded at build time, docs/dashboard-api.md §6)
   # and the browser the browser tests drive.
   libjs-chart.js libjs-marked node-dompurify libjs-katex fonts-katex
   libjs-highlight.js libjs-leaflet chromium

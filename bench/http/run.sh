@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark (issue 11): requests/s and p50/p99 latency of pixie serve
-# for GET /api/healthz (guard + a Lua state per worker + JSON) and a static
+# for GET /api/tools with 100 tools (the dashboard's list), GET /api/healthz
+# (guard + a Lua state per worker + JSON) and a static
 # vendor file (guard + a prepared response), side by side with a minimal
 # libmicrohttpd server (bench_http baseline) answering a constant body of
 # the same size. Keep-alive connections; N requests over CONC connections.
@@ -16,19 +17,28 @@ home=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$home"' EXIT
 mkdir -p "$home/tools"
+for i in $(seq -w 1 100); do # 100 copies of the word-count example, ids tool-001..100
+  mkdir -p "$home/tools/tool-$i"
+  sed "s/\"id\": *\"word-count\"/\"id\": \"tool-$i\"/" "$src/examples/tools/word-count/tool.json" \
+    > "$home/tools/tool-$i/tool.json"
+  cp "$src/examples/tools/word-count/main.py" "$home/tools/tool-$i/"
+done
+n_tools=${TOOLS_REQUESTS:-2000}
 echo "== http benchmark ($(nproc) CPUs, $n requests over $conc connections) =="
 coproc PIX { exec "$pixie" --home "$home" serve --port 0 2>/dev/null; }
 pid=$PIX_PID
 read -r url <&"${PIX[0]}"
 port=${url#http://127.0.0.1:}; port=${port%/}
 asset=/vendor/marked/marked.min.js
+tools_size=$(curl -s "http://127.0.0.1:$port/api/tools" | wc -c)
 api_size=$(curl -s "http://127.0.0.1:$port/api/healthz" | wc -c)
 asset_size=$(curl -s "http://127.0.0.1:$port$asset" | wc -c)
 echo "-- pixie serve"
+"$bench" load "$port" /api/tools "$n_tools" "$conc"
 "$bench" load "$port" /api/healthz "$n" "$conc"
 "$bench" load "$port" "$asset" "$n" "$conc"
 kill -TERM "$pid"; wait "$pid" || true; pid=
-for size in "$api_size" "$asset_size"; do
+for size in "$tools_size" "$api_size" "$asset_size"; do
   coproc BASE { "$bench" baseline "$size"; }
   read -r bport <&"${BASE[0]}"
   echo "-- libmicrohttpd baseline, constant $size bytes"

@@ -1,4 +1,4 @@
-/* pixie.server: the dashboard server and the event board (CONTRACT §3).
+/* pixie.server: the dashboard server and the event board (docs/dashboard-api.md §3).
  *   serve{home=ABS, port=7860, workers=4, on_ready=fn(url), app="pixie.web.app"}
  *       -> true | nil, msg, errno    blocks until SIGINT/SIGTERM; `app` names
  *       the module with init/handle (tests give their own)
@@ -156,7 +156,7 @@ static void internal_error(struct server_reply *rep)
 }
 
 /* Copies the handler's results (at 1..3 of L) into rep; 0 or -1 when
- * they are not what CONTRACT §3 allows (logged). */
+ * they are not what docs/dashboard-api.md §3 allows (logged). */
 static int take_results(lua_State *L, const char *path, struct server_reply *rep)
 {
     if (lua_type(L, 1) == LUA_TSTRING) {

@@ -1,4 +1,4 @@
-/* The event board (CONTRACT §3): a process-wide, thread-safe table of
+/* The event board (docs/dashboard-api.md §3): a process-wide, thread-safe table of
  * entries keyed by a string (a run id, "validate:<tool>"). Producers
  * publish named events to an entry and finish it with a status and a body;
  * readers stream an entry's events as Server-Sent Events text, awaiters

@@ -1,4 +1,4 @@
-/* The request guard of the dashboard server (SPEC §5.3, CONTRACT §2): pure
+/* The request guard of the dashboard server (SPEC §5.3, docs/dashboard-api.md §2): pure
  * functions over header values, no I/O, no allocation; any thread.
  *
  * A request is checked once its headers are in (http_guard_check); the
@@ -68,7 +68,7 @@ struct http_guard_request {
     int chunked; /* Transfer-Encoding present: a body of unknown length */
 };
 
-/* Every rule of CONTRACT §2 that headers decide, in this order: Host (403),
+/* Every rule of docs/dashboard-api.md §2 that headers decide, in this order: Host (403),
  * duplicate Content-Length (400), OPTIONS (405), for unsafe methods Origin,
  * Sec-Fetch-Site and the token (403) and the content type of a non-empty
  * body (415), and a declared length over HTTP_GUARD_BODY_MAX (413).

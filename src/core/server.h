@@ -1,4 +1,4 @@
-/* The dashboard's HTTP server (SPEC §5, CONTRACT §1-§2) on libmicrohttpd:
+/* The dashboard's HTTP server (SPEC §5, docs/dashboard-api.md §1-§2) on libmicrohttpd:
  * bound to 127.0.0.1 only, a pool of worker threads, every request guarded
  * (http_guard.h) before routing, pages and assets from a fixed table given
  * by the caller (never a file path built from the URL), /api/ requests

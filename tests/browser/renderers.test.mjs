@@ -1,4 +1,4 @@
-// Output renderers (issue 11, web/static/js/render/, CONTRACT §5) in headless
+// Output renderers (issue 11, web/static/js/render/, docs/dashboard-api.md §5) in headless
 // Chromium under the real server's CSP:
 // * the every-output fixture (one output of each natively rendered type,
 //   HTML-looking strings in many of them) run from its tool page: each type

@@ -1,4 +1,4 @@
-"""The dashboard's JSON API (SPEC §5.2, CONTRACT §4) over real HTTP against
+"""The dashboard's JSON API (SPEC §5.2, docs/dashboard-api.md §4) over real HTTP against
 the real server (`pixie serve --port 0`), with real fixture tools: every
 route and its error cases. A canary secret is set through the API and by
 the set-secret skill; no response ever holds it."""

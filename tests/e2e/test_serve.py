@@ -1,6 +1,6 @@
 """pixie serve, black box: the real server on a free port in a temp home,
 spoken to over raw sockets so that every header is exactly what the test
-says. The guard (CONTRACT §2) is tested one rule at a time, every other
+says. The guard (docs/dashboard-api.md §2) is tested one rule at a time, every other
 rule satisfied; security headers on every response; pages carry the
 token; vendor files; 127.0.0.1 only; signals; early failures."""
 import os

@@ -1,4 +1,4 @@
--- The dashboard's JSON API (SPEC §5.2, CONTRACT §4), called by the C server
+-- The dashboard's JSON API (SPEC §5.2, docs/dashboard-api.md §4), called by the C server
 -- (src/api/server.c) on every worker and job thread's own Lua state:
 --   init(home)    once per Lua state, before anything else
 --   handle(req)   req = {method, path, query, headers, body} for /api/...

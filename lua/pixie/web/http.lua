@@ -1,7 +1,7 @@
--- Answers of the dashboard's JSON API (CONTRACT §4): every body leaves
+-- Answers of the dashboard's JSON API (docs/dashboard-api.md §4): every body leaves
 -- through M.json (pixie.out.json: masked at the sink, still valid JSON),
 -- errors as {"error": msg, ...}. Also the `pixie.server` binding the routes
--- use (board and jobs, CONTRACT §3), replaceable by a test's fake.
+-- use (board and jobs, docs/dashboard-api.md §3), replaceable by a test's fake.
 local json = require("pixie.json")
 local out = require("pixie.out")
 

@@ -1,5 +1,5 @@
--- Run routes of the dashboard API (CONTRACT §4) and the job functions that
--- do the long work on a job thread (CONTRACT §3):
+-- Run routes of the dashboard API (docs/dashboard-api.md §4) and the job functions that
+-- do the long work on a job thread (docs/dashboard-api.md §3):
 --   run_job(arg)    arg = JSON {tool_id, run_id, values}: runs.resume with
 --                   update events published on the board key = run id, then
 --                   finish(run_id, 200, Run JSON)
@@ -22,7 +22,7 @@ local M = {}
 M.CANCEL_WAIT_MS = 5000
 local LIST_LIMIT_MAX = 1000
 
--- The Run object of CONTRACT §4 for a store row.
+-- The Run object of docs/dashboard-api.md §4 for a store row.
 function M.run_object(row)
   return {
     id = row.id, tool_id = row.tool_id, status = row.status, started_at = row.started_at,

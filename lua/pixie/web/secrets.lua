@@ -1,4 +1,4 @@
--- Secret routes of the dashboard API (CONTRACT §4, SPEC §3, §5.1): status
+-- Secret routes of the dashboard API (docs/dashboard-api.md §4, SPEC §3, §5.1): status
 -- rows only, write-only set, clear. Writes go through pixie.secrets.set /
 -- clear, the set-secret skill's path: .env 0600 atomically, the value
 -- registered with the masker first, the tool stopped. No answer ever holds a

@@ -1,4 +1,4 @@
--- Tool routes of the dashboard API (CONTRACT §4): the tool list, one tool,
+-- Tool routes of the dashboard API (docs/dashboard-api.md §4): the tool list, one tool,
 -- stop, its logs, the launcher's state and healthz.
 local json = require("pixie.json")
 local tools = require("pixie.tools")
@@ -17,7 +17,7 @@ local function warm_processes()
   return by_id
 end
 
--- The Tool object of CONTRACT §4 for a listed entry; `warm` from
+-- The Tool object of docs/dashboard-api.md §4 for a listed entry; `warm` from
 -- warm_processes(), `st` the store (nil when it cannot be opened).
 local function tool_object(entry, warm, st)
   local errors = json.array({})

@@ -1,4 +1,4 @@
--- Validation routes of the dashboard API (CONTRACT §4): start a validation
+-- Validation routes of the dashboard API (docs/dashboard-api.md §4): start a validation
 -- (a job, board key "validate:<tool>") and read the latest report.
 --   validate_job(tool_id): validator.validate_and_store, then
 --   finish(key, 200, report JSON)

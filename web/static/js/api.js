@@ -1,4 +1,4 @@
-// The JSON API client (CONTRACT §4): the page token from the meta tag,
+// The JSON API client (docs/dashboard-api.md §4): the page token from the meta tag,
 // fetch helpers that send X-Pixie-Token and JSON, and ApiError carrying
 // the API's own message (and, for a 400 on run, its `fields`).
 

@@ -1,7 +1,7 @@
 // The chat page /tool/<id>/chat (layout: chat tools): a conversation kept
 // for this page session only. Each Send starts a run with inputs
 // {messages: [...every turn, the new user message], history: [...turns
-// before it]} (CONTRACT §4, as `pixie chat`) plus the tool's other inputs
+// before it]} (docs/dashboard-api.md §4, as `pixie chat`) plus the tool's other inputs
 // from the Options form; the reply streams in from the run's events.
 import { get, post, api, toolIdFromPath } from "./api.js";
 import { h } from "./dom.js";

@@ -17,7 +17,7 @@
 // map_multipoint [[lat, lon], ...]; json any JSON value.
 import { h, uid, fmtBytes } from "./dom.js";
 
-// Runs carry at most 1 MiB of JSON (CONTRACT §2); files beyond this fail.
+// Runs carry at most 1 MiB of JSON (docs/dashboard-api.md §2); files beyond this fail.
 const BODY_LIMIT = 1024 * 1024;
 
 const isEmpty = (v) => v === undefined || v === null;

@@ -1,5 +1,5 @@
 // Output panels for a run: one section per declared output, each drawn by
-// renderOutput from /static/js/render/index.js (CONTRACT §5). When the
+// renderOutput from /static/js/render/index.js (docs/dashboard-api.md §5). When the
 // renderer module cannot be loaded, values are shown as formatted JSON.
 // And the run's live events: follow(runId, handlers) over EventSource.
 import { h } from "./dom.js";

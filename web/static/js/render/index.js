@@ -1,4 +1,4 @@
-// Output renderers (CONTRACT §5).
+// Output renderers (docs/dashboard-api.md §5).
 //
 // renderOutput(container, spec, value) -> {update(value)}
 //   container: the element the page gives this output (its children are

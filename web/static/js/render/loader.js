@@ -1,4 +1,4 @@
-// On-demand loading of the vendored browser libraries (CONTRACT §6).
+// On-demand loading of the vendored browser libraries (docs/dashboard-api.md §6).
 //
 // loadScript(url) -> Promise: inserts <script src=url> into <head> once per
 // URL (later calls share the first promise); resolves when the script has
