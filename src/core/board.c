@@ -45,21 +45,6 @@ static size_t table_len, table_cap;
 static int closing;
 static double fake_clock;
 
-/* Appends the printf of f to err (may be NULL). */
-static int fail(struct buf *err, int rc, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct buf *err, int rc, const char *f, ...)
-{
-    if (err) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, f);
-        vsnprintf(msg, sizeof msg, f, ap);
-        va_end(ap);
-        buf_append(err, msg, strlen(msg));
-    }
-    return rc;
-}
-
 /* Seconds on the monotonic clock (or the tests' fake one). */
 static double now(void)
 {
@@ -209,14 +194,14 @@ static int key_ok(const char *key)
 int board_open(const char *key, struct buf *err)
 {
     if (!key_ok(key)) {
-        return fail(err, -EINVAL, "board key must be 1 to %d bytes", BOARD_KEY_MAX);
+        return buf_fail(err, -EINVAL, "board key must be 1 to %d bytes", BOARD_KEY_MAX);
     }
     struct entry *e = calloc(1, sizeof *e);
     char *k = strdup(key);
     if (!e || !k) {
         free(e);
         free(k);
-        return fail(err, -ENOMEM, "out of memory");
+        return buf_fail(err, -ENOMEM, "out of memory");
     }
     e->key = k;
     e->refs = 1;
@@ -225,15 +210,15 @@ int board_open(const char *key, struct buf *err)
     long i = find_index(key);
     int rc = 0;
     if (i >= 0 && !table[i]->finished) {
-        rc = fail(err, -EEXIST, "board entry '%s' is open and unfinished", key);
+        rc = buf_fail(err, -EEXIST, "board entry '%s' is open and unfinished", key);
     } else {
         if (i >= 0) {
             remove_at((size_t)i);
         }
         if (make_room() != 0) {
-            rc = fail(err, -ENOSPC, "too many board entries running (%d)", BOARD_KEYS_MAX);
+            rc = buf_fail(err, -ENOSPC, "too many board entries running (%d)", BOARD_KEYS_MAX);
         } else if (buf_grow_array((void **)&table, &table_cap, table_len + 1, sizeof *table)) {
-            rc = fail(err, -ENOMEM, "out of memory");
+            rc = buf_fail(err, -ENOMEM, "out of memory");
         } else {
             table[table_len++] = e;
             e = NULL;
@@ -282,11 +267,11 @@ static void trim_history(struct entry *e)
 int board_publish(const char *key, const char *event, const char *data, size_t len, struct buf *err)
 {
     if (!event_name_ok(event)) {
-        return fail(err, -EINVAL, "event name must match [a-z_]{1,32}");
+        return buf_fail(err, -EINVAL, "event name must match [a-z_]{1,32}");
     }
     char *copy = malloc(len + 1);
     if (!copy) {
-        return fail(err, -ENOMEM, "out of memory");
+        return buf_fail(err, -ENOMEM, "out of memory");
     }
     if (len) {
         memcpy(copy, data, len);
@@ -296,11 +281,11 @@ int board_publish(const char *key, const char *event, const char *data, size_t l
     struct entry *e = find(key);
     int rc = 0;
     if (!e) {
-        rc = fail(err, -ENOENT, "no board entry '%s'", key ? key : "");
+        rc = buf_fail(err, -ENOENT, "no board entry '%s'", key ? key : "");
     } else if (e->finished) {
-        rc = fail(err, -EALREADY, "board entry '%s' is finished", key);
+        rc = buf_fail(err, -EALREADY, "board entry '%s' is finished", key);
     } else if (buf_grow_array((void **)&e->events, &e->cap, e->count + 1, sizeof *e->events)) {
-        rc = fail(err, -ENOMEM, "out of memory");
+        rc = buf_fail(err, -ENOMEM, "out of memory");
     } else {
         struct event *ev = &e->events[e->count++];
         snprintf(ev->name, sizeof ev->name, "%s", event);
@@ -319,11 +304,11 @@ int board_publish(const char *key, const char *event, const char *data, size_t l
 int board_finish(const char *key, int status, const char *body, size_t len, struct buf *err)
 {
     if (status < 100 || status > 599) {
-        return fail(err, -EINVAL, "status must be 100 to 599");
+        return buf_fail(err, -EINVAL, "status must be 100 to 599");
     }
     char *copy = malloc(len + 1);
     if (!copy) {
-        return fail(err, -ENOMEM, "out of memory");
+        return buf_fail(err, -ENOMEM, "out of memory");
     }
     if (len) {
         memcpy(copy, body, len);
@@ -333,9 +318,9 @@ int board_finish(const char *key, int status, const char *body, size_t len, stru
     struct entry *e = find(key);
     int rc = 0;
     if (!e) {
-        rc = fail(err, -ENOENT, "no board entry '%s'", key ? key : "");
+        rc = buf_fail(err, -ENOENT, "no board entry '%s'", key ? key : "");
     } else if (e->finished) {
-        rc = fail(err, -EALREADY, "board entry '%s' is finished", key);
+        rc = buf_fail(err, -EALREADY, "board entry '%s' is finished", key);
     } else {
         e->finished = 1;
         e->status = status;

@@ -2,7 +2,9 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +63,19 @@ void buf_clear(struct buf *b)
     if (b->data) {
         b->data[0] = '\0';
     }
+}
+
+int buf_fail(struct buf *err, int rc, const char *fmt, ...)
+{
+    if (err) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        buf_append(err, msg, strlen(msg));
+    }
+    return rc;
 }
 
 int buf_take(struct buf *b, char **out, size_t *out_len)

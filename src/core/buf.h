@@ -29,6 +29,10 @@ int buf_append(struct buf *b, const void *p, size_t n);
 /* Appends one byte; like buf_append. */
 int buf_append_byte(struct buf *b, char c);
 
+/* The core's failure idiom: appends the printf of fmt (at most 511 bytes)
+ * to err when err is not NULL, and returns rc. */
+int buf_fail(struct buf *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Empties b (len 0, error cleared), keeping its memory for reuse. */
 void buf_clear(struct buf *b);
 

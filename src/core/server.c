@@ -715,27 +715,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-static int fail(struct buf *err, int rc, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct buf *err, int rc, const char *f, ...)
-{
-    if (err) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, f);
-        vsnprintf(msg, sizeof msg, f, ap);
-        va_end(ap);
-        buf_append(err, msg, strlen(msg));
-    }
-    return rc;
-}
-
 /* A listening TCP socket on 127.0.0.1:port; returns the fd or -errno. */
 static int listen_loopback(unsigned port, unsigned *bound, struct buf *err)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         int e = errno;
-        return fail(err, -e, "cannot make a socket: %s", strerror(e));
+        return buf_fail(err, -e, "cannot make a socket: %s", strerror(e));
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -745,9 +731,9 @@ static int listen_loopback(unsigned port, unsigned *bound, struct buf *err)
         int e = errno;
         close(fd);
         if (e == EADDRINUSE) {
-            return fail(err, -e, "port %u is in use on 127.0.0.1", port);
+            return buf_fail(err, -e, "port %u is in use on 127.0.0.1", port);
         }
-        return fail(err, -e, "cannot listen on 127.0.0.1:%u: %s", port, strerror(e));
+        return buf_fail(err, -e, "cannot listen on 127.0.0.1:%u: %s", port, strerror(e));
     }
     socklen_t sl = sizeof sa;
     getsockname(fd, (struct sockaddr *)&sa, &sl);
@@ -778,12 +764,12 @@ static void server_free(struct server *s)
 struct server *server_start(const struct server_config *cfg, int *rc, struct buf *err)
 {
     if (!cfg->api || cfg->workers < 1 || cfg->workers > 64 || cfg->port > 65535) {
-        *rc = fail(err, -EINVAL, "bad server configuration (workers 1..64, port 0..65535)");
+        *rc = buf_fail(err, -EINVAL, "bad server configuration (workers 1..64, port 0..65535)");
         return NULL;
     }
     struct server *s = calloc(1, sizeof *s);
     if (!s) {
-        *rc = fail(err, -ENOMEM, "out of memory");
+        *rc = buf_fail(err, -ENOMEM, "out of memory");
         return NULL;
     }
     s->listen_fd = -1;
@@ -793,7 +779,7 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
         int e = errno;
         free(s);
-        *rc = fail(err, -e, "cannot get random bytes: %s", strerror(e));
+        *rc = buf_fail(err, -e, "cannot get random bytes: %s", strerror(e));
         return NULL;
     }
     for (size_t i = 0; i < sizeof raw; i++) {
@@ -802,7 +788,7 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     explicit_bzero(raw, sizeof raw);
     if (prepare_files(s, cfg->files) != 0) {
         server_free(s);
-        *rc = fail(err, -ENOMEM, "out of memory");
+        *rc = buf_fail(err, -ENOMEM, "out of memory");
         return NULL;
     }
     int fd = listen_loopback(cfg->port, &s->port, err);
@@ -833,7 +819,7 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!s->daemon) {
         server_free(s);
-        *rc = fail(err, -EIO, "the HTTP server did not start (libmicrohttpd)");
+        *rc = buf_fail(err, -EIO, "the HTTP server did not start (libmicrohttpd)");
         return NULL;
     }
     s->listen_fd = -1; /* the daemon owns it now */
