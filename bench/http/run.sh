@@ -46,3 +46,5 @@ for size in "$tools_size" "$api_size" "$asset_size"; do
   eval "exec ${BASE[1]}>&-"
   wait "$BASE_PID" 2>/dev/null || true
 done
+# From a tool's event to the dashboard page's EventSource (headless Chromium).
+(cd "$src/tests/browser" && PIXIE_BIN="$pixie" node "$here/event_latency.mjs")

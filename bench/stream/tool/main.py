@@ -1,6 +1,7 @@
-"""stream-bench: /stream writes `n` events {"chunk", "stamp"} where stamp is
-time.monotonic_ns() just before the write (the same clock as Pixie's
-sys.monotonic_ms and the C reader's CLOCK_MONOTONIC). Also answers /stream
+"""stream-bench: /stream writes `n` events {"chunk", "stamp", "wall"} where
+stamp is time.monotonic_ns() just before the write (the same clock as
+Pixie's sys.monotonic_ms and the C reader's CLOCK_MONOTONIC) and wall the
+same moment in milliseconds since the epoch (for a browser's clock). Also answers /stream
 without a /run first (the direct reader), with n and pace_us in the query."""
 import json
 import os
@@ -29,7 +30,7 @@ def stream(run_id, send):
     for _ in range(n):
         if pace:
             time.sleep(pace / 1e6)
-        send("data: " + json.dumps({"chunk": chunk, "stamp": time.monotonic_ns()}) + "\n\n")
+        send("data: " + json.dumps({"chunk": chunk, "stamp": time.monotonic_ns(), "wall": time.time() * 1000}) + "\n\n")
     send('data: {"done": true}\n\n')
 
 
