@@ -101,6 +101,14 @@ local function check_value(input, v)
   local t = input.type
   local problem = M.unencodable(v)
   if problem then return nil, problem end
+  if (t == "file" or t == "image") and input.multiple == true and type(v) == "table" then
+    -- several files: an array of data URLs (one file alone may come as a string)
+    if not is_array(v) then return nil, "must be an array of files (data URL strings)" end
+    for _, x in ipairs(v) do
+      if type(x) ~= "string" then return nil, "must be an array of files (data URL strings)" end
+    end
+    return v
+  end
   if STRING_TYPES[t] then
     if type(v) ~= "string" then return nil, "must be a string" end
     if input.max_length and utf8.len(v) > input.max_length then

@@ -47,6 +47,19 @@ t.test("required_missing_and_show_if", function()
   t.eq(errors2, { "extra: required" })
 end)
 
+t.test("multiple_files_are_an_array_of_data_urls", function()
+  local files = { inputs = { { key = "docs", type = "file", multiple = true, required = true },
+                             { key = "one", type = "image", required = false } } }
+  local url = "data:text/plain;base64,aGk="
+  local values = assert(inputs.check(files, { docs = { url, url } }))
+  t.eq(#values.docs, 2)
+  t.ok(inputs.check(files, { docs = url }))
+  local _, errors, fields = inputs.check(files, { docs = { url, 3 }, one = { url } })
+  t.eq(#errors, 2)
+  t.contains(fields.docs, "must be an array of files")
+  t.contains(fields.one, "must be a string")
+end)
+
 t.test("option_value_types_kept", function()
   local v = assert(inputs.check(spec, { text = "a", mode = "2" }))
   t.eq(v.mode, 2)
