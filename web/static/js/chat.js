@@ -5,7 +5,7 @@
 // from the Options form; the reply streams in from the run's events.
 import { get, post, api, toolIdFromPath } from "./api.js";
 import { h } from "./dom.js";
-import { toolNav, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
+import { loadTool, setTitle, pageError, announce, hideContent } from "./common.js";
 import { buildForm } from "./form.js";
 import { loadRenderer, follow } from "./outputs.js";
 
@@ -23,17 +23,12 @@ main().catch((e) => { console.error(e); pageError(`Something went wrong on this 
 
 async function main() {
   if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
-  toolNav(toolId, null, "chat");
   setTitle("Chat", toolId);
-  try {
-    tool = await get(api("tools", toolId));
-  } catch (e) {
-    pageError(loadFailure(toolId, e));
-    hideContent();
+  tool = await loadTool(toolId, "chat");
+  if (!tool) {
     $("chat-form").hidden = true;
     return;
   }
-  toolNav(toolId, tool, "chat");
   setTitle(tool.name || toolId, "Chat");
   $("tool-description").textContent = tool.description || "";
   const notes = $("tool-notices");

@@ -1,6 +1,7 @@
 // What every page shares: the tool navigation, the page error banner and
 // the polite live region used to announce results to screen readers.
 import { h, clear } from "./dom.js";
+import { get, api } from "./api.js";
 
 // Fills <nav id="tool-nav"> with the tool's pages; `current` is one of
 // "tool", "chat", "settings", "logs". tool may be null (unknown yet).
@@ -63,4 +64,21 @@ export function hideContent() {
   for (const el of main.children) {
     if (el.id !== "page-title" && el.id !== "page-error") el.hidden = true;
   }
+}
+
+// Loads the tool a page is about (GET /api/tools/<id>), drawing the tool
+// navigation before (bare) and after (with the tool's pages). Returns the
+// tool, or null after showing why (404: a link home) with the content hidden.
+export async function loadTool(toolId, section) {
+  toolNav(toolId, null, section);
+  let tool;
+  try {
+    tool = await get(api("tools", toolId));
+  } catch (e) {
+    pageError(loadFailure(toolId, e));
+    hideContent();
+    return null;
+  }
+  toolNav(toolId, tool, section);
+  return tool;
 }

@@ -2,7 +2,7 @@
 // output, polled from /api/tools/<id>/logs?after=<last id> every second.
 import { get, api, toolIdFromPath } from "./api.js";
 import { h, fmtTime } from "./dom.js";
-import { toolNav, setTitle, pageError, loadFailure, hideContent } from "./common.js";
+import { loadTool, setTitle, pageError, hideContent } from "./common.js";
 
 const toolId = toolIdFromPath();
 const $ = (id) => document.getElementById(id);
@@ -15,17 +15,9 @@ main().catch((e) => { console.error(e); pageError(`Something went wrong on this 
 
 async function main() {
   if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
-  toolNav(toolId, null, "logs");
   setTitle("Logs", toolId);
-  let tool;
-  try {
-    tool = await get(api("tools", toolId));
-  } catch (e) {
-    pageError(loadFailure(toolId, e));
-    hideContent();
-    return;
-  }
-  toolNav(toolId, tool, "logs");
+  const tool = await loadTool(toolId, "logs");
+  if (!tool) return;
   setTitle("Logs", tool.name || toolId);
   const pause = $("logs-pause");
   pause.addEventListener("click", () => {

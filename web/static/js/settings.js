@@ -6,7 +6,7 @@
 // the input is emptied as soon as the request has been sent and answered.
 import { get, post, del, api, toolIdFromPath } from "./api.js";
 import { h, clear } from "./dom.js";
-import { toolNav, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
+import { loadTool, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
 
 const toolId = toolIdFromPath();
 const $ = (id) => document.getElementById(id);
@@ -16,17 +16,9 @@ main().catch((e) => { console.error(e); pageError(`Something went wrong on this 
 
 async function main() {
   if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
-  toolNav(toolId, null, "settings");
   setTitle("Settings", toolId);
-  let tool;
-  try {
-    tool = await get(api("tools", toolId));
-  } catch (e) {
-    pageError(loadFailure(toolId, e));
-    hideContent();
-    return;
-  }
-  toolNav(toolId, tool, "settings");
+  const tool = await loadTool(toolId, "settings");
+  if (!tool) return;
   setTitle("Settings", tool.name || toolId);
   await refresh();
 }

@@ -2,7 +2,7 @@
 // outputs, run history with replay and star, and the validation panel.
 import { get, post, api, toolIdFromPath } from "./api.js";
 import { h, clear, fmtTime, fmtDuration } from "./dom.js";
-import { toolNav, setTitle, pageError, announce, loadFailure, hideContent } from "./common.js";
+import { loadTool, setTitle, pageError, announce, hideContent } from "./common.js";
 import { buildForm } from "./form.js";
 import { buildOutputs, follow } from "./outputs.js";
 
@@ -22,17 +22,12 @@ main().catch((e) => { console.error(e); pageError(`Something went wrong on this 
 
 async function main() {
   if (!toolId) { pageError("This address names no tool."); hideContent(); return; }
-  toolNav(toolId, null, "tool");
-  try {
-    tool = await get(api("tools", toolId));
-  } catch (e) {
-    pageError(loadFailure(toolId, e));
-    hideContent();
+  tool = await loadTool(toolId, "tool");
+  if (!tool) {
     for (const id of ["run-panel", "outputs-panel", "history-panel", "validation-panel"]) $(id).hidden = true;
     setTitle(toolId);
     return;
   }
-  toolNav(toolId, tool, "tool");
   setTitle(tool.name || tool.id || toolId);
   $("tool-description").textContent = tool.description || "";
   notices();
