@@ -183,7 +183,7 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
     for key, l in pairs(live) do shown[key] = table.concat(l.shown) end
     return shown
   end
-  local got, err = launcher.stream(spec.id, answer.pid or 0, "/stream?run_id=" .. query_escape(run_id), {
+  local got, err, code = launcher.stream(spec.id, answer.pid or 0, "/stream?run_id=" .. query_escape(run_id), {
     deadline_ms = left,
     on_event = function(name, data)
       local changes = stream_merge.apply(state, out.scrub(name), event_value(data))
@@ -203,6 +203,7 @@ local function read_stream(tool, spec, answer, run_id, result, deadline_at, on_e
     end,
   })
   for _, l in pairs(live) do l.stream:close() end
+  if not got and code == sys.errno.EINTR then stop(true) end -- Ctrl-C cut the transfer
   if not got then
     return { status = "error", error = "the tool's stream broke before it was done: " .. tostring(err) }
   end
@@ -260,10 +261,18 @@ local function note(warnings, what, ok, err)
   log.warn(text)
 end
 
--- True when the run was asked to stop: Ctrl-C (armed by `pixie run`) or
+-- A run's "was it asked to stop?" check: Ctrl-C (armed by `pixie run`) or
 -- the caller's own opts.cancelled() (the dashboard's per-run cancel).
-local function stop_asked(opts)
-  return sys.interrupted() or (opts.cancelled ~= nil and opts.cancelled() == true)
+-- Sticky: once it has said yes (or was told, stop(true): a transfer that
+-- Ctrl-C cut) it keeps saying yes, so the verdict after the stream is the
+-- one that stopped it.
+local function stop_check(opts)
+  local asked = false
+  return function(told)
+    asked = asked or told == true or sys.interrupted()
+      or (opts.cancelled ~= nil and opts.cancelled() == true)
+    return asked
+  end
 end
 
 -- start(entry, given, opts) -> run | nil, problem
@@ -301,6 +310,7 @@ end
 -- The result of running the tool for a started run (secrets checked first).
 local function perform(run, opts)
   local entry, spec, run_id, values = run.entry, run.entry.spec, run.id, run.values
+  local stop_asked = stop_check(opts)
   local missing, env_err = secrets.missing_required(entry)
   if env_err then
     return { status = "error", error = "cannot read the tool's .env: " .. env_err }
@@ -318,7 +328,7 @@ local function perform(run, opts)
   if not tool or not ok then
     return { status = "error", error = terr or merr }
   end
-  if stop_asked(opts) then return cancelled(spec, run_id, false) end
+  if stop_asked() then return cancelled(spec, run_id, false) end
   local deadline_ms = (spec.max_runtime_seconds + 5) * 1000
   local deadline_at = sys.monotonic_ms() + deadline_ms
   local answer, aerr = launcher.run(tool, request_body(run_id, values, artefacts_dir), {
@@ -328,11 +338,10 @@ local function perform(run, opts)
   })
   local result = outcome(answer, aerr, spec)
   local streaming = stream_merge.streaming(spec)
-  if result.status == "ok" and streaming and not stop_asked(opts) then
-    result = read_stream(tool, spec, answer, run_id, result, deadline_at, opts.on_event,
-                         function() return stop_asked(opts) end)
+  if result.status == "ok" and streaming and not stop_asked() then
+    result = read_stream(tool, spec, answer, run_id, result, deadline_at, opts.on_event, stop_asked)
   end
-  if stop_asked(opts) then
+  if stop_asked() then
     result = cancelled(spec, run_id, streaming)
   elseif result.status ~= "ok" then
     result.error = with_output_tail(result.error, spec.id)
