@@ -52,6 +52,7 @@ local DETAIL_LIMIT = 2000
 local MESSAGE_ERRORS = 5 -- input errors named in a problem's one-line message
 
 local sink_store -- the store this Lua state pointed the launcher's output at
+local gitignored = {} -- home -> true once its .gitignore was checked in this state
 
 -- The store for the current home. The first time a store is opened here,
 -- the launcher's output (process-wide) is pointed at its spawn_log, once:
@@ -60,8 +61,10 @@ local sink_store -- the store this Lua state pointed the launcher's output at
 function M.store()
   local home, herr = config.home()
   if not home then return nil, herr end
-  local ok, gerr = config.ensure_gitignore()
-  if not ok then log.warn("the home's .gitignore was not written: " .. tostring(gerr)) end
+  if not gitignored[home] then -- once per home and state, not on every request
+    local ok, gerr = config.ensure_gitignore()
+    if ok then gitignored[home] = true else log.warn("the home's .gitignore was not written: " .. tostring(gerr)) end
+  end
   local st, err = store.open(home)
   if not st then return nil, err end
   if sink_store ~= st then

@@ -263,19 +263,28 @@ static void trim_history(struct entry *e)
     }
 }
 
+/* A NUL-terminated malloc'd copy of len bytes of p (the caller frees), or NULL. */
+static char *copy_bytes(const char *p, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy) {
+        if (len) {
+            memcpy(copy, p, len);
+        }
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
 int board_publish(const char *key, const char *event, const char *data, size_t len, struct buf *err)
 {
     if (!event_name_ok(event)) {
         return buf_fail(err, -EINVAL, "event name must match [a-z_]{1,32}");
     }
-    char *copy = malloc(len + 1);
+    char *copy = copy_bytes(data, len);
     if (!copy) {
         return buf_fail(err, -ENOMEM, "out of memory");
     }
-    if (len) {
-        memcpy(copy, data, len);
-    }
-    copy[len] = '\0';
     pthread_mutex_lock(&lock);
     struct entry *e = find(key);
     int rc = 0;
@@ -305,14 +314,10 @@ int board_finish(const char *key, int status, const char *body, size_t len, stru
     if (status < 100 || status > 599) {
         return buf_fail(err, -EINVAL, "status must be 100 to 599");
     }
-    char *copy = malloc(len + 1);
+    char *copy = copy_bytes(body, len);
     if (!copy) {
         return buf_fail(err, -ENOMEM, "out of memory");
     }
-    if (len) {
-        memcpy(copy, body, len);
-    }
-    copy[len] = '\0';
     pthread_mutex_lock(&lock);
     struct entry *e = find(key);
     int rc = 0;
