@@ -20,11 +20,12 @@ from dotenv import dotenv_values
 from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home, write
 
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow", "leaky", "chatbot")
+TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow", "leaky", "chatbot", "stream-leaky")
 CANARY = "CANARY-api-" + pysecrets.token_hex(8)
 CLI_CANARY = "CANARY-cli-" + pysecrets.token_hex(8)
 LEAK_CANARY = "CANARY-leak-" + pysecrets.token_hex(8)
-CANARIES = (CANARY, CLI_CANARY, LEAK_CANARY)
+STREAM_CANARY = "CANARY-stream-" + pysecrets.token_hex(8)
+CANARIES = (CANARY, CLI_CANARY, LEAK_CANARY, STREAM_CANARY)
 URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
 TOKEN_META = re.compile(r'<meta name="pixie-token" content="([0-9a-f]{64})">')
 GUARD_S = 120  # a socket read that waits this long means the server hung
@@ -345,6 +346,22 @@ class Api(unittest.TestCase):
         self.assertEqual(again, run)
         status, _, tool = self.get("/api/tools/envprobe")
         self.assertEqual(tool["last_inputs"], {"reserve_mb": 0})
+
+    def test_events_of_a_tool_streaming_its_secret_never_carry_it(self):
+        # whole, cut across two events, JSON-escaped, in a named event and a log line
+        self.assertEqual(self.send("POST", "/api/tools/stream-leaky/secrets/LEAK_TOKEN",
+                                   {"value": STREAM_CANARY})[0], 204)
+        status, _, data = self.run_tool("stream-leaky", {}, wait=False)
+        self.assertEqual(status, 202)
+        events = self.server.events(f"/api/runs/{data['run_id']}/events")
+        self.assertEqual(events[-1][0], "final")
+        final = json.loads(events[-1][1])
+        self.assertEqual(final["status"], "ok", final)
+        self.assertIn("whole *** |", final["outputs"]["reply"])
+        text = "".join(d for _, d in events)
+        half = len(STREAM_CANARY) // 2
+        for piece in (STREAM_CANARY, STREAM_CANARY[:half], STREAM_CANARY[half:]):
+            self.assertNotIn(piece, text)  # tearDown checks every raw body line too
 
     def test_run_no_wait_then_events_stream_updates_then_final(self):
         status, _, data = self.run_tool("stream-agent", {"question": "3 * 4"}, wait=False)
