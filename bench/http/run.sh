@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP benchmark (issue 11): requests/s and p50/p99 latency of pixie serve
-# for GET /api/tools with 100 tools (the dashboard's list), GET /api/healthz
-# (guard + a Lua state per worker + JSON) and a static
+# for GET /api/tools with 100 tools (the dashboard's list, answered from
+# the reply cache while nothing changes; also timed right after a change),
+# GET /api/healthz (guard + a Lua state per worker + JSON) and a static
 # vendor file (guard + a prepared response), side by side with a minimal
 # libmicrohttpd server (bench_http baseline) answering a constant body of
 # the same size. Keep-alive connections; N requests over CONC connections.
@@ -37,6 +38,13 @@ echo "-- pixie serve"
 "$bench" load "$port" /api/tools "$n_tools" "$conc"
 "$bench" load "$port" /api/healthz "$n" "$conc"
 "$bench" load "$port" "$asset" "$n" "$conc"
+# The same list right after a change (a tool's .env rewritten): never from
+# the cache, so this is the cost of computing it in Lua.
+for i in $(seq 50); do
+  printf 'K=%s\n' "$i" > "$home/tools/tool-001/.env"
+  curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/api/tools"
+done | sort -n | awk '{ t[NR] = $1 * 1000 }
+  END { printf "%-44s %5d requests  p50 %6.3f ms   p90 %6.3f ms\n", "/api/tools after a change (uncached)", NR, t[int(NR / 2)], t[int(NR * 0.9)] }'
 kill -TERM "$pid"; wait "$pid" || true; pid=
 for size in "$tools_size" "$api_size" "$asset_size"; do
   coproc BASE { "$bench" baseline "$size"; }

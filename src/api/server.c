@@ -1,7 +1,10 @@
 /* pixie.server: the dashboard server and the event board (docs/dashboard-api.md §3).
- *   serve{home=ABS, port=7860, workers=4, on_ready=fn(url), app="pixie.web.app"}
+ *   serve{home=ABS, port=7860, workers=4, on_ready=fn(url), app="pixie.web.app",
+ *         watch={{dir=ABS, names={...}, children={...}}, ...}}
  *       -> true | nil, msg, errno    blocks until SIGINT/SIGTERM; `app` names
- *       the module with init/handle (tests give their own)
+ *       the module with init/handle (tests give their own); `watch` lists
+ *       the folders cacheable answers depend on (watch.h): without it, or
+ *       without inotify, nothing is cached
  *   job(module, fn, arg) -> true | nil, msg    require(module)[fn](arg) on
  *       a new thread with its own state (at most JOBS_MAX at once)
  *   board_open(key) -> true | nil, msg
@@ -19,7 +22,9 @@
 #include "host.h"
 #include "launcher.h"
 #include "log.h"
+#include "mask.h"
 #include "server.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -139,8 +144,8 @@ static int call_handle(lua_State *L)
     lua_setfield(L, -2, "headers");
     lua_pushlstring(L, r->body, r->body_len);
     lua_setfield(L, -2, "body");
-    lua_call(L, 1, 3);
-    return 3;
+    lua_call(L, 1, 4);
+    return 4;
 }
 
 /* Sets the reply to 500 {"error": "internal error"}. */
@@ -155,7 +160,7 @@ static void internal_error(struct server_reply *rep)
     buf_clear(&rep->content_type);
 }
 
-/* Copies the handler's results (at 1..3 of L) into rep; 0 or -1 when
+/* Copies the handler's results (at 1..4 of L) into rep; 0 or -1 when
  * they are not what docs/dashboard-api.md §3 allows (logged). */
 static int take_results(lua_State *L, const char *path, struct server_reply *rep)
 {
@@ -209,6 +214,11 @@ static int take_results(lua_State *L, const char *path, struct server_reply *rep
             lua_pop(L, 1);
         }
     }
+    if (lua_istable(L, 4)) {
+        lua_getfield(L, 4, "cache");
+        rep->cacheable = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     return 0;
 }
 
@@ -224,7 +234,7 @@ static void api_handler(void *ctx, const struct server_request *req, struct serv
     lua_settop(L, 0);
     lua_pushcfunction(L, call_handle);
     lua_pushlightuserdata(L, (void *)req);
-    if (host_pcall(L, 1, 3) != LUA_OK) {
+    if (host_pcall(L, 1, 4) != LUA_OK) {
         log_lua_error(L, req->path);
         internal_error(rep);
     } else if (take_results(L, req->path, rep) != 0) {
@@ -259,6 +269,88 @@ static struct server_file *served_files(void)
     return v;
 }
 
+/* The string array in field `name` of the table at idx as a malloc'd
+ * NULL-terminated array (strings owned by L, which must keep the table),
+ * or NULL when the field is absent. Raises on anything else. */
+static const char **string_array(lua_State *L, int idx, const char *name)
+{
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    luaL_argcheck(L, lua_istable(L, -1), 1, "watch: names and children must be arrays");
+    lua_Integer n = luaL_len(L, -1);
+    luaL_argcheck(L, n >= 0 && n <= 32, 1, "watch: at most 32 names");
+    const char **v = calloc((size_t)n + 1, sizeof *v);
+    if (!v) {
+        api_nomem(L);
+    }
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        v[i - 1] = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the string stays in the table */
+        if (!v[i - 1]) {
+            free(v);
+            luaL_argerror(L, 1, "watch: names must be strings");
+        }
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The watch described by the `watch` field of the table at 1, or NULL
+ * (absent, or inotify refused: logged). Raises on a malformed field. */
+static struct watch *watch_of(lua_State *L)
+{
+    lua_getfield(L, 1, "watch");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    luaL_argcheck(L, lua_istable(L, -1), 1, "watch must be an array of {dir, names, children}");
+    int list = lua_gettop(L);
+    for (lua_Integer i = 1; i <= luaL_len(L, list); i++) { /* checked first: nothing to free */
+        luaL_argcheck(L, lua_rawgeti(L, list, i) == LUA_TTABLE, 1, "watch: entries are tables");
+        lua_getfield(L, -1, "dir");
+        const char *dir = lua_tostring(L, -1);
+        luaL_argcheck(L, dir && dir[0] == '/', 1, "watch: each entry needs an absolute dir");
+        free(string_array(L, list + 1, "names"));
+        free(string_array(L, list + 1, "children"));
+        lua_settop(L, list);
+    }
+    struct buf err = {0};
+    struct watch *w = watch_new(&err);
+    if (!w) {
+        log_write(LOG_LEVEL_WARN, "server", "no answer is cached: %s", err.data ? err.data : "?");
+        buf_free(&err);
+    }
+    int rc = 0;
+    for (lua_Integer i = 1; w && rc == 0 && i <= luaL_len(L, list); i++) {
+        lua_rawgeti(L, list, i);
+        lua_getfield(L, -1, "dir");
+        const char **names = string_array(L, list + 1, "names");
+        const char **children = string_array(L, list + 1, "children");
+        rc = watch_add(w, lua_tostring(L, -1), names, children);
+        free(names);
+        free(children);
+        lua_settop(L, list);
+    }
+    lua_pop(L, 1);
+    if (rc) {
+        watch_free(w);
+        api_nomem(L);
+    }
+    return w;
+}
+
+/* The server's generation function: moves when a watched file, the warm
+ * pool or the set of masked values changes (each counter only grows). */
+static uint64_t serve_generation(void *ctx)
+{
+    return watch_generation(ctx) + launcher_state_generation() + (uint64_t)mask_count();
+}
+
 /* Waits (bounded) until no job runs. */
 static void wait_jobs(void)
 {
@@ -291,12 +383,14 @@ static int l_serve(lua_State *L)
     int has_ready = !lua_isnil(L, -1);
     luaL_argcheck(L, !has_ready || lua_isfunction(L, -1), 1, "on_ready must be a function");
     int ready_idx = lua_gettop(L);
+    struct watch *watch = watch_of(L);
 
     char *h = strdup(home);
     struct server_file *files = served_files();
     if (!h || !files) {
         free(h);
         free(files);
+        watch_free(watch);
         return api_nomem(L);
     }
     pthread_mutex_lock(&jobs_lock);
@@ -311,6 +405,7 @@ static int l_serve(lua_State *L)
     if (busy) {
         free(h);
         free(files);
+        watch_free(watch);
         return luaL_error(L, "pixie.server.serve is already serving");
     }
     int rc = server_signals_install();
@@ -318,7 +413,14 @@ static int l_serve(lua_State *L)
     struct server *s = NULL;
     if (rc == 0) {
         struct server_config cfg = {
-            .port = port, .workers = workers, .api = api_handler, .api_ctx = h, .files = files};
+            .port = port,
+            .workers = workers,
+            .api = api_handler,
+            .api_ctx = h,
+            .files = files,
+            .generation = watch ? serve_generation : NULL,
+            .generation_ctx = watch,
+        };
         s = server_start(&cfg, &rc, &err);
         if (!s) {
             server_signals_restore();
@@ -332,6 +434,7 @@ static int l_serve(lua_State *L)
         pthread_mutex_unlock(&jobs_lock);
         free(h);
         free(files);
+        watch_free(watch);
         lua_pushnil(L);
         lua_pushstring(L, err.data ? err.data : "cannot serve");
         lua_pushinteger(L, -rc);
@@ -360,6 +463,7 @@ static int l_serve(lua_State *L)
     pthread_mutex_unlock(&jobs_lock);
     free(h); /* jobs hold copies */
     free(files);
+    watch_free(watch);
     if (ready_ok != LUA_OK) {
         return lua_error(L);
     }

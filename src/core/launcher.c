@@ -265,6 +265,7 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
                 slot->inst = in;
                 *started = 1;
                 in->busy += use;
+                pool_state_changed_locked();
                 pool_wake_reaper_locked(); /* the LRU cap may apply now */
                 pool_unlock();
             }
@@ -285,6 +286,9 @@ static struct inst *ensure(struct slot *slot, const struct launcher_tool *t, int
     in->last_used_ms = spawn_now_ms();
     in->last_used_wall = pool_wall_now();
     in->busy += use;
+    if (use) {
+        pool_state_changed_locked();
+    }
     pool_unlock();
     pthread_mutex_unlock(&slot->start_lock);
     return in;
@@ -458,6 +462,7 @@ int launcher_stream(const char *tool_id, pid_t pid, const char *path, long deadl
     if (in) {
         in->refs++;
         in->busy++;
+        pool_state_changed_locked();
     }
     pool_unlock();
     if (!in) {
@@ -554,6 +559,11 @@ void launcher_stop_all(int grace_ms)
         }
     }
     free(jobs_v);
+}
+
+uint64_t launcher_state_generation(void)
+{
+    return pool_state_generation();
 }
 
 int launcher_state(struct launcher_state_row **rows, size_t *n)

@@ -20,6 +20,7 @@
 #define PIXIE_LAUNCHER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct buf;
@@ -136,6 +137,10 @@ struct launcher_state_row {
 /* Snapshot of the warm pool. *rows is malloc'd (the caller frees), *n rows.
  * Returns 0 or -ENOMEM. */
 int launcher_state(struct launcher_state_row **rows, size_t *n);
+
+/* A counter that moves whenever launcher_state's answer may change (a tool
+ * becomes warm or stops, a run starts or ends); any thread. */
+uint64_t launcher_state_generation(void);
 
 /* Appends to `out` the masked tail (last few KiB) of the output of
  * tool_id's current or most recent process. Returns 0, -ESRCH when the tool

@@ -37,6 +37,7 @@ static int pool_sweep_wanted; /* a run ended: sweep soon */
 static int pool_wake_fd = -1;
 static pthread_t io_thread, reaper_thread;
 static int started;
+static _Atomic uint64_t pool_state_gen; /* moves when a slot's instance or busy changes */
 
 void pool_lock(void)
 {
@@ -194,9 +195,20 @@ int pool_inst_spawn(struct inst *in, const struct spawn_opts *o)
     return rc;
 }
 
+void pool_state_changed_locked(void)
+{
+    pool_state_gen++;
+}
+
+uint64_t pool_state_generation(void)
+{
+    return pool_state_gen;
+}
+
 void pool_run_done_locked(struct inst *in)
 {
     in->busy--;
+    pool_state_changed_locked();
     in->last_used_ms = spawn_now_ms();
     in->last_used_wall = pool_wall_now();
     pool_sweep_wanted = 1;
@@ -238,6 +250,7 @@ int pool_inst_remove_locked(struct inst *in)
     in->in_pool = 0;
     if (in->slot->inst == in) {
         in->slot->inst = NULL;
+        pool_state_changed_locked();
     }
     return 1;
 }

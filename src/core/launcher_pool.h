@@ -99,6 +99,13 @@ struct slot *pool_slots_locked(void);
 /* Number of ready instances in the pool. Lock held. */
 int pool_warm_count_locked(void);
 
+/* Marks that what launcher_state shows (a slot's instance, its busy count)
+ * changed: call after changing it. Lock held. */
+void pool_state_changed_locked(void);
+
+/* The counter pool_state_changed_locked moves; any thread, no lock. */
+uint64_t pool_state_generation(void);
+
 /* A new instance of slot (not in the pool, no process yet) with one
  * reference for the caller, or NULL when out of memory. */
 struct inst *pool_inst_new(struct slot *slot, int port, uint64_t sig);

@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "http_guard.h"
 #include "log.h"
+#include "reply_cache.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +69,9 @@ struct server {
     char token[65];
     server_api_fn api;
     void *api_ctx;
+    uint64_t (*generation)(void *ctx);
+    void *generation_ctx;
+    struct reply_cache cache;
     struct served *files; /* sorted by url */
     size_t nfiles;
     struct MHD_Response *pages[5]; /* index, tool, settings, logs, chat; may be NULL */
@@ -558,10 +562,19 @@ static enum MHD_Result reply_await(struct conn *cn)
     return ok;
 }
 
-/* Calls the API callback for a complete request and queues its reply. */
+/* Calls the API callback for a complete request and queues its reply;
+ * a cacheable GET is answered from the reply cache while it is current. */
 static enum MHD_Result handle_api(struct conn *cn, const char *url, const char *method)
 {
     struct server *s = cn->s;
+    enum MHD_Result ok;
+    int cacheable = s->generation && strcmp(method, "GET") == 0 &&
+                    MHD_get_connection_values(cn->c, MHD_GET_ARGUMENT_KIND, NULL, NULL) == 0;
+    uint64_t gen = cacheable ? s->generation(s->generation_ctx) : 0; /* before computing */
+    if (cacheable && reply_cache_queue(&s->cache, url, gen, cn->c, &ok)) {
+        buf_free(&cn->body);
+        return ok;
+    }
     struct buf q = {0}, raw = {0}, h = {0};
     MHD_get_connection_values(cn->c, MHD_GET_ARGUMENT_KIND, collect_pairs, &q);
     MHD_get_connection_values(cn->c, MHD_HEADER_KIND, collect_pairs, &raw);
@@ -569,7 +582,6 @@ static enum MHD_Result handle_api(struct conn *cn, const char *url, const char *
     buf_append(&cn->body, "", 0);
     const char **qv = q.err ? NULL : pairs_array(&q);
     const char **hv = h.err ? NULL : pairs_array(&h);
-    enum MHD_Result ok;
     if (!qv || !hv || cn->body.err) {
         ok = queue_error(cn->c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     } else {
@@ -617,7 +629,10 @@ static enum MHD_Result handle_api(struct conn *cn, const char *url, const char *
                     i = (size_t)(value - rep.headers.data) + strlen(value) + 1;
                 }
                 ok = MHD_queue_response(cn->c, (unsigned)rep.status, r);
-                MHD_destroy_response(r);
+                if (!(cacheable && rep.cacheable && rep.status == 200 &&
+                      reply_cache_put(&s->cache, url, gen, 200, r))) {
+                    MHD_destroy_response(r);
+                }
             }
         }
         free_reply(&rep);
@@ -757,6 +772,7 @@ static void server_free(struct server *s)
     if (s->listen_fd >= 0) {
         close(s->listen_fd);
     }
+    reply_cache_free(&s->cache);
     explicit_bzero(s->token, sizeof s->token);
     free(s);
 }
@@ -775,6 +791,9 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     s->listen_fd = -1;
     s->api = cfg->api;
     s->api_ctx = cfg->api_ctx;
+    s->generation = cfg->generation;
+    s->generation_ctx = cfg->generation_ctx;
+    reply_cache_init(&s->cache);
     unsigned char raw[32];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
         int e = errno;

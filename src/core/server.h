@@ -13,6 +13,7 @@
 #include "buf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One embedded file the server may serve. `name` is its path in the
  * source tree: "web/index.html", "web/static/js/app.js",
@@ -50,6 +51,7 @@ struct server_reply {
     struct buf content_type; /* empty: application/json */
     struct buf headers;      /* extra headers "Name\0Value\0"... */
     struct buf key;          /* board key of SSE / AWAIT */
+    int cacheable;           /* a 200 BODY to a GET: may be given again (see below) */
 };
 
 /* Handles one /api/ request on a worker thread. A failure is a reply like
@@ -63,6 +65,11 @@ struct server_config {
     server_api_fn api;
     void *api_ctx;
     const struct server_file *files; /* table ending with name NULL */
+    /* NULL, or a counter that moves whenever a cacheable answer may change:
+     * a GET without query arguments whose reply was marked cacheable is then
+     * given again, without calling api, while the counter stays (any thread). */
+    uint64_t (*generation)(void *ctx);
+    void *generation_ctx;
 };
 
 struct server;

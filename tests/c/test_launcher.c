@@ -181,6 +181,28 @@ static void test_results_append_to_the_callers_buffers(void)
     buf_free(&err);
 }
 
+/* launcher_state_generation moves with what launcher_state shows: a tool
+ * made warm, a run (busy up and down), a stop; not a start of a tool that
+ * is already warm. */
+static void test_state_generation_follows_the_state(void)
+{
+    struct call c = {.tool = overlap_tool(1)};
+    int port, started;
+    pid_t pid;
+    uint64_t g = launcher_state_generation();
+    CHECK(launcher_start(&c.tool, &port, &pid, &started, NULL) == 0 && started == 1);
+    CHECK(launcher_state_generation() != g);
+    g = launcher_state_generation();
+    CHECK(launcher_start(&c.tool, &port, &pid, &started, NULL) == 0 && started == 0);
+    CHECK(launcher_state_generation() == g);
+    do_run(&c);
+    CHECK(c.rc == 0 && c.status == 200);
+    CHECK(launcher_state_generation() >= g + 2); /* busy 0 -> 1 -> 0 */
+    g = launcher_state_generation();
+    CHECK(launcher_stop("overlap", 1000) == 1);
+    CHECK(launcher_state_generation() != g);
+}
+
 static void test_state_and_shutdown_stop_everything(void)
 {
     struct launcher_tool t = overlap_tool(1);
@@ -209,6 +231,7 @@ int main(void)
     test_non_concurrent_tools_run_one_at_a_time();
     test_no_fd_leak_over_cycles();
     test_results_append_to_the_callers_buffers();
+    test_state_generation_follows_the_state();
     test_state_and_shutdown_stop_everything();
     return check_exit();
 }

@@ -33,6 +33,17 @@ local function open_browser(url)
   out.warn("no browser opener found (xdg-open, sensible-browser); open " .. url .. " yourself")
 end
 
+-- The folders the dashboard's cached answers (GET /api/tools) are computed
+-- from, for pixie.server.serve's `watch`: the run store's files in the
+-- home, and the tools folder with each tool's tool.json and .env.
+local function answers_depend_on(home)
+  local config = require("pixie.config")
+  local watch = { { dir = home, names = { "pixie.db", "pixie.db-wal", "pixie.db-journal" } } }
+  local tools_dir = config.tools_dir()
+  if tools_dir then watch[#watch + 1] = { dir = tools_dir, children = { "tool.json", ".env" } } end
+  return watch
+end
+
 function command.run(args)
   local cli = require("pixie.cli")
   local opts, rest = argparse.parse(args, {
@@ -55,7 +66,7 @@ function command.run(args)
   local st, serr = require("pixie.runs").store()
   if not st then out.error(serr); return 1 end
   local ok, err = require("pixie.server").serve({
-    home = home, port = port, workers = workers,
+    home = home, port = port, workers = workers, watch = answers_depend_on(home),
     on_ready = function(url)
       out.print(url)
       out.flush()

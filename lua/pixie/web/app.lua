@@ -2,7 +2,9 @@
 -- (src/api/server.c) on every worker and job thread's own Lua state:
 --   init(home)    once per Lua state, before anything else
 --   handle(req)   req = {method, path, query, headers, body} for /api/...
---                 -> status, body[, headers] | "sse", key | "await", key
+--                 -> status, body[, headers[, {cache = true}]] | "sse", key | "await", key
+--                 (cache: a GET answer the server may give again while the
+--                 files it watches and the warm pool are unchanged)
 -- Routes are matched on the path's segments; a tool id is one segment of
 -- [A-Za-z0-9._-]{1,128}. Unknown route 404, known route with another
 -- method 405. Every body is JSON masked at the sink (pixie.web.http).

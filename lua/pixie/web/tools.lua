@@ -79,7 +79,10 @@ function M.list()
   local warm, st = warm_processes(), runs.store()
   local rows = json.array({})
   for _, entry in ipairs(list) do rows[#rows + 1] = tool_object(entry, warm, st) end
-  return http.json(200, { tools = rows })
+  local status, body = http.json(200, { tools = rows })
+  -- computed from the tools folder, the store and the warm pool only: the
+  -- server gives it again until one of them changes (serve.lua's watch)
+  return status, body, nil, { cache = true }
 end
 
 function M.get(_, id)
