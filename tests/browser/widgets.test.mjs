@@ -120,7 +120,6 @@ test('autocomplete: a late answer for older text is not shown', async () => {
   checkEqual(await first(), ['Lisbon', 'London, UK', 'Lyon'], 'suggestions for "l"');
   await page.waitForTimeout(2000); // the answer for "p" arrives now, and must be dropped
   checkEqual(await first(), ['Lisbon', 'London, UK', 'Lyon'], 'suggestions after the late answer for "p"');
-  for (const r of await br.bodies()) if (r.status === 502) console.log('DEBUG502', r.url, String(r.body), JSON.stringify(await px.apiOk('GET', '/api/tools/suggester/logs')), JSON.stringify(await px.apiOk('GET', '/api/launcher/state')));
   await page.close();
 });
 

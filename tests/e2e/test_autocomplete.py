@@ -59,6 +59,26 @@ class AutocompleteTest(unittest.TestCase):
         status, body = self.ask("suggester", "city")  # no q: the empty text
         self.assertEqual(len(body["suggestions"]), 6)
 
+    def test_the_tool_stays_warm_across_requests_and_runs(self):
+        # Each request is answered on its own job thread with its own Lua
+        # state: the tool started by one must be the one the next ones use
+        # (the environment handed to the launcher used to come in the
+        # state's hash order, so the tool looked changed and was restarted).
+        def pid():
+            tools = json.loads(self.server.request("GET", "/api/launcher/state")[2])["tools"]
+            return [t["pid"] for t in tools if t["tool_id"] == "suggester"]
+        self.assertEqual(self.ask("suggester", "city", "p")[0], 200)
+        first = pid()
+        self.assertEqual(len(first), 1)
+        for q in ("pa", "par", "l", "lo", "ly", "x"):
+            self.assertEqual(self.ask("suggester", "city", q)[0], 200)
+            self.assertEqual(pid(), first, f"the tool was restarted for q={q}")
+        status, _, body = self.server.request("POST", "/api/tools/suggester/run",
+                                              body={"inputs": {"city": "Lyon"}})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["status"], "ok", body)
+        self.assertEqual(pid(), first, "the tool was restarted for a run")
+
     def test_a_path_endpoint_keeps_its_query(self):
         status, body = self.ask("suggester", "lookup", "a b&c")
         self.assertEqual((status, body), (200, {"suggestions": ["a b&c-en", "a b&c-2"]}))

@@ -290,7 +290,10 @@ export function mapWidget(kind) {
       const zoom = Number.isFinite(input.default_zoom) ? input.default_zoom : null;
       if (pts.length === 1) map.setView(pts[0], zoom ?? POINT_ZOOM);
       else if (pts.length > 1) map.fitBounds(L.latLngBounds(pts), { padding: [24, 24], maxZoom: 16 });
-      else map.setView(latLng(input.default_center) || WORLD.center, zoom ?? (input.default_center ? 6 : WORLD.zoom));
+      else {
+        const c = latLng(input.default_center);
+        map.setView(c || WORLD.center, zoom ?? (c ? 6 : WORLD.zoom));
+      }
     };
 
     // The form listens for input events: a map edit is one.
