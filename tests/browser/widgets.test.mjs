@@ -169,6 +169,22 @@ test('map inputs: clicks fill the fields, fields redraw the map, the run gets th
   const [s, w, n, e] = (await numbers(page, 'box')).map(Number);
   check(s < 48.85 && 48.85 < n && w < 2.35 && 2.35 < e, `the box ${[s, w, n, e]} is not around the centre`);
   check(await bbox.map.locator('path.leaflet-interactive').count() >= 1, 'no rectangle drawn');
+  // Shift-drag draws a box too (and does not pan the map).
+  const bb = await bbox.map.boundingBox();
+  const [x0, y0] = [bb.x + bb.width / 2 - 40, bb.y + bb.height / 2 - 30];
+  await page.keyboard.down('Shift');
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  await page.mouse.move(x0 + 40, y0 + 30, { steps: 4 });
+  await page.mouse.move(x0 + 80, y0 + 60, { steps: 4 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  const dragged = (await numbers(page, 'box')).map(Number);
+  check(dragged[0] < dragged[2] && dragged[1] < dragged[3], `the dragged box ${dragged} is not a box`);
+  check(dragged[0] > s && dragged[2] < n && dragged[1] > w && dragged[3] < e,
+    `the dragged box ${dragged} is not inside the clicked one ${[s, w, n, e]}`);
+  await page.getByRole('button', { name: 'Undo the last map edit of Area' }).click();
+  checkEqual((await numbers(page, 'box')).map(Number), [s, w, n, e], 'the box after Undo');
 
   // map_polygon: three clicks, three corners.
   const poly = await mapOf(page, 'shape');
