@@ -61,6 +61,7 @@ test('autocomplete: type, choose a suggestion with the keyboard, run with it', a
   const second = await options.nth(1).getAttribute('id');
   checkEqual(await box.getAttribute('aria-activedescendant'), second, 'active option after Down, Down');
   checkEqual(await options.nth(1).getAttribute('aria-selected'), 'true', 'aria-selected of Parma');
+  await screenshot(page, 'input-autocomplete');
   await box.press('ArrowUp');
   checkEqual(await box.getAttribute('aria-activedescendant'), await options.nth(0).getAttribute('id'),
     'active option after Up');
@@ -90,7 +91,6 @@ test('autocomplete: type, choose a suggestion with the keyboard, run with it', a
   checkEqual(await junk.getAttribute('aria-invalid'), null, 'aria-invalid for a failing endpoint');
   br.allowHttpErrors(/^502 GET .*\/autocomplete\/junk/);
 
-  await screenshot(page, 'input-autocomplete');
   const got = await runAndEcho(page, 'suggester');
   checkEqual(got.city, 'Paris', 'city the tool received');
   checkEqual(got.lookup, 'ab', 'lookup the tool received');
@@ -212,6 +212,7 @@ test('map inputs: clicks fill the fields, fields redraw the map, the run gets th
   await page.locator('[data-testid="field-preset"]').getByLabel('Longitude').fill('-4.25');
   check(await preset.map.locator('path.leaflet-interactive').count() === 1, 'typed coordinates are not drawn');
 
+  await page.locator('[data-testid="field-box"]').scrollIntoViewIfNeeded();
   await screenshot(page, 'input-maps');
   const got = await runAndEcho(page, 'mapper');
   checkEqual(got.point, [Number(lat2), Number(lon2)], 'map_point the tool received ([lat, lon])');

@@ -43,9 +43,11 @@ export function autocompleteWidget(input, id) {
   let seq = 0;          // the number of the latest request; older answers are dropped
   let answeredFor = null; // the text the shown items answer
 
-  const setStatus = (text) => { status.textContent = text || ""; };
+  let counting = false; // the status line holds a suggestion count (cleared when the list closes)
+  const setStatus = (text, count = false) => { status.textContent = text || ""; counting = count; };
 
   const close = () => {
+    if (counting) setStatus("");
     list.hidden = true;
     el.setAttribute("aria-expanded", "false");
     el.removeAttribute("aria-activedescendant");
@@ -54,7 +56,11 @@ export function autocompleteWidget(input, id) {
   };
 
   const open = () => {
-    if (!items.length) { close(); return; }
+    if (!items.length) { // nothing to list: "No suggestions." stays said
+      list.hidden = true;
+      el.setAttribute("aria-expanded", "false");
+      return;
+    }
     list.hidden = false;
     el.setAttribute("aria-expanded", "true");
   };
@@ -90,7 +96,7 @@ export function autocompleteWidget(input, id) {
     list.replaceChildren(...items.map((it) => it.li));
     answeredFor = text;
     active = -1;
-    setStatus(items.length ? `${items.length} suggestion${items.length === 1 ? "" : "s"}.` : "No suggestions.");
+    setStatus(items.length ? `${items.length} suggestion${items.length === 1 ? "" : "s"}.` : "No suggestions.", true);
     if (document.activeElement === el) open(); else close();
   };
 

@@ -198,7 +198,8 @@ const HINTS = {
 
 // ---------------------------------------------------------------------------
 // Graticule: latitude/longitude lines for the visible area, about 4–8 across,
-// each labelled with its degrees at the map's left and bottom edges.
+// each labelled with its degrees at the map's right and bottom edges (the
+// zoom buttons are at the top left).
 
 function degreeText(x, step, pos, neg) {
   const decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step)));
@@ -228,7 +229,7 @@ function addGraticule(L, map) {
     for (let i = Math.ceil(south / step), k = 0; i * step <= north && k < 200; i++, k++) {
       const lat = i * step;
       line([[lat, west], [lat, east]], i === 0);
-      label([lat, west], degreeText(lat, step, "N", "S"), "graticule-lat");
+      label([lat, east], degreeText(lat, step, "N", "S"), "graticule-lat");
     }
     for (let i = Math.ceil(west / step), k = 0; i * step <= east && k < 200; i++, k++) {
       const lon = i * step;
@@ -338,8 +339,15 @@ export function mapWidget(kind) {
       ed.set(undefined);
       changed();
     });
-    ed.control.addEventListener("input", redraw);
-    ed.control.addEventListener("change", redraw);
+    // Typed coordinates: drawn, and brought into view when outside it.
+    const typed = () => {
+      redraw();
+      if (!map) return;
+      const view = map.getBounds();
+      if (ed.shapes().some((p) => !view.contains(p))) fit();
+    };
+    ed.control.addEventListener("input", typed);
+    ed.control.addEventListener("change", typed);
 
     vendor("leaflet").then((lib) => {
       L = lib;
