@@ -384,7 +384,15 @@ export function mapWidget(kind) {
           dragEnd = Date.now();
         });
       }
-      if (typeof ResizeObserver === "function") new ResizeObserver(() => map.invalidateSize()).observe(mapDiv);
+      // A map made while its field was hidden (show_if, a collapsed group)
+      // had no size: fitted again once it has one.
+      let sized = mapDiv.clientWidth > 0;
+      if (typeof ResizeObserver === "function") {
+        new ResizeObserver(() => {
+          map.invalidateSize();
+          if (!sized && mapDiv.clientWidth > 0) { sized = true; fit(); }
+        }).observe(mapDiv);
+      }
     }, () => {
       note.textContent = "The map could not be loaded; type the coordinates instead.";
       mapDiv.hidden = true;
