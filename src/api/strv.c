@@ -3,6 +3,7 @@
 #include "api.h"
 
 #include <lauxlib.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char **api_push_strv(lua_State *L, int t, const char *what)
@@ -26,6 +27,17 @@ const char **api_push_strv(lua_State *L, int t, const char *what)
     return v;
 }
 
+/* qsort comparator of two C strings (byte order). */
+static int strv_compare(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The "KEY=VALUE" array of a {KEY = VALUE} table, sorted: the order of a
+ * Lua table's traversal depends on the state's hash seed, and the launcher
+ * compares environments entry by entry (tool_sig), so an unsorted array
+ * made the same tool look changed to every other Lua state (every job),
+ * which restarted it and cut off requests still going to the old one. */
 const char **api_push_envp(lua_State *L, int idx, const char *what)
 {
     lua_newtable(L); /* anchor for the "KEY=VALUE" strings */
@@ -48,5 +60,7 @@ const char **api_push_envp(lua_State *L, int idx, const char *what)
             lua_pop(L, 1);
         }
     }
-    return api_push_strv(L, anchor, what);
+    const char **v = api_push_strv(L, anchor, what);
+    qsort(v, (size_t)n, sizeof *v, strv_compare);
+    return v;
 }

@@ -28,6 +28,7 @@ local ROUTES = {
   { "POST", "/api/tools/:id/validate", "pixie.web.validation", "start" },
   { "GET", "/api/tools/:id/validation", "pixie.web.validation", "get" },
   { "GET", "/api/tools/:id/logs", "pixie.web.tools", "logs" },
+  { "GET", "/api/tools/:id/autocomplete/:key", "pixie.web.autocomplete", "handle" },
   { "GET", "/api/runs/:run", "pixie.web.runs", "get" },
   { "POST", "/api/runs/:run/star", "pixie.web.runs", "star" },
   { "GET", "/api/runs/:run/events", "pixie.web.runs", "events" },

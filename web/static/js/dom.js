@@ -72,3 +72,9 @@ export function fmtDuration(ms) {
   if (!Number.isFinite(ms)) return "";
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+// A number input element's value: undefined when empty, NaN when unreadable.
+export function readNumber(el) {
+  if (el.value === "") return el.validity && el.validity.badInput ? NaN : undefined;
+  return Number(el.value);
+}

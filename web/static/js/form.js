@@ -14,8 +14,11 @@
 // original's sample value), numbers, booleans, arrays for multiselect,
 // tags, table (rows as {column_key: value}), date_range [start, end],
 // map_point [lat, lon], map_bbox [south, west, north, east], map_polygon /
-// map_multipoint [[lat, lon], ...]; json any JSON value.
-import { h, uid, fmtBytes } from "./dom.js";
+// map_multipoint [[lat, lon], ...]; json any JSON value. The autocomplete
+// and map widgets live in widgets/ (autocomplete.js, mapinput.js).
+import { h, uid, fmtBytes, readNumber } from "./dom.js";
+import { autocompleteWidget } from "./widgets/autocomplete.js";
+import { mapWidget } from "./widgets/mapinput.js";
 
 // Runs carry at most 1 MiB of JSON (docs/dashboard-api.md §2); files beyond this fail.
 const BODY_LIMIT = 1024 * 1024;
@@ -28,12 +31,6 @@ function sameValue(a, b) {
   if (isEmpty(a) || isEmpty(b)) return false;
   if (typeof a === "object" || typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
   return String(a) === String(b);
-}
-
-// A number input element's value: undefined when empty, NaN when unreadable.
-function readNumber(el) {
-  if (el.value === "") return el.validity && el.validity.badInput ? NaN : undefined;
-  return Number(el.value);
 }
 
 function setAttrs(el, attrs) {
@@ -381,13 +378,6 @@ function tagsWidget(input, id) {
   };
 }
 
-function autocompleteWidget(input, id) {
-  const w = textLike("input", "text")(input, id);
-  w.control.setAttribute("autocomplete", "off");
-  if (input.endpoint) w.control.dataset.endpoint = input.endpoint;
-  return w;
-}
-
 function cellInput(col, labelText) {
   const t = col.type;
   if (t === "checkbox" || t === "boolean") return h("input", { type: "checkbox", "aria-label": labelText });
@@ -474,136 +464,6 @@ function tableWidget(input, id) {
   };
 }
 
-function coordInput(id, kind, placeholder) {
-  const lat = kind === "lat";
-  return h("input", { id, type: "number", step: "any", min: lat ? -90 : -180, max: lat ? 90 : 180,
-    inputmode: "decimal", placeholder: isEmpty(placeholder) ? null : String(placeholder) });
-}
-
-function coordCheck(els) {
-  const vals = els.map(readNumber);
-  if (vals.every((v) => v === undefined)) return { empty: true };
-  if (vals.some((v) => v === undefined)) return { error: "Fill in every coordinate." };
-  if (vals.some((v) => Number.isNaN(v))) return { error: "Coordinates must be numbers." };
-  for (let i = 0; i < els.length; i++) {
-    const lim = Number(els[i].max);
-    if (Math.abs(vals[i]) > lim) return { error: lim === 90 ? "Latitude must be within -90 and 90." : "Longitude must be within -180 and 180." };
-  }
-  return { vals };
-}
-
-function mapPointWidget(input, id) {
-  const c = Array.isArray(input.default_center) ? input.default_center : [];
-  const lat = coordInput(`${id}-lat`, "lat", c[0]);
-  const lon = coordInput(`${id}-lon`, "lon", c[1]);
-  return {
-    compound: true,
-    control: h("div", { class: "pair" },
-      h("div", { class: "sub" }, h("label", { for: lat.id }, "Latitude"), lat),
-      h("div", { class: "sub" }, h("label", { for: lon.id }, "Longitude"), lon)),
-    focus: lat,
-    get: () => coordCheck([lat, lon]).vals,
-    set: (v) => {
-      const [a, b] = Array.isArray(v) ? v : [];
-      lat.value = isEmpty(a) ? "" : String(a);
-      lon.value = isEmpty(b) ? "" : String(b);
-    },
-    check: () => coordCheck([lat, lon]).error || null,
-  };
-}
-
-function mapBboxWidget(input, id) {
-  const parts = [["south", "lat", "South latitude"], ["west", "lon", "West longitude"],
-    ["north", "lat", "North latitude"], ["east", "lon", "East longitude"]];
-  const els = parts.map(([k, kind]) => coordInput(`${id}-${k}`, kind));
-  return {
-    compound: true,
-    control: h("div", { class: "quad" }, parts.map((p, i) =>
-      h("div", { class: "sub" }, h("label", { for: els[i].id }, p[2]), els[i]))),
-    focus: els[0],
-    get: () => coordCheck(els).vals,
-    set: (v) => {
-      const list = Array.isArray(v) ? v : [];
-      els.forEach((el, i) => { el.value = isEmpty(list[i]) ? "" : String(list[i]); });
-    },
-    check: () => {
-      const r = coordCheck(els);
-      if (r.error) return r.error;
-      if (r.vals && r.vals[0] > r.vals[2]) return "South must not be north of North.";
-      if (r.vals && r.vals[1] > r.vals[3]) return "West must not be east of East.";
-      return null;
-    },
-  };
-}
-
-function mapPointsWidget(kind) {
-  return (input, id) => {
-    const list = h("ol", { class: "point-list" });
-    const add = h("button", { type: "button", class: "secondary small", id: `${id}-add` }, "Add point");
-    const points = []; // [{li, lat, lon, del}]
-    let n = 0;
-    const renumber = () => points.forEach((p, i) => {
-      p.latLabel.textContent = `Point ${i + 1} latitude`;
-      p.lonLabel.textContent = `Point ${i + 1} longitude`;
-      p.del.setAttribute("aria-label", `Remove point ${i + 1}`);
-    });
-    const addPoint = (v) => {
-      n += 1;
-      const lat = coordInput(`${id}-p${n}-lat`, "lat");
-      const lon = coordInput(`${id}-p${n}-lon`, "lon");
-      const latLabel = h("label", { for: lat.id });
-      const lonLabel = h("label", { for: lon.id });
-      const del = h("button", { type: "button", class: "icon-button" }, "×");
-      if (Array.isArray(v)) { lat.value = String(v[0] ?? ""); lon.value = String(v[1] ?? ""); }
-      const li = h("li", { class: "point" }, h("div", { class: "sub" }, latLabel, lat),
-        h("div", { class: "sub" }, lonLabel, lon), del);
-      const p = { li, lat, lon, del, latLabel, lonLabel };
-      del.addEventListener("click", () => {
-        points.splice(points.indexOf(p), 1);
-        li.remove();
-        renumber();
-        add.focus();
-        add.dispatchEvent(new Event("input", { bubbles: true }));
-      });
-      points.push(p);
-      list.append(li);
-      renumber();
-      return p;
-    };
-    add.addEventListener("click", () => addPoint(null).lat.focus());
-    const read = () => {
-      const out = [];
-      for (const p of points) {
-        const r = coordCheck([p.lat, p.lon]);
-        if (r.error) return { error: r.error };
-        if (r.vals) out.push(r.vals);
-      }
-      return { vals: out };
-    };
-    return {
-      compound: true,
-      control: h("div", { class: "points-field" }, list, add),
-      focus: add,
-      hint: kind === "polygon" ? "The corners of the polygon, in order (at least 3)." : null,
-      get: () => {
-        const r = read();
-        return r.vals && r.vals.length ? r.vals : undefined;
-      },
-      set: (v) => {
-        points.splice(0).forEach((p) => p.li.remove());
-        (Array.isArray(v) ? v : []).forEach((pt) => addPoint(pt));
-        if (!points.length) addPoint(null);
-      },
-      check: () => {
-        const r = read();
-        if (r.error) return r.error;
-        if (kind === "polygon" && r.vals.length > 0 && r.vals.length < 3) return "A polygon needs at least 3 points.";
-        return null;
-      },
-    };
-  };
-}
-
 function hiddenWidget(input, id) {
   const el = h("input", { id, type: "hidden" });
   let value;
@@ -639,10 +499,10 @@ export const WIDGETS = {
   tags: tagsWidget,
   autocomplete: autocompleteWidget,
   table: tableWidget,
-  map_point: mapPointWidget,
-  map_bbox: mapBboxWidget,
-  map_polygon: mapPointsWidget("polygon"),
-  map_multipoint: mapPointsWidget("multipoint"),
+  map_point: mapWidget("point"),
+  map_bbox: mapWidget("bbox"),
+  map_polygon: mapWidget("polygon"),
+  map_multipoint: mapWidget("multipoint"),
   hidden: hiddenWidget,
 };
 

@@ -7,7 +7,8 @@ import { vendor } from "./loader.js";
 const MAX_SHAPES = 20000;
 
 // [lat, lng] of {lat, lng|lon|long} or [lat, lng]; null when not a point.
-function latLng(p) {
+// Also used by the map inputs (widgets/mapinput.js).
+export function latLng(p) {
   let lat, lng;
   if (Array.isArray(p)) [lat, lng] = p;
   else if (isObject(p)) { lat = p.lat ?? p.latitude; lng = p.lng ?? p.lon ?? p.long ?? p.longitude; }
