@@ -37,16 +37,12 @@ static void put(const char *dir, const char *name, const char *text)
 /* Replaces dir/name atomically, the way Pixie writes a .env. */
 static void put_atomic(const char *dir, const char *name, const char *text)
 {
-    char tmp[1024], path[1024];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(tmp, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-    CHECK(rename(tmp, path) == 0);
+    char tmp[256], from[1024], to[1024];
+    snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+    put(dir, tmp, text);
+    snprintf(from, sizeof from, "%s/%s", dir, tmp);
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    CHECK(rename(from, to) == 0);
 }
 
 /* The path dir/name in a static buffer. */
