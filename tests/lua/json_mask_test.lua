@@ -41,6 +41,9 @@ t.test("strings_masked_before_and_after_escaping", function()
   -- the raw text holds the value; and an escaped form only appears after escaping
   t.eq(encoded({ "say SECRET" }, mask_of({ "SECRET" })), '["say ***"]')
   t.eq(encoded({ 'x"q\\u00e4' }, mask_of({ '\\"q\\\\u00e4' })), '["x***"]')
+  -- a value only the raw text holds (escaping hides it from the document)
+  t.eq(encoded({ k = 'ax"qb' }, mask_of({ 'x"q' })), '{"k":"a***b"}')
+  t.eq(encoded({ ['ax"qb'] = 1 }, mask_of({ 'x"q' })), '{"a***b":1}')
 end)
 
 t.test("a_mask_that_cuts_an_escape_is_repaired", function()
