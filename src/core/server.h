@@ -78,7 +78,8 @@ struct server_config {
 };
 
 /* 1 when path matches pattern: bytes compared as they are, except that
- * '*' matches one path segment (one or more bytes, no '/'). E.g. the
+ * '*' matches the rest of a path segment (one or more bytes up to the next
+ * '/' or the end; so "/a*c" never matches: use '*' for a whole segment). E.g. the
  * pattern "/api/tools/" "*" "/run" matches "/api/tools/x/run" but neither
  * "/api/tools/a/b/run" nor "/api/tools//run". */
 int server_route_match(const char *pattern, const char *path);
