@@ -162,9 +162,10 @@ class Server:
                 raw += data
         return raw
 
-    def chunked_upload(self, path, total, chunk=64 * 1024):
-        """POSTs a chunked body of `total` bytes while watching for an answer,
-        and stops sending once one arrives. Returns (bytes of the body written
+    def chunked_upload(self, path, total, chunk=64 * 1024, pause=0.0):
+        """POSTs a chunked body of `total` bytes (sleeping `pause` seconds
+        between chunks) while watching for an answer, and stops sending once
+        one arrives. Returns (bytes of the body written
         when the answer came, or all of them if it came after the end; the
         raw answer read to EOF)."""
         s = socket.create_connection(("127.0.0.1", self.port), timeout=120)
@@ -202,6 +203,8 @@ class Server:
                         continue
                     written += n
                     pending = pending[n:]
+                    if not pending and pause:
+                        time.sleep(pause)
         finally:
             s.close()
         return (written if answered_at is None else answered_at), answer
@@ -237,7 +240,7 @@ class BodyLimitTest(unittest.TestCase):
         folder = os.path.join(self.server.home, "tools", "secretprobe")
         before = tree(folder)
         sent, raw = self.server.chunked_upload("/api/tools/secretprobe/secrets/PROBE_KEY",
-                                               50 * MIB)
+                                               50 * MIB, pause=0.002)
         self.assert_413(raw, "1 MiB")
         # answered after the first MiB, not after the 50: the rest was never read
         self.assertLess(sent, 16 * MIB)

@@ -7,6 +7,9 @@
 --                   (POST /cancel?run_id=; a tool that accepts it has up to
 --                   5 s to end the run), then, if the run is still going,
 --                   the tool's tree is stopped
+--   oversized_files(spec, given) -> nil | errors, fields: the file, image
+--                   and audio inputs over their max_size_mb (the run route
+--                   answers 413 with them; its body may be 64 MiB, serve.lua)
 -- The run's own job sees the cancel flag (pixie.server.cancelled) and
 -- records the run cancelled.
 local json = require("pixie.json")
