@@ -1,10 +1,14 @@
 /* pixie.server: the dashboard server and the event board (docs/dashboard-api.md §3).
  *   serve{home=ABS, port=7860, workers=4, on_ready=fn(url), app="pixie.web.app",
- *         watch={{dir=ABS, names={...}, children={...}}, ...}}
+ *         watch={{dir=ABS, names={...}, children={...}}, ...},
+ *         upload_routes={pattern...}, upload_max=BYTES, heartbeat_ms=15000}
  *       -> true | nil, msg, errno    blocks until SIGINT/SIGTERM; `app` names
  *       the module with init/handle (tests give their own); `watch` lists
  *       the folders cacheable answers depend on (watch.h): without it, or
- *       without inotify, nothing is cached
+ *       without inotify, nothing is cached; a body on a path
+ *       matching an upload route pattern ('*' = one segment) may have
+ *       upload_max bytes (1 MiB..1 GiB), any other 1 MiB; an SSE stream
+ *       with nothing to say gets a comment every heartbeat_ms (>= 10)
  *   job(module, fn, arg) -> true | nil, msg    require(module)[fn](arg) on
  *       a new thread with its own state (at most JOBS_MAX at once)
  *   board_open(key) -> true | nil, msg
@@ -39,6 +43,8 @@
 #define APP_NAME_MAX 128
 #define JOBS_MAX 32
 #define JOBS_WAIT_MS 10000 /* at shutdown, for jobs to see their tools stopped */
+#define UPLOAD_ROUTES_MAX 16
+#define UPLOAD_MAX_LIMIT (1024LL * 1024 * 1024)
 
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cond = PTHREAD_COND_INITIALIZER;
@@ -367,7 +373,28 @@ static void wait_jobs(void)
     pthread_mutex_unlock(&jobs_lock);
 }
 
-/* serve{home, port, workers, on_ready} */
+/* Reads serve's upload_routes (an array of at most UPLOAD_ROUTES_MAX
+ * strings; absent: none) into routes (NULL-terminated, pointing into
+ * strings that stay on L's stack at table index 1). */
+static void read_upload_routes(lua_State *L, const char *routes[UPLOAD_ROUTES_MAX + 1])
+{
+    lua_getfield(L, 1, "upload_routes");
+    int t = lua_gettop(L);
+    luaL_argcheck(L, lua_isnil(L, t) || lua_istable(L, t), 1, "upload_routes must be an array");
+    size_t n = lua_isnil(L, t) ? 0 : lua_rawlen(L, t);
+    luaL_argcheck(L, n <= UPLOAD_ROUTES_MAX, 1, "too many upload_routes");
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, t, (lua_Integer)i + 1);
+        luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) > 0, 1,
+                      "upload_routes must hold path patterns");
+        routes[i] = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the string stays alive in the table */
+    }
+    routes[n] = NULL;
+    lua_pop(L, 1);
+}
+
+/* serve{home, port, workers, on_ready, app, upload_routes, upload_max, heartbeat_ms} */
 static int l_serve(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -375,6 +402,12 @@ static int l_serve(lua_State *L)
     luaL_argcheck(L, home && home[0] == '/', 1, "home must be an absolute path");
     unsigned port = (unsigned)api_optinteger(L, 1, "port", 7860, 0, 65535);
     unsigned workers = (unsigned)api_optinteger(L, 1, "workers", 4, 1, 64);
+    size_t upload_max =
+        (size_t)api_optinteger(L, 1, "upload_max", 1024 * 1024, 1024 * 1024, UPLOAD_MAX_LIMIT);
+    unsigned heartbeat_ms =
+        (unsigned)api_optinteger(L, 1, "heartbeat_ms", SERVER_HEARTBEAT_MS, 10, 3600000);
+    const char *routes[UPLOAD_ROUTES_MAX + 1];
+    read_upload_routes(L, routes);
     size_t app_len;
     const char *app = api_optstring(L, 1, "app", APP_MODULE, &app_len);
     luaL_argcheck(L, app_len >= 1 && app_len <= APP_NAME_MAX && strlen(app) == app_len, 1,
@@ -420,6 +453,9 @@ static int l_serve(lua_State *L)
             .files = files,
             .generation = watch ? serve_generation : NULL,
             .generation_ctx = watch,
+            .upload_max = upload_max,
+            .upload_routes = routes,
+            .heartbeat_ms = heartbeat_ms,
         };
         s = server_start(&cfg, &rc, &err);
         if (!s) {

@@ -132,14 +132,15 @@ static void register_waiter(struct entry *e, struct board_waiter *w)
         e->waiters->prev = w;
     }
     e->waiters = w;
+    w->armed_at = now();
     if (w->arm) {
         w->arm(w->ctx);
     }
 }
 
-void board_waiter_drop(struct board_waiter *w)
+/* Unlinks w from its entry when it is registered. Lock held. */
+static void unlink_waiter(struct board_waiter *w)
 {
-    pthread_mutex_lock(&lock);
     struct entry *e = w->entry;
     if (e) {
         if (w->prev) {
@@ -153,7 +154,37 @@ void board_waiter_drop(struct board_waiter *w)
         w->next = w->prev = NULL;
         w->entry = NULL;
     }
+}
+
+void board_waiter_drop(struct board_waiter *w)
+{
+    pthread_mutex_lock(&lock);
+    unlink_waiter(w);
     pthread_mutex_unlock(&lock);
+}
+
+int board_wake_idle(double seconds)
+{
+    int n = 0;
+    pthread_mutex_lock(&lock);
+    double t = now();
+    for (size_t i = 0; i < table_len; i++) {
+        struct board_waiter *w = table[i]->waiters;
+        while (w) {
+            struct board_waiter *next = w->next;
+            if (w->idle_wake && t - w->armed_at >= seconds) {
+                unlink_waiter(w);
+                w->idled = 1;
+                if (w->wake) {
+                    w->wake(w->ctx);
+                }
+                n++;
+            }
+            w = next;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 /* Removes finished entries older than BOARD_KEEP_SECONDS and, while the

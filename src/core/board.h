@@ -66,13 +66,22 @@ struct board_waiter {
     void (*arm)(void *ctx);  /* under the lock, right after registering */
     void (*wake)(void *ctx); /* under the lock, once, after unregistering */
     void *ctx;
+    int idle_wake; /* caller's: 1 lets board_wake_idle wake it */
+    int idled;     /* set (before the wake) when board_wake_idle woke it;
+                      the caller clears it */
     /* board's own */
     struct board_waiter *prev, *next;
     void *entry;
+    double armed_at;
 };
 
 /* Unregisters w if it is still registered (its wake will not run). */
 void board_waiter_drop(struct board_waiter *w);
+
+/* Wakes every registered waiter with idle_wake set that has waited
+ * `seconds` or more, setting its `idled` flag first (a stream's heartbeat:
+ * the woken reader writes a comment and waits again). Returns how many. */
+int board_wake_idle(double seconds);
 
 /* A reader of one entry: holds the entry (even after it leaves the table)
  * and a cursor into its events. */

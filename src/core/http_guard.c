@@ -139,8 +139,10 @@ int http_guard_check(const struct http_guard_request *r, unsigned port, const ch
             return 415;
         }
     }
-    if (r->content_length_count == 1 && r->content_length > HTTP_GUARD_BODY_MAX) {
-        *why = "request body too large (1 MiB at most)";
+    unsigned long long max = r->body_max ? r->body_max : HTTP_GUARD_BODY_MAX;
+    if (r->content_length_count == 1 && r->content_length > max) {
+        *why = max == HTTP_GUARD_BODY_MAX ? "request body too large (1 MiB at most)"
+                                          : "request body too large";
         return 413;
     }
     return 0;

@@ -65,13 +65,15 @@ struct http_guard_request {
     int token_count;
     const char *content_type;
     size_t content_type_len;
-    int chunked; /* Transfer-Encoding present: a body of unknown length */
+    int chunked;                 /* Transfer-Encoding present: a body of unknown length */
+    unsigned long long body_max; /* this route's body cap; 0: HTTP_GUARD_BODY_MAX */
 };
 
 /* Every rule of docs/dashboard-api.md §2 that headers decide, in this order: Host (403),
  * duplicate Content-Length (400), OPTIONS (405), for unsafe methods Origin,
  * Sec-Fetch-Site and the token (403) and the content type of a non-empty
- * body (415), and a declared length over HTTP_GUARD_BODY_MAX (413).
+ * body (415), and a declared length over the route's cap (r->body_max, or
+ * HTTP_GUARD_BODY_MAX when 0) (413).
  * `token` is the server's token (tlen bytes), `port` its port. Returns 0
  * when the request may go on, else the HTTP status, with *why set to a
  * static message for the error body. */

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONNECTION_LIMIT 256
@@ -30,6 +31,11 @@
 #define CONNECTION_MEMORY 65536 /* request line and headers */
 #define TOKEN_MARKER "__PIXIE_TOKEN__"
 #define SSE_CHUNK 65536
+#define KEEPALIVE ": keepalive\n\n"
+/* After an early 413, at most this much more of the body is read (and
+ * dropped) so that the client can read the answer before the close; past
+ * it the connection is closed at once. */
+#define DRAIN_MAX (4u * 1024 * 1024)
 
 static const char *const security_headers[][2] = {
     {"Content-Security-Policy",
@@ -76,6 +82,13 @@ struct server {
     size_t nfiles;
     struct MHD_Response *pages[5]; /* index, tool, settings, logs, chat; may be NULL */
     char *page_bytes[5];
+    size_t body_max, upload_max;
+    char **upload_routes; /* NULL-terminated copies; may be NULL */
+    unsigned heartbeat_ms;
+    pthread_t heartbeat;
+    int heartbeat_started, heartbeat_stop;
+    pthread_mutex_t heartbeat_lock;
+    pthread_cond_t heartbeat_cond;
 };
 
 static const char *const page_names[5] = {"web/index.html", "web/tool.html", "web/settings.html",
@@ -85,9 +98,11 @@ static const char *const page_names[5] = {"web/index.html", "web/tool.html", "we
 struct conn {
     struct server *s;
     struct MHD_Connection *c;
-    int api;     /* an /api/ request, past the guard */
-    int file;    /* a page or file request, past the guard */
-    int too_big; /* the body passed HTTP_GUARD_BODY_MAX */
+    int api;        /* an /api/ request, past the guard */
+    int file;       /* a page or file request, past the guard */
+    size_t cap;     /* this request's body cap */
+    int refused;    /* the body passed cap: 413 written, the rest dropped */
+    size_t drained; /* bytes dropped since */
     struct buf body;
     char *await_key; /* waiting for this board entry */
     struct board_waiter w;
@@ -484,7 +499,14 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
         if (st->ended) {
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        int rc = board_reader_read(st->r, &st->pending, &st->w);
+        int rc;
+        if (st->w.idled) { /* woken by the heartbeat: a comment, then wait again */
+            st->w.idled = 0;
+            rc = buf_append(&st->pending, KEEPALIVE, strlen(KEEPALIVE)) ? st->pending.err
+                                                                        : BOARD_READ_DATA;
+        } else {
+            rc = board_reader_read(st->r, &st->pending, &st->w);
+        }
         if (rc == BOARD_READ_WAIT) {
             return 0; /* suspended by the waiter's arm */
         }
@@ -530,6 +552,7 @@ static enum MHD_Result reply_sse(struct MHD_Connection *c, const char *key)
     st->w.arm = waiter_arm;
     st->w.wake = waiter_wake;
     st->w.ctx = c;
+    st->w.idle_wake = 1;
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_CHUNK, sse_read, st, sse_free);
     if (!r) {
@@ -646,6 +669,101 @@ static enum MHD_Result handle_api(struct conn *cn, const char *url, const char *
     return ok;
 }
 
+/* ---- body caps ----------------------------------------------------------------------------- */
+
+int server_route_match(const char *pattern, const char *path)
+{
+    while (*pattern) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0) {
+                return 0;
+            }
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *path == '\0';
+}
+
+/* The body cap of a request for url: upload_max on an upload route, else
+ * body_max. */
+static size_t body_cap(const struct server *s, const char *url)
+{
+    for (char **p = s->upload_routes; p && *p; p++) {
+        if (server_route_match(*p, url)) {
+            return s->upload_max;
+        }
+    }
+    return s->body_max;
+}
+
+/* "request body too large (N MiB at most)" for cap, in out. */
+static const char *too_large_text(size_t cap, char *out, size_t size)
+{
+    if (cap % (1024 * 1024) == 0) {
+        snprintf(out, size, "request body too large (%zu MiB at most)", cap / (1024 * 1024));
+    } else if (cap % 1024 == 0) {
+        snprintf(out, size, "request body too large (%zu KiB at most)", cap / 1024);
+    } else {
+        snprintf(out, size, "request body too large (%zu bytes at most)", cap);
+    }
+    return out;
+}
+
+/* A body passed its cap while it arrives. libmicrohttpd 0.9.75 refuses a
+ * response queued before the whole body is in (MHD_queue_response fails
+ * while upload data flows, suspended or not), and reading a 50 MiB body to
+ * its end to say 413 wastes it all. So the 413 (JSON error, the security
+ * headers, Connection: close) is written to the socket here, where nothing
+ * else of this request has been sent (at most a "100 Continue"), the
+ * writing side is shut, and the rest of the body is dropped unread: up to
+ * DRAIN_MAX more bytes (so that the client reads the answer before the
+ * close), then the connection is closed. Returns MHD_YES to drain, MHD_NO
+ * to close at once (the answer could not be written whole). */
+static enum MHD_Result refuse_upload(struct conn *cn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(cn->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info) {
+        return MHD_NO;
+    }
+    char msg[64], body[128];
+    int blen = snprintf(body, sizeof body, "{\"error\": \"%s\"}",
+                        too_large_text(cn->cap, msg, sizeof msg));
+    char resp[1024];
+    size_t len = 0;
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                     "Cache-Control: no-store\r\n",
+                     blen);
+    for (size_t i = 0; n > 0 && (size_t)n < sizeof resp - len &&
+                       i < sizeof security_headers / sizeof security_headers[0];
+         i++) {
+        len += (size_t)n;
+        n = snprintf(resp + len, sizeof resp - len, "%s: %s\r\n", security_headers[i][0],
+                     security_headers[i][1]);
+    }
+    if (n > 0 && (size_t)n < sizeof resp - len) {
+        len += (size_t)n;
+        n = snprintf(resp + len, sizeof resp - len, "\r\n%s", body);
+    }
+    if (n < 0 || (size_t)n >= sizeof resp - len) {
+        return MHD_NO;
+    }
+    len += (size_t)n;
+    int fd = info->connect_fd;
+    ssize_t sent = send(fd, resp, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0 || (size_t)sent != len) {
+        return MHD_NO;
+    }
+    shutdown(fd, SHUT_WR);
+    return MHD_YES;
+}
+
 /* ---- the access handler ----------------------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -666,10 +784,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cn->w.wake = waiter_wake;
         cn->w.ctx = c;
         *con_cls = cn;
-        struct http_guard_request g = {.method = method};
+        cn->cap = body_cap(s, url);
+        struct http_guard_request g = {.method = method, .body_max = cn->cap};
         MHD_get_connection_values(c, MHD_HEADER_KIND, collect_guard, &g);
         const char *why = NULL;
         int status = http_guard_check(&g, s->port, s->token, strlen(s->token), &why);
+        if (status == MHD_HTTP_CONTENT_TOO_LARGE) {
+            char msg[64];
+            return queue_error(c, (unsigned)status, too_large_text(cn->cap, msg, sizeof msg));
+        }
         if (status) {
             return queue_error(c, (unsigned)status, why);
         }
@@ -682,18 +805,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_await(cn); /* resumed: the entry changed */
     }
     if (*upload_data_size) {
-        if (!cn->too_big && cn->body.len + *upload_data_size > HTTP_GUARD_BODY_MAX) {
-            cn->too_big = 1;
-            buf_free(&cn->body);
-        }
-        if (!cn->too_big) {
-            buf_append(&cn->body, upload_data, *upload_data_size);
-        }
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (cn->refused) {
+            cn->drained += n;
+            return cn->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+        }
+        if (n > cn->cap - cn->body.len) {
+            buf_free(&cn->body);
+            cn->refused = 1;
+            return refuse_upload(cn);
+        }
+        buf_append(&cn->body, upload_data, n);
         return MHD_YES;
     }
-    if (cn->too_big) {
-        return queue_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large (1 MiB at most)");
+    if (cn->refused) {
+        return MHD_NO; /* the 413 went out already: close */
     }
     if (cn->file) {
         return serve_static(s, c, method, url);
@@ -756,9 +883,110 @@ static int listen_loopback(unsigned port, unsigned *bound, struct buf *err)
     return fd;
 }
 
+/* The heartbeat thread: a few times per period, wakes the SSE streams
+ * that waited a whole period (board_wake_idle); each then writes
+ * KEEPALIVE, and a write to a client that left makes libmicrohttpd close
+ * the connection and free it. Ends when heartbeat_stop is set. */
+static void *heartbeat_main(void *arg)
+{
+    struct server *s = arg;
+    unsigned tick_ms = s->heartbeat_ms / 4 > 10 ? s->heartbeat_ms / 4 : 10;
+    pthread_mutex_lock(&s->heartbeat_lock);
+    while (!s->heartbeat_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += tick_ms / 1000;
+        until.tv_nsec += (long)(tick_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->heartbeat_cond, &s->heartbeat_lock, &until);
+        if (s->heartbeat_stop) {
+            break;
+        }
+        pthread_mutex_unlock(&s->heartbeat_lock);
+        board_wake_idle((double)s->heartbeat_ms / 1000.0);
+        pthread_mutex_lock(&s->heartbeat_lock);
+    }
+    pthread_mutex_unlock(&s->heartbeat_lock);
+    return NULL;
+}
+
+/* Starts the heartbeat thread (signals blocked: the caller's mask). Returns
+ * 0 or a negative errno. */
+static int heartbeat_start(struct server *s)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&s->heartbeat_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        return -rc;
+    }
+    rc = pthread_mutex_init(&s->heartbeat_lock, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&s->heartbeat_cond);
+        return -rc;
+    }
+    rc = pthread_create(&s->heartbeat, NULL, heartbeat_main, s);
+    if (rc != 0) {
+        pthread_mutex_destroy(&s->heartbeat_lock);
+        pthread_cond_destroy(&s->heartbeat_cond);
+        return -rc;
+    }
+    s->heartbeat_started = 1;
+    return 0;
+}
+
+/* Stops and joins the heartbeat thread when it runs. */
+static void heartbeat_stop(struct server *s)
+{
+    if (!s->heartbeat_started) {
+        return;
+    }
+    pthread_mutex_lock(&s->heartbeat_lock);
+    s->heartbeat_stop = 1;
+    pthread_cond_signal(&s->heartbeat_cond);
+    pthread_mutex_unlock(&s->heartbeat_lock);
+    pthread_join(s->heartbeat, NULL);
+    pthread_mutex_destroy(&s->heartbeat_lock);
+    pthread_cond_destroy(&s->heartbeat_cond);
+    s->heartbeat_started = 0;
+}
+
+/* Copies the NULL-terminated routes (NULL stays NULL). Returns 0 or -ENOMEM. */
+static int copy_routes(struct server *s, const char *const *routes)
+{
+    if (!routes) {
+        return 0;
+    }
+    size_t n = 0;
+    while (routes[n]) {
+        n++;
+    }
+    s->upload_routes = calloc(n + 1, sizeof *s->upload_routes);
+    if (!s->upload_routes) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->upload_routes[i] = strdup(routes[i]);
+        if (!s->upload_routes[i]) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* Frees everything of s but the daemon. */
 static void server_free(struct server *s)
 {
+    heartbeat_stop(s);
+    for (char **p = s->upload_routes; p && *p; p++) {
+        free(*p);
+    }
+    free(s->upload_routes);
     for (size_t i = 0; i < s->nfiles; i++) {
         MHD_destroy_response(s->files[i].resp);
     }
@@ -779,8 +1007,11 @@ static void server_free(struct server *s)
 
 struct server *server_start(const struct server_config *cfg, int *rc, struct buf *err)
 {
-    if (!cfg->api || cfg->workers < 1 || cfg->workers > 64 || cfg->port > 65535) {
-        *rc = buf_fail(err, -EINVAL, "bad server configuration (workers 1..64, port 0..65535)");
+    if (!cfg->api || cfg->workers < 1 || cfg->workers > 64 || cfg->port > 65535 ||
+        (cfg->heartbeat_ms && cfg->heartbeat_ms < 10)) {
+        *rc =
+            buf_fail(err, -EINVAL,
+                     "bad server configuration (workers 1..64, port 0..65535, heartbeat >= 10 ms)");
         return NULL;
     }
     struct server *s = calloc(1, sizeof *s);
@@ -794,6 +1025,14 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     s->generation = cfg->generation;
     s->generation_ctx = cfg->generation_ctx;
     reply_cache_init(&s->cache);
+    s->body_max = cfg->body_max ? cfg->body_max : HTTP_GUARD_BODY_MAX;
+    s->upload_max = cfg->upload_max ? cfg->upload_max : s->body_max;
+    s->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : SERVER_HEARTBEAT_MS;
+    if (copy_routes(s, cfg->upload_routes) != 0) {
+        server_free(s);
+        *rc = buf_fail(err, -ENOMEM, "out of memory");
+        return NULL;
+    }
     unsigned char raw[32];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
         int e = errno;
@@ -835,10 +1074,18 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     };
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                                  on_mhd_log, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    int hb = s->daemon ? heartbeat_start(s) : 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!s->daemon) {
         server_free(s);
         *rc = buf_fail(err, -EIO, "the HTTP server did not start (libmicrohttpd)");
+        return NULL;
+    }
+    if (hb != 0) {
+        MHD_stop_daemon(s->daemon);
+        s->listen_fd = -1; /* closed by the daemon */
+        server_free(s);
+        *rc = buf_fail(err, hb, "cannot start the heartbeat thread");
         return NULL;
     }
     s->listen_fd = -1; /* the daemon owns it now */
@@ -856,6 +1103,7 @@ void server_stop(struct server *s)
     if (!s) {
         return;
     }
+    heartbeat_stop(s);
     board_set_closing(1);
     MHD_stop_daemon(s->daemon); /* closes the listening socket too */
     board_set_closing(0);

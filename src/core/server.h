@@ -59,6 +59,10 @@ struct server_reply {
 typedef void (*server_api_fn)(void *ctx, const struct server_request *req,
                               struct server_reply *reply);
 
+/* Default seconds between two comments (": keepalive") on an SSE stream
+ * that has nothing to say: each lets the server notice a client gone. */
+#define SERVER_HEARTBEAT_MS 15000
+
 struct server_config {
     unsigned port;    /* 0: any free port */
     unsigned workers; /* worker threads, 1..64 */
@@ -70,7 +74,22 @@ struct server_config {
      * given again, without calling api, while the counter stays (any thread). */
     uint64_t (*generation)(void *ctx);
     void *generation_ctx;
+    /* Body caps (413 past them, docs/dashboard-api.md §2): body_max for every
+     * request (0: HTTP_GUARD_BODY_MAX), upload_max for a path matching one of
+     * upload_routes (NULL-terminated patterns, see server_route_match; NULL:
+     * none). upload_max 0: the upload routes get body_max too. */
+    size_t body_max;
+    size_t upload_max;
+    const char *const *upload_routes;
+    unsigned heartbeat_ms; /* 0: SERVER_HEARTBEAT_MS; at least 10 */
 };
+
+/* 1 when path matches pattern: bytes compared as they are, except that
+ * '*' matches the rest of a path segment (one or more bytes up to the next
+ * '/' or the end; so "/a*c" never matches: use '*' for a whole segment). E.g. the
+ * pattern "/api/tools/" "*" "/run" matches "/api/tools/x/run" but neither
+ * "/api/tools/a/b/run" nor "/api/tools//run". */
+int server_route_match(const char *pattern, const char *path);
 
 struct server;
 

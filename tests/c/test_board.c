@@ -153,6 +153,40 @@ static void test_waiters(void)
     buf_free(&body);
 }
 
+/* board_wake_idle wakes only opted-in waiters that waited long enough,
+ * and flags them. */
+static void test_wake_idle(void)
+{
+    board_reset();
+    board_set_clock(100.0);
+    CHECK(board_open("i", NULL) == 0);
+    int rc;
+    struct board_reader *r1 = board_reader_new("i", &rc);
+    struct board_reader *r2 = board_reader_new("i", &rc);
+    struct counts c1 = {0}, c2 = {0};
+    struct board_waiter w1 = {.arm = count_arm, .wake = count_wake, .ctx = &c1, .idle_wake = 1};
+    struct board_waiter w2 = {.arm = count_arm, .wake = count_wake, .ctx = &c2};
+    struct buf text = {0};
+    CHECK(board_reader_read(r1, &text, &w1) == BOARD_READ_WAIT);
+    CHECK(board_reader_read(r2, &text, &w2) == BOARD_READ_WAIT);
+    board_set_clock(100.5);
+    CHECK(board_wake_idle(1.0) == 0);
+    CHECK(c1.woken == 0 && !w1.idled);
+    board_set_clock(101.0);
+    CHECK(board_wake_idle(1.0) == 1);
+    CHECK(c1.woken == 1 && w1.idled == 1);
+    CHECK(c2.woken == 0 && !w2.idled); /* not opted in */
+    CHECK(board_wake_idle(1.0) == 0);  /* unregistered by the wake */
+    w1.idled = 0;
+    CHECK(board_reader_read(r1, &text, &w1) == BOARD_READ_WAIT); /* waits again */
+    CHECK(board_publish("i", "update", "x", 1, NULL) == 0);
+    CHECK(c1.woken == 2 && !w1.idled && c2.woken == 1);
+    board_reader_free(r1, &w1);
+    board_reader_free(r2, &w2);
+    buf_free(&text);
+    board_reset();
+}
+
 static void test_history_cap_and_gap(void)
 {
     board_reset();
@@ -351,6 +385,7 @@ int main(void)
     test_rules();
     test_read_format();
     test_waiters();
+    test_wake_idle();
     test_history_cap_and_gap();
     test_expiry_and_key_limit();
     test_threads();

@@ -200,6 +200,16 @@ static void test_check_each_rule_alone(void)
     CHECK(check(&r) == 0);
     r.content_length = HTTP_GUARD_BODY_MAX + 1;
     CHECK(check(&r) == 413);
+    /* a route's own cap (an upload route) replaces the default */
+    r.body_max = 4 * HTTP_GUARD_BODY_MAX;
+    CHECK(check(&r) == 0);
+    r.content_length = 4 * HTTP_GUARD_BODY_MAX;
+    CHECK(check(&r) == 0);
+    r.content_length = 4 * HTTP_GUARD_BODY_MAX + 1;
+    CHECK(check(&r) == 413);
+    r.body_max = 1024; /* or lowers it */
+    r.content_length = 1025;
+    CHECK(check(&r) == 413);
     /* DELETE, PUT and PATCH are guarded like POST */
     const char *methods[] = {"DELETE", "PUT", "PATCH"};
     for (int i = 0; i < 3; i++) {

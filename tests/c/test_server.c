@@ -4,7 +4,10 @@
  * streams than workers wait at once (no worker is held); an await reply
  * answers with the finish's status and body; a chunked body over 1 MiB
  * gets 413 and 1 MiB passes; headers the API may not set are dropped;
- * stopping the server ends suspended streams. */
+ * stopping the server ends suspended streams. An upload route takes a
+ * body up to its own cap (others keep 1 MiB); route patterns match one
+ * segment per '*'; a silent stream gets a keepalive comment every
+ * heartbeat. */
 #include "board.h"
 #include "buf.h"
 #include "check.h"
@@ -218,6 +221,84 @@ static void test_bodies_and_headers(void)
     free(body);
 }
 
+static void test_route_match(void)
+{
+    CHECK(server_route_match("/api/tools/*/run", "/api/tools/x/run"));
+    CHECK(server_route_match("/api/tools/*/run", "/api/tools/a.b-c_d/run"));
+    CHECK(!server_route_match("/api/tools/*/run", "/api/tools//run"));
+    CHECK(!server_route_match("/api/tools/*/run", "/api/tools/a/b/run"));
+    CHECK(!server_route_match("/api/tools/*/run", "/api/tools/x/run/"));
+    CHECK(!server_route_match("/api/tools/*/run", "/api/tools/x/runs"));
+    CHECK(!server_route_match("/api/tools/*/run", "/api/tools/x"));
+    CHECK(server_route_match("/api/echo", "/api/echo"));
+    CHECK(!server_route_match("/api/echo", "/api/ech"));
+    CHECK(server_route_match("*", "abc"));
+    CHECK(!server_route_match("/a*c", "/abc")); /* * takes the whole segment */
+    CHECK(!server_route_match("*", ""));
+}
+
+/* A second server with /api/big as an upload route (3 MiB) and a 50 ms
+ * heartbeat. */
+static void test_upload_route_and_heartbeat(void)
+{
+    static const struct server_file files[] = {{NULL, NULL, 0}};
+    static const char *const routes[] = {"/api/big", "/api/*/up", NULL};
+    struct server_config cfg = {.port = 0,
+                                .workers = 1,
+                                .api = api,
+                                .files = files,
+                                .upload_max = 3 * 1024 * 1024,
+                                .upload_routes = routes,
+                                .heartbeat_ms = 50};
+    int rc;
+    struct buf err = {0};
+    struct server *s = server_start(&cfg, &rc, &err);
+    CHECK(s != NULL);
+    if (!s) {
+        return;
+    }
+    unsigned saved = port;
+    port = server_port(s);
+    size_t n = 2 * 1024 * 1024;
+    char *body = malloc(n);
+    memset(body, 'a', n);
+    const char *paths[] = {"/api/big", "/api/x/up", "/api/echo", "/api/bag/x"};
+    const char *want[] = {" 200 ", " 200 ", " 413 ", " 413 "};
+    for (int i = 0; i < 4; i++) {
+        char req[512];
+        snprintf(req, sizeof req,
+                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 paths[i], port, n);
+        struct buf r = {0};
+        exchange(req, body, n, &r);
+        CHECK(r.data && strstr(r.data, want[i]) != NULL);
+        if (i == 0) {
+            CHECK(strcmp(body_of(&r), "2097152") == 0);
+        }
+        buf_free(&r);
+    }
+    free(body);
+    /* a silent stream hears keepalives, then its final event */
+    CHECK(board_open("quiet", NULL) == 0);
+    struct client c = {0};
+    snprintf(c.path, sizeof c.path, "/api/sse/quiet");
+    pthread_t t;
+    pthread_create(&t, NULL, client_main, &c);
+    usleep(400 * 1000);
+    CHECK(board_finish("quiet", 200, "{}", 2, NULL) == 0);
+    pthread_join(t, NULL);
+    CHECK(c.resp.data && strstr(c.resp.data, ": keepalive\n\n") != NULL);
+    CHECK(c.resp.data && strstr(c.resp.data, "event: final\ndata: {}\n\n") != NULL);
+    buf_free(&c.resp);
+    server_stop(s);
+    port = saved;
+    /* a heartbeat under 10 ms is refused */
+    cfg.heartbeat_ms = 5;
+    CHECK(server_start(&cfg, &rc, &err) == NULL && rc == -EINVAL);
+    buf_free(&err);
+}
+
 static void test_stop_ends_streams(struct server *s)
 {
     CHECK(board_open("forever", NULL) == 0);
@@ -255,6 +336,8 @@ int main(void)
     test_sse_streams();
     test_await();
     test_bodies_and_headers();
+    test_route_match();
+    test_upload_route_and_heartbeat();
     test_stop_ends_streams(s);
     board_reset();
     return check_exit();

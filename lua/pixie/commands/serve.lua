@@ -20,6 +20,23 @@ server and every tool it started.
 
 local LOCAL_HOSTS = { ["127.0.0.1"] = true, ["localhost"] = true }
 
+-- Upload routes (SPEC §5.3 "any body <= 1 MiB unless an upload route says
+-- otherwise"): a run carries its file, image and audio inputs base64-encoded
+-- in its JSON body, so POST /api/tools/<id>/run may have UPLOAD_MAX bytes;
+-- every other route keeps the server's 1 MiB (the secret routes refuse a
+-- value over 64 KiB themselves). '*' is one path segment.
+local UPLOAD_ROUTES = { "/api/tools/*/run" }
+local UPLOAD_MAX = 64 * 1024 * 1024
+
+-- Seconds-scale heartbeat of idle SSE streams is the server's default
+-- (15 s); PIXIE_TEST_SSE_HEARTBEAT_MS overrides it, for tests only.
+local function heartbeat_ms()
+  local v = os.getenv("PIXIE_TEST_SSE_HEARTBEAT_MS")
+  local n = v and tonumber(v)
+  if n and math.type(n) == "integer" and n >= 10 and n <= 3600000 then return n end
+  return nil
+end
+
 -- Opens url in a browser in the background when a launcher is installed;
 -- never fails.
 local function open_browser(url)
@@ -67,6 +84,7 @@ function command.run(args)
   if not st then out.error(serr); return 1 end
   local ok, err = require("pixie.server").serve({
     home = home, port = port, workers = workers, watch = answers_depend_on(home),
+    upload_routes = UPLOAD_ROUTES, upload_max = UPLOAD_MAX, heartbeat_ms = heartbeat_ms(),
     on_ready = function(url)
       out.print(url)
       out.flush()

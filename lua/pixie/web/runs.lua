@@ -7,6 +7,9 @@
 --                   (POST /cancel?run_id=; a tool that accepts it has up to
 --                   5 s to end the run), then, if the run is still going,
 --                   the tool's tree is stopped
+--   oversized_files(spec, given) -> nil | errors, fields: the file, image
+--                   and audio inputs over their max_size_mb (the run route
+--                   answers 413 with them; its body may be 64 MiB, serve.lua)
 -- The run's own job sees the cancel flag (pixie.server.cancelled) and
 -- records the run cancelled.
 local json = require("pixie.json")
@@ -61,6 +64,44 @@ local function abandon(run_id, text)
   if st then st:run_finish(run_id, { status = "error", error = text }) end
 end
 
+-- The size in bytes of the file a data URL ("data:[type][;base64],DATA")
+-- carries: base64 decoded, anything else as its text (an upper bound).
+local function data_url_size(v)
+  local comma = v:find(",", 1, true)
+  if v:sub(1, 5) ~= "data:" or not comma then return #v end
+  local payload = #v - comma
+  if not v:sub(1, comma):find(";base64,", 1, true) then return payload end
+  local pad = v:sub(-2) == "==" and 2 or (v:sub(-1) == "=" and 1 or 0)
+  return payload // 4 * 3 + (payload % 4 == 0 and 0 or payload % 4 - 1) - pad
+end
+
+-- The file, image and audio inputs over their max_size_mb (MB = 2^20 bytes,
+-- the decoded file, each file of a multiple input): nil when none, else
+-- errors and fields = {input_key = message} naming the input and its limit.
+function M.oversized_files(spec, given)
+  local errors, fields = {}, {}
+  for _, input in ipairs(spec and spec.inputs or {}) do
+    local limit = tonumber(input.max_size_mb)
+    local v = given[input.key]
+    if (input.type == "file" or input.type == "image" or input.type == "audio") and limit
+        and v ~= nil then
+      local list = type(v) == "table" and v or { v }
+      for _, x in ipairs(list) do
+        if type(x) == "string" and data_url_size(x) > limit * 1024 * 1024 then
+          local msg = ("%s: the file is larger than its limit of %s MB"):format(
+            input.key, (("%g"):format(limit)))
+          errors[#errors + 1] = msg
+          fields[input.key] = ("the file is larger than its limit of %s MB"):format(
+            (("%g"):format(limit)))
+          break
+        end
+      end
+    end
+  end
+  if #errors == 0 then return nil end
+  return errors, fields
+end
+
 function M.start(req, id)
   local entry, status, body = web_tools.find_ok(id)
   if not entry then return status, body end
@@ -68,6 +109,13 @@ function M.start(req, id)
   if not args then return s, b end
   local given = args.inputs
   if given == nil or given == json.null then given = {} end
+  if type(given) == "table" and not json.is_array(given) then
+    local errors, fields = M.oversized_files(entry.spec, given)
+    if errors then
+      return http.error(413, "invalid inputs: " .. table.concat(errors, "; "),
+                        { errors = json.array(errors), fields = fields })
+    end
+  end
   local wait = args.wait
   if wait == nil or wait == json.null then wait = true end
   if type(wait) ~= "boolean" then return http.error(400, "wait must be true or false") end

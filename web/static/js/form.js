@@ -20,8 +20,10 @@ import { h, uid, fmtBytes, readNumber } from "./dom.js";
 import { autocompleteWidget } from "./widgets/autocomplete.js";
 import { mapWidget } from "./widgets/mapinput.js";
 
-// Runs carry at most 1 MiB of JSON (docs/dashboard-api.md §2); files beyond this fail.
-const BODY_LIMIT = 1024 * 1024;
+// A run's JSON body may be 64 MiB (the run route is an upload route,
+// docs/dashboard-api.md §2); files travel base64-encoded inside it (4 bytes per 3).
+const BODY_LIMIT = 64 * 1024 * 1024;
+const MB = 1024 * 1024;
 
 const isEmpty = (v) => v === undefined || v === null;
 
@@ -288,15 +290,16 @@ function fileWidget(kind) {
       const files = Array.from(el.files || []);
       problem = null;
       if (!files.length) { value = undefined; show([]); return; }
-      const max = input.max_size_mb ? input.max_size_mb * 1024 * 1024 : Infinity;
+      const max = input.max_size_mb ? input.max_size_mb * MB : Infinity;
       const big = files.find((f) => f.size > max);
-      if (big) problem = `${big.name} is larger than ${input.max_size_mb} MB.`;
+      if (big) problem = `${big.name} is larger than the limit of this field (${input.max_size_mb} MB).`;
       show(files.map((f) => `${f.name} (${fmtBytes(f.size)})`));
       pending = Promise.all(files.map(readAsDataUrl)).then((urls) => {
         value = multiple ? urls : urls[0];
         const total = urls.reduce((n, u) => n + u.length, 0);
         if (!problem && total > BODY_LIMIT - 4096) {
-          problem = "Too large to send from the dashboard (a run carries at most 1 MiB; files travel base64-encoded).";
+          problem = `Too large to send from the dashboard: a run carries at most ${BODY_LIMIT / MB} MiB, ` +
+            `so about ${Math.floor((BODY_LIMIT / MB) * 3 / 4)} MiB of files (they travel base64-encoded).`;
         }
         remove.hidden = false;
       }, (e) => { value = undefined; problem = `Could not read the file: ${e.message}`; });
