@@ -96,6 +96,21 @@ int http_guard_unsafe_method(const char *method)
                       strcmp(method, "PATCH") == 0 || strcmp(method, "DELETE") == 0);
 }
 
+int http_guard_chunked(const char *value, size_t len)
+{
+    if (!value) {
+        return 0;
+    }
+    while (len && (value[0] == ' ' || value[0] == '\t')) {
+        value++;
+        len--;
+    }
+    while (len && (value[len - 1] == ' ' || value[len - 1] == '\t')) {
+        len--;
+    }
+    return len == 7 && strncasecmp(value, "chunked", 7) == 0;
+}
+
 int http_guard_check(const struct http_guard_request *r, unsigned port, const char *token,
                      size_t tlen, const char **why)
 {
@@ -113,6 +128,16 @@ int http_guard_check(const struct http_guard_request *r, unsigned port, const ch
     if (r->content_length_count > 1) {
         *why = "more than one Content-Length header";
         return 400;
+    }
+    if (r->transfer_encoding_count && r->content_length_count) {
+        *why = "both Transfer-Encoding and Content-Length";
+        return 400;
+    }
+    if (r->transfer_encoding_count > 1 ||
+        (r->transfer_encoding_count &&
+         !http_guard_chunked(r->transfer_encoding, r->transfer_encoding_len))) {
+        *why = "only Transfer-Encoding: chunked is supported";
+        return 501;
     }
     if (!r->method || strcmp(r->method, "OPTIONS") == 0) {
         *why = "method not allowed";
@@ -133,7 +158,8 @@ int http_guard_check(const struct http_guard_request *r, unsigned port, const ch
             *why = "missing or wrong X-Pixie-Token";
             return 403;
         }
-        int has_body = r->chunked || (r->content_length_count == 1 && r->content_length > 0);
+        int has_body =
+            r->transfer_encoding_count || (r->content_length_count == 1 && r->content_length > 0);
         if (has_body && !http_guard_json_type(r->content_type, r->content_type_len)) {
             *why = "the body must be application/json";
             return 415;

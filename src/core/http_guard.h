@@ -65,12 +65,19 @@ struct http_guard_request {
     int token_count;
     const char *content_type;
     size_t content_type_len;
-    int chunked;                 /* Transfer-Encoding present: a body of unknown length */
+    const char *transfer_encoding; /* a body of unknown length; only "chunked" is served */
+    size_t transfer_encoding_len;
+    int transfer_encoding_count;
     unsigned long long body_max; /* this route's body cap; 0: HTTP_GUARD_BODY_MAX */
 };
 
+/* Transfer-Encoding: 1 when the value is exactly "chunked" (any case, with
+ * optional spaces/tabs around it), else 0 (NULL included). */
+int http_guard_chunked(const char *value, size_t len);
+
 /* Every rule of docs/dashboard-api.md §2 that headers decide, in this order: Host (403),
- * duplicate Content-Length (400), OPTIONS (405), for unsafe methods Origin,
+ * duplicate Content-Length (400), Transfer-Encoding with a Content-Length (400) or other
+ * than one "chunked" (501), OPTIONS (405), for unsafe methods Origin,
  * Sec-Fetch-Site and the token (403) and the content type of a non-empty
  * body (415), and a declared length over the route's cap (r->body_max, or
  * HTTP_GUARD_BODY_MAX when 0) (413).

@@ -222,7 +222,9 @@ static enum MHD_Result collect_guard(void *cls, enum MHD_ValueKind kind, const c
         g->content_type = value;
         g->content_type_len = len;
     } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-        g->chunked = 1;
+        g->transfer_encoding_count++;
+        g->transfer_encoding = value;
+        g->transfer_encoding_len = len;
     }
     return MHD_YES;
 }

@@ -77,6 +77,14 @@ static void test_fetch_site_and_type(void)
     CHECK(!http_guard_json_type(S("application/x-www-form-urlencoded")));
     CHECK(!http_guard_json_type(S("")));
     CHECK(!http_guard_json_type(NULL, 0));
+    CHECK(http_guard_chunked(S("chunked")));
+    CHECK(http_guard_chunked(S(" Chunked\t")));
+    CHECK(!http_guard_chunked(S("gzip")));
+    CHECK(!http_guard_chunked(S("gzip, chunked")));
+    CHECK(!http_guard_chunked(S("chunked, gzip")));
+    CHECK(!http_guard_chunked(S("chunkedx")));
+    CHECK(!http_guard_chunked(S("")));
+    CHECK(!http_guard_chunked(NULL, 0));
 }
 
 static void test_token_and_methods(void)
@@ -193,7 +201,9 @@ static void test_check_each_rule_alone(void)
     r.content_length = 0; /* an empty body needs no content type */
     CHECK(check(&r) == 0);
     r.content_length_count = 0;
-    r.chunked = 1; /* a chunked body may be non-empty */
+    r.transfer_encoding = "chunked"; /* a chunked body may be non-empty */
+    r.transfer_encoding_len = 7;
+    r.transfer_encoding_count = 1;
     CHECK(check(&r) == 415);
     r = good_post();
     r.content_length = HTTP_GUARD_BODY_MAX;
@@ -210,6 +220,26 @@ static void test_check_each_rule_alone(void)
     r.body_max = 1024; /* or lowers it */
     r.content_length = 1025;
     CHECK(check(&r) == 413);
+    /* a transfer coding Pixie does not serve: 501, on any method; with a
+     * Content-Length as well (a request-smuggling shape): 400 */
+    r = good_post();
+    r.content_length_count = 0;
+    r.transfer_encoding = "gzip";
+    r.transfer_encoding_len = 4;
+    r.transfer_encoding_count = 1;
+    CHECK(check(&r) == 501);
+    r.method = "GET";
+    CHECK(check(&r) == 501);
+    r = good_post();
+    r.content_length_count = 0;
+    r.transfer_encoding = "chunked";
+    r.transfer_encoding_len = 7;
+    r.transfer_encoding_count = 2;
+    CHECK(check(&r) == 501);
+    r.transfer_encoding_count = 1;
+    CHECK(check(&r) == 0);
+    r.content_length_count = 1;
+    CHECK(check(&r) == 400);
     /* DELETE, PUT and PATCH are guarded like POST */
     const char *methods[] = {"DELETE", "PUT", "PATCH"};
     for (int i = 0; i < 3; i++) {

@@ -292,6 +292,24 @@ class ServeTest(unittest.TestCase):
         h = [("Content-Length", "0"), ("Content-Length", "0")]
         self.assertEqual(self.request("GET", "/api/healthz", h).status, 400)
 
+    def test_transfer_codings_other_than_chunked(self):
+        """A coding Pixie cannot decode is 501 at once (libmicrohttpd alone would wait for
+        the idle timeout); chunked with a Content-Length as well is 400."""
+        for te in ("gzip", "gzip, chunked", "chunked, identity"):
+            with self.subTest(te=te):
+                h = self.good_post_headers() + [("Transfer-Encoding", te)]
+                r = self.request("POST", "/api/healthz", h, b"3\r\n{}x\r\n0\r\n\r\n")
+                self.assertEqual(r.status, 501)
+                self.assertIn(b"chunked", r.body)
+                self.assert_security_headers(r)
+        h = self.good_post_headers() + [("Transfer-Encoding", "chunked"), ("Content-Length", "7")]
+        r = self.request("POST", "/api/healthz", h, b"2\r\n{}\r\n0\r\n\r\n")
+        self.assertEqual(r.status, 400)
+        self.assert_security_headers(r)
+        h = self.good_post_headers() + [("Transfer-Encoding", "Chunked")]
+        r = self.request("POST", "/api/healthz", h, b"2\r\n{}\r\n0\r\n\r\n")
+        self.assertEqual(r.status, 405)  # through the guard to the route: healthz takes GET
+
     def test_options_is_405(self):
         for path in ("/api/healthz", "/", "/vendor/marked/marked.min.js"):
             r = self.request("OPTIONS", path, [("Origin", "http://evil.test"),
