@@ -26,6 +26,15 @@ local function is_array(v)
   return n == #v
 end
 
+-- True when v is an array of numbers.
+local function numbers(v)
+  if not is_array(v) then return false end
+  for _, x in ipairs(v) do
+    if math.type(x) == nil then return false end
+  end
+  return true
+end
+
 local function option_values(input)
   local set = {}
   for _, o in ipairs(input.options or {}) do set[tostring(o.value)] = o.value end
@@ -167,11 +176,10 @@ local function check_value(input, v)
   elseif t == "table" or t == "date_range" or t == "map_polygon" or t == "map_multipoint" then
     if not is_array(v) then return nil, "must be an array" end
     return v
+  elseif t == "map_bbox" and is_array(v) and #v == 2 and numbers(v[1]) and numbers(v[2]) then
+    return v -- [[south, west], [north, east]], as the original Pixie's page sent it
   elseif t == "map_point" or t == "map_bbox" then
-    if not is_array(v) then return nil, "must be an array of numbers" end
-    for _, x in ipairs(v) do
-      if math.type(x) == nil then return nil, "must be an array of numbers" end
-    end
+    if not numbers(v) then return nil, "must be an array of numbers" end
     return v
   end
   return v -- json, hidden and other free-form types

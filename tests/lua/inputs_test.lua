@@ -96,4 +96,19 @@ t.test("outputs_conform", function()
   t.eq(outputs.conform(spec, json.array({ 1 }))[1].level, "fail")
 end)
 
+
+t.test("map_bbox_takes_both_shapes", function()
+  local box = { inputs = { { key = "area", type = "map_bbox", required = true } }, outputs = {} }
+  local flat = assert(inputs.check(box, { area = { 47.4, -1.2, 50.3, 5.8 } }))
+  t.eq(flat.area[4], 5.8)
+  -- the original Pixie's page sent [[south, west], [north, east]]: passed on unchanged
+  local nested = assert(inputs.check(box, { area = { { 47.4, -1.2 }, { 50.3, 5.8 } } }))
+  t.eq(nested.area[2][2], 5.8)
+  for _, bad in ipairs({ { { 47.4, "w" }, { 50.3, 5.8 } }, { { 1, 2 }, 3 }, "47,1,50,5" }) do
+    local v, errors = inputs.check(box, { area = bad })
+    t.eq(v, nil)
+    t.contains(errors[1], "area: must be an array of numbers")
+  end
+end)
+
 return t.run()
