@@ -3,159 +3,39 @@ the real server (`pixie serve --port 0`), with real fixture tools: every
 route and its error cases. A canary secret is set through the API and by
 the set-secret skill; no response ever holds it."""
 import hashlib
-import http.client
 import json
 import os
-import re
 import secrets as pysecrets
-import shutil
 import stat
-import subprocess
 import threading
 import unittest
 import urllib.parse
 
 from dotenv import dotenv_values
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home, write
+from pixie_testlib import GUARD_S, ServeProcess, add_fixture, fixture_home, pixie, write
 
-FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "slow", "leaky", "chatbot", "stream-leaky")
+TOOLS = ("secretprobe", "envprobe", "stream-agent", "stream-cancel", "leaky", "chatbot", "stream-leaky")
 CANARY = "CANARY-api-" + pysecrets.token_hex(8)
 CLI_CANARY = "CANARY-cli-" + pysecrets.token_hex(8)
 LEAK_CANARY = "CANARY-leak-" + pysecrets.token_hex(8)
 STREAM_CANARY = "CANARY-stream-" + pysecrets.token_hex(8)
 CANARIES = (CANARY, CLI_CANARY, LEAK_CANARY, STREAM_CANARY)
-URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
-TOKEN_META = re.compile(r'<meta name="pixie-token" content="([0-9a-f]{64})">')
-GUARD_S = 120  # a socket read that waits this long means the server hung
 
 
 def sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Server:
-    """`pixie serve --port 0` on a home; stderr to a file next to it."""
-
-    def __init__(self, home):
-        self.home = home
-        self.err_path = home + ".serve-stderr"
-        self.err = open(self.err_path, "wb")
-        env = dict(os.environ)
-        env.pop("PIXIE_HOME", None)
-        env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
-        self.proc = subprocess.Popen([PIXIE_BIN, "--home", home, "serve", "--port", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.err, env=env)
-        self.port = None
-        for raw in self.proc.stdout:
-            found = URL_LINE.search(raw.decode(errors="replace"))
-            if found:
-                self.port = int(found.group(1))
-                break
-        if self.port is None:
-            self.stop()
-            raise AssertionError("no URL on stdout; stderr: " + self.stderr())
-        # keep draining stdout so the server never blocks on it
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        status, _, page = self.request("GET", "/")
-        assert status == 200, (status, page)
-        self.token = TOKEN_META.search(page.decode()).group(1)
-        self.bodies = []  # every response body, for the canary checks
-
-    def stderr(self):
-        with open(self.err_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.err.closed:
-            self.err.close()
-
-    def connect(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=GUARD_S)
-
-    def request(self, method, path, body=None, headers=None, state_changing=None):
-        """One request; returns (status, headers dict lower-case, body bytes)."""
-        hdrs = {}
-        if state_changing is None:
-            state_changing = method in ("POST", "PUT", "PATCH", "DELETE")
-        if state_changing:
-            hdrs["Origin"] = f"http://127.0.0.1:{self.port}"
-            hdrs["X-Pixie-Token"] = self.token
-            hdrs["Content-Type"] = "application/json"
-        hdrs.update(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        conn = self.connect()
-        try:
-            conn.request(method, path, body=body, headers=hdrs)
-            resp = conn.getresponse()
-            data = resp.read()
-            got = {k.lower(): v for k, v in resp.getheaders()}
-            if hasattr(self, "bodies"):
-                self.bodies.append(data)
-            return resp.status, got, data
-        finally:
-            conn.close()
-
-    def events(self, path, on_update=None):
-        """Reads an SSE answer to its end: [(event, data)...]."""
-        conn = self.connect()
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            assert resp.status == 200, (resp.status, resp.read())
-            assert resp.getheader("Content-Type").startswith("text/event-stream")
-            out, event, data = [], None, []
-            while True:
-                line = resp.readline()
-                if not line:
-                    break
-                self.bodies.append(line)
-                line = line.decode().rstrip("\r\n")
-                if line == "":
-                    if event is not None or data:
-                        out.append((event or "message", "\n".join(data)))
-                        if on_update and event == "update":
-                            on_update(out[-1][1])
-                        if event == "final":
-                            break
-                    event, data = None, []
-                elif line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].lstrip(" ") if line[5:6] == " " else line[5:])
-            return out
-        finally:
-            conn.close()
-
-
 class Api(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.home = make_home("api")
-        for name in TOOLS:
-            shutil.copytree(os.path.join(FIXTURES, name), os.path.join(cls.home, "tools", name))
-        shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), os.path.join(cls.home, "tools", "fixturelib.py"))
-        slow = os.path.join(cls.home, "tools", "slow", "tool.json")
-        with open(slow) as f:
-            spec = json.load(f)
-        spec["max_runtime_seconds"] = 2
-        write(slow, json.dumps(spec))
+        cls.home = fixture_home("api", TOOLS)
+        add_fixture(cls.home, "slow", max_runtime_seconds=2)
         # slow-forever: a run that does not stream and only a cancel ends
-        shutil.copytree(os.path.join(FIXTURES, "slow"), os.path.join(cls.home, "tools", "slow-forever"))
-        spec.update(id="slow-forever", max_runtime_seconds=600)
-        write(os.path.join(cls.home, "tools", "slow-forever", "tool.json"), json.dumps(spec))
+        add_fixture(cls.home, "slow", "slow-forever", max_runtime_seconds=600)
         write(os.path.join(cls.home, "tools", "broken", "tool.json"), "{ not json")
-        cls.server = Server(cls.home)
+        cls.server = ServeProcess(cls.home)
 
     @classmethod
     def tearDownClass(cls):
@@ -318,11 +198,8 @@ class Api(unittest.TestCase):
         self.assertEqual(self.send("POST", path, {"value": CANARY})[0], 204)
         status, _, run = self.run_tool("secretprobe", {"expect_sha256": sha256(CANARY)})
         self.assertEqual(run["outputs"]["matches"], True, run)  # the tool is warm now
-        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(TMP_BASE, "no-xdg-config"))
-        env.pop("PIXIE_HOME", None)
-        cli = subprocess.run([PIXIE_BIN, "--home", self.home, "run-skill", "set-secret", "secretprobe",
-                              "PROBE_SECRET"], input=CLI_CANARY + "\n", capture_output=True, text=True,
-                             env=env, timeout=GUARD_S)
+        cli = pixie("run-skill", "set-secret", "secretprobe", "PROBE_SECRET", home=self.home,
+                    input=CLI_CANARY + "\n", timeout=GUARD_S)
         self.assertEqual(cli.returncode, 0, cli.stderr)
         self.assertNotIn(CLI_CANARY, cli.stdout + cli.stderr)
         status, _, run = self.run_tool("secretprobe", {"expect_sha256": sha256(CLI_CANARY)})

@@ -8,26 +8,20 @@ refused without asking anything; unknown tool/input 404, wrong input type 400.""
 import json
 import os
 import secrets as pysecrets
-import shutil
 import unittest
 import urllib.parse
 
-import test_api
-from pixie_testlib import make_home, write
+from pixie_testlib import ServeProcess, fixture_home, write
 
-FIXTURES = test_api.FIXTURES
 CANARY = "CANARY-suggest-" + pysecrets.token_hex(8)
 
 
 class AutocompleteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.home = make_home("autocomplete")
-        for name in ("suggester", "every-input"):
-            shutil.copytree(os.path.join(FIXTURES, name), os.path.join(cls.home, "tools", name))
-        shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), os.path.join(cls.home, "tools", "fixturelib.py"))
+        cls.home = fixture_home("autocomplete", ("suggester", "every-input"))
         write(os.path.join(cls.home, "tools", "broken", "tool.json"), "{ not json")
-        cls.server = test_api.Server(cls.home)
+        cls.server = ServeProcess(cls.home)
 
     @classmethod
     def tearDownClass(cls):

@@ -4,23 +4,12 @@ says. The guard (docs/dashboard-api.md §2) is tested one rule at a time, every 
 rule satisfied; security headers on every response; pages carry the
 token; vendor files; 127.0.0.1 only; signals; early failures."""
 import os
-import re
 import signal
 import socket
-import subprocess
-import time
 import unittest
 
-from pixie_testlib import PIXIE_BIN, TMP_BASE, make_home, pixie, write
-
-SECURITY_HEADERS = {
-    "content-security-policy":
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cross-origin-resource-policy": "same-origin",
-}
+from pixie_testlib import (SECURITY_HEADERS, Response, ServeProcess, make_home, pixie,
+                           raw_exchange, write)
 
 VENDOR = {
     "/vendor/chart.js/chart.min.js": ("/usr/share/javascript/chart.js/chart.min.js",
@@ -48,57 +37,15 @@ VENDOR = {
 }
 
 
-def serve_env():
-    env = dict(os.environ)
-    env.pop("PIXIE_HOME", None)
-    env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
-    return env
+class Server(ServeProcess):
+    """ServeProcess whose stdout must begin with the URL, alone on its line."""
 
-
-class Server:
-    """A running `pixie serve --port 0`; url and port read from its stdout."""
-
-    def __init__(self, home, *extra):
-        self.proc = subprocess.Popen([PIXIE_BIN, "--home", home, "serve", "--port", "0"]
-                                     + list(extra), env=serve_env(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.url = self.proc.stdout.readline().strip()
-        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", self.url)
-        if not m:
-            self.proc.kill()
-            raise AssertionError("no URL on stdout: %r %r" % (self.url, self.proc.stderr.read()))
-        self.port = int(m.group(1))
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(timeout=30)
-        finally:
-            self.proc.stdout.close()
-            self.proc.stderr.close()
-        return code
-
-
-def parse(raw):
-    """(status, [(lower name, value)], body bytes) of a raw HTTP response."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = []
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers.append((name.strip().lower(), value.strip()))
-    return status, headers, body
-
-
-class Response:
-    def __init__(self, raw):
-        self.status, self.headers, self.body = parse(raw)
-
-    def get(self, name):
-        values = [v for n, v in self.headers if n == name]
-        return values[0] if values else None
+    def __init__(self, home, *args, env=None):
+        super().__init__(home, args, env)
+        if self.stdout_head != [self.url]:
+            self.stop(signal.SIGKILL)
+            raise AssertionError("stdout does not begin with the URL: %r %r"
+                                 % (self.stdout_head, self.stderr()))
 
 
 class ServeTest(unittest.TestCase):
@@ -107,10 +54,7 @@ class ServeTest(unittest.TestCase):
         cls.home = make_home("serve")
         cls.server = Server(cls.home)
         cls.port = cls.server.port
-        page = cls.request_raw(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{cls.port}\r\n"
-                               "Connection: close\r\n\r\n")
-        m = re.search(rb'name="pixie-token" content="([0-9a-f]{64})"', page.body)
-        cls.token = m.group(1).decode() if m else None
+        cls.token = cls.server.token
 
     @classmethod
     def tearDownClass(cls):
@@ -120,22 +64,7 @@ class ServeTest(unittest.TestCase):
     @classmethod
     def request_raw(cls, head, body=b""):
         """Sends head (str, ends with the blank line) and body; reads to EOF."""
-        with socket.create_connection(("127.0.0.1", cls.port), timeout=30) as s:
-            s.sendall(head.encode("latin-1"))
-            try:
-                s.sendall(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # answered before the body was read
-            chunks = []
-            while True:
-                try:
-                    data = s.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-        return Response(b"".join(chunks))
+        return Response(raw_exchange(cls.port, head.encode("latin-1"), body, timeout=30))
 
     def request(self, method, path, headers=None, body=b"", host="default"):
         """A request with Host 127.0.0.1:PORT (host=None: none; a list: each)."""
@@ -155,11 +84,7 @@ class ServeTest(unittest.TestCase):
     def good_post_headers(self, **change):
         """Headers of a POST that passes every rule; change replaces or
         (value None) removes one, by lower-case name with '_' for '-'."""
-        h = {
-            "origin": f"http://127.0.0.1:{self.port}",
-            "x_pixie_token": self.token,
-            "content_type": "application/json",
-        }
+        h = {k.lower().replace("-", "_"): v for k, v in self.server.post_headers().items()}
         h.update(change)
         return [(k.replace("_", "-"), v) for k, v in h.items() if v is not None]
 
@@ -399,20 +324,10 @@ class ServeLifecycleTest(unittest.TestCase):
         self.assertIn("pixie.db", r.stderr)
 
     def test_open_without_a_browser_still_serves(self):
-        home = make_home("serve-open")
-        env = serve_env()
-        env["PATH"] = "/nonexistent"
-        proc = subprocess.Popen(["/bin/sh", "-c", 'exec "$0" "$@"', os.path.abspath(PIXIE_BIN),
-                                 "--home", home, "serve", "--port", "0", "--open"],
-                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        url = proc.stdout.readline().strip()
-        self.assertRegex(url, r"^http://127\.0\.0\.1:\d+/$")
-        proc.send_signal(signal.SIGTERM)
-        self.assertEqual(proc.wait(timeout=30), 0)
-        self.assertIn("no browser", proc.stderr.read())
-        proc.stdout.close()
-        proc.stderr.close()
+        server = Server(make_home("serve-open"), "--open", env={"PATH": "/nonexistent"})
+        self.assertRegex(server.stdout_head[0], r"^http://127\.0\.0\.1:\d+/$")
+        self.assertEqual(server.stop(signal.SIGTERM), 0)
+        self.assertIn("no browser", server.stderr())
 
     def test_bad_options(self):
         home = make_home("serve-opts")

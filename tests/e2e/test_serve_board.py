@@ -14,8 +14,7 @@ import subprocess
 import threading
 import unittest
 
-from pixie_testlib import SOURCE_DIR, make_home
-from test_serve import Response, serve_env
+from pixie_testlib import SOURCE_DIR, Response, clean_env, make_home
 
 BUILD_DIR = os.environ.get("PIXIE_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
 LUA_HOST = os.path.join(BUILD_DIR, "tests", "pixie_lua_test")
@@ -26,7 +25,7 @@ class ServeBoardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.home = make_home("serve-board")
-        env = serve_env()
+        env = clean_env()
         env["LUA_PATH"] = os.path.join(HERE, "?.lua") + ";;"
         cls.proc = subprocess.Popen([LUA_HOST, os.path.join(HERE, "serve_driver.lua"), cls.home],
                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

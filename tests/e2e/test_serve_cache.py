@@ -5,26 +5,20 @@ first reads the list (so it is cached), makes one change, and reads it again at 
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 import unittest
 
-from pixie_testlib import SOURCE_DIR, make_home, pixie, write
-from test_api import Server
+from pixie_testlib import ServeProcess, fixture_home, make_home, pixie, write
 
-FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
 CANARY = "CANARY-cache-" + os.urandom(8).hex()
 
 
 class CachedToolList(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.home = make_home("cache")
-        for name in ("secretprobe", "slow", "refcalc"):
-            shutil.copytree(os.path.join(FIXTURES, name), os.path.join(cls.home, "tools", name))
-        shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), os.path.join(cls.home, "tools"))
-        cls.server = Server(cls.home)
+        cls.home = fixture_home("cache", ("secretprobe", "slow", "refcalc"))
+        cls.server = ServeProcess(cls.home)
 
     @classmethod
     def tearDownClass(cls):
@@ -187,7 +181,7 @@ class ToolsFolderMadeLater(unittest.TestCase):
     def test_home_without_tools_folder(self):
         home = make_home("cache-late")
         shutil.rmtree(os.path.join(home, "tools"), ignore_errors=True)
-        server = Server(home)
+        server = ServeProcess(home)
         try:
             status, _, body = server.request("GET", "/api/tools")
             self.assertEqual((status, json.loads(body)["tools"]), (200, []))

@@ -6,33 +6,18 @@ error answers (fixed text, nothing from the request), and SIGTERM/SIGINT
 leaving no process of any tool tree behind."""
 import base64
 import hashlib
-import http.client
 import json
 import os
-import re
 import select
-import shutil
 import signal
 import socket
-import subprocess
-import threading
 import time
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home, processes_inside, tree
+from pixie_testlib import (SECURITY_HEADERS, ServeProcess, fixture_home, parse_response,
+                           processes_inside, raw_exchange, tree)
 
-FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
-TOKEN_META = re.compile(r'<meta name="pixie-token" content="([0-9a-f]{64})">')
 MIB = 1024 * 1024
-SECURITY_HEADERS = {
-    "content-security-policy":
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cross-origin-resource-policy": "same-origin",
-}
 
 
 def wait_until(cond, seconds):
@@ -55,81 +40,13 @@ def alive(pid):
 
 def parse(raw):
     """(status, {lower name: value}, body) of a raw HTTP response."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
+    status, headers, body = parse_response(raw)
+    return status, dict(headers), body
 
 
-class Server:
-    """`pixie serve --port 0` on a home holding the named fixture tools."""
-
-    def __init__(self, name, tools, env=None, args=()):
-        self.home = make_home(name)
-        for tool in tools:
-            shutil.copytree(os.path.join(FIXTURES, tool), os.path.join(self.home, "tools", tool))
-        shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), os.path.join(self.home, "tools"))
-        full_env = dict(os.environ)
-        full_env.pop("PIXIE_HOME", None)
-        full_env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
-        full_env.update(env or {})
-        self.err = open(self.home + ".serve-stderr", "wb")
-        self.proc = subprocess.Popen([PIXIE_BIN, "--home", self.home, "serve", "--port", "0", *args],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.err, env=full_env)
-        self.port = None
-        for raw in self.proc.stdout:
-            found = URL_LINE.search(raw.decode(errors="replace"))
-            if found:
-                self.port = int(found.group(1))
-                break
-        assert self.port, "no URL on stdout"
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        status, _, page = self.request("GET", "/")
-        assert status == 200, status
-        self.token = TOKEN_META.search(page.decode()).group(1)
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-        finally:
-            self.err.close()
-
-    def post_headers(self):
-        return {"Origin": f"http://127.0.0.1:{self.port}", "X-Pixie-Token": self.token,
-                "Content-Type": "application/json"}
-
-    def request(self, method, path, body=None):
-        """(status, headers lower-case, body bytes)."""
-        headers = self.post_headers() if method in ("POST", "PUT", "PATCH", "DELETE") else {}
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-        finally:
-            conn.close()
-
-    def get_json(self, path):
-        status, _, body = self.request("GET", path)
-        assert status == 200, (path, status, body)
-        return json.loads(body)
-
-    def fd_count(self):
-        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+class RawServer(ServeProcess):
+    """ServeProcess plus requests written on raw sockets: bodies the server
+    may refuse before it has read them."""
 
     def raw_head(self, method, path, extra=""):
         h = self.post_headers()
@@ -145,22 +62,8 @@ class Server:
             body = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
         else:
             extra = f"Content-Length: {len(body)}\r\n"
-        with socket.create_connection(("127.0.0.1", self.port), timeout=120) as s:
-            s.sendall(self.raw_head("POST", path, extra + "Connection: close\r\n"))
-            try:
-                s.sendall(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # answered before the body was read
-            raw = b""
-            while True:
-                try:
-                    data = s.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not data:
-                    break
-                raw += data
-        return raw
+        return raw_exchange(self.port, self.raw_head("POST", path, extra + "Connection: close\r\n"),
+                            body, timeout=120)
 
     def chunked_upload(self, path, total, chunk=64 * 1024, pause=0.0):
         """POSTs a chunked body of `total` bytes (sleeping `pause` seconds
@@ -217,7 +120,7 @@ def data_url(raw, kind="application/octet-stream"):
 class BodyLimitTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server("limits", ["filesize", "secretprobe"])
+        cls.server = RawServer(fixture_home("limits", ["filesize", "secretprobe"]))
 
     @classmethod
     def tearDownClass(cls):
@@ -260,15 +163,7 @@ class BodyLimitTest(unittest.TestCase):
     def test_declared_length_over_the_cap_is_413_at_once(self):
         h = self.server.raw_head("POST", "/api/tools/filesize/run",
                                  f"Content-Length: {64 * MIB + 1}\r\n")
-        with socket.create_connection(("127.0.0.1", self.server.port), timeout=60) as s:
-            s.sendall(h)
-            raw = b""
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                raw += data
-        self.assert_413(raw, "64 MiB")
+        self.assert_413(raw_exchange(self.server.port, h), "64 MiB")
 
     def test_a_5_mib_file_runs_end_to_end(self):
         raw = os.urandom(5 * MIB)
@@ -319,8 +214,8 @@ class BodyLimitTest(unittest.TestCase):
 class HeartbeatTest(unittest.TestCase):
     def test_streams_of_clients_that_left_are_freed_while_the_run_goes_on(self):
         # one worker: its Lua state (and the files it opens) exists before the baseline
-        server = Server("heartbeat", ["napper"], env={"PIXIE_TEST_SSE_HEARTBEAT_MS": "200"},
-                        args=("--workers", "1"))
+        server = ServeProcess(fixture_home("heartbeat", ["napper"]), args=("--workers", "1"),
+                              env={"PIXIE_TEST_SSE_HEARTBEAT_MS": "200"})
         try:
             status, _, body = server.request(
                 "POST", "/api/tools/napper/run", {"inputs": {"seconds": 120}, "wait": False})
@@ -400,7 +295,7 @@ class MhdAnswersTest(unittest.TestCase):
     Limits): their bodies are its fixed text, nothing of the request."""
 
     def test_its_own_answers_hold_nothing_of_the_request(self):
-        server = Server("mhd-answers", [])
+        server = ServeProcess(fixture_home("mhd-answers"))
         canary = "CANARY" + os.urandom(6).hex()
         good = "\r\n".join(f"{k}: {v}" for k, v in server.post_headers().items()).encode()
         try:
@@ -409,20 +304,7 @@ class MhdAnswersTest(unittest.TestCase):
                     data = (data.replace(b"CANARY", canary.encode())
                             .replace(b"HOST", f"127.0.0.1:{server.port}".encode())
                             .replace(b"GOOD", good))
-                    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-                        try:
-                            s.sendall(data)
-                        except (BrokenPipeError, ConnectionResetError):
-                            pass
-                        raw = b""
-                        while True:
-                            try:
-                                chunk = s.recv(65536)
-                            except ConnectionResetError:
-                                break
-                            if not chunk:
-                                break
-                            raw += chunk
+                    raw = raw_exchange(server.port, data, timeout=30)
                     self.assertNotIn(canary.encode(), raw)
                     got_status, headers, got_body = parse(raw)
                     self.assertEqual(got_status, status)
@@ -439,7 +321,7 @@ class SignalTest(unittest.TestCase):
     (napper, mid-run, with the child it forked)."""
 
     def check(self, sig):
-        server = Server("signal", ["forker", "napper"])
+        server = ServeProcess(fixture_home("signal", ["forker", "napper"]))
         try:
             status, _, body = server.request("POST", "/api/tools/forker/run", {"inputs": {}})
             self.assertEqual(status, 200, body)

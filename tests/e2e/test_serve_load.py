@@ -9,25 +9,18 @@ import http.client
 import json
 import math
 import os
-import re
-import shutil
-import subprocess
 import threading
 import time
 import unittest
 
-from pixie_testlib import PIXIE_BIN, SOURCE_DIR, TMP_BASE, make_home
+from pixie_testlib import GUARD_S, ServeProcess, add_fixture, fixture_home
 
-FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "tools")
-URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/")
-TOKEN_META = re.compile(r'<meta name="pixie-token" content="([0-9a-f]{64})">')
 N_TOOLS = 100
 CONNECTIONS = 64
 LOAD_SECONDS = 20
 WARMUP_SECONDS = 8
 WARMUP_ROUNDS_MAX = 3
 WARMED_GROWTH = 1.03  # a round growing RSS by less than this: warmed up
-GUARD_S = 120  # a read that waits this long means the server hung
 
 
 def rss_kib(pid):
@@ -38,79 +31,12 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-class Server:
-    """`pixie serve --port 0` on home; stdout drained, stderr to a file."""
-
-    def __init__(self, home):
-        self.home = home
-        self.err_path = home + ".serve-stderr"
-        self.err = open(self.err_path, "wb")
-        env = dict(os.environ)
-        env.pop("PIXIE_HOME", None)
-        env["XDG_CONFIG_HOME"] = os.path.join(TMP_BASE, "no-xdg-config")
-        # Under ASan a freed block waits in a 256 MiB quarantine: RSS would
-        # grow through the whole run. A small quarantine keeps the memory
-        # comparison meaningful (no effect on a plain build).
-        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=8",
-                                                     "thread_local_quarantine_size_kb=64"]))
-        self.proc = subprocess.Popen([PIXIE_BIN, "--home", home, "serve", "--port", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.err, env=env)
-        self.port = None
-        for raw in self.proc.stdout:
-            found = URL_LINE.search(raw.decode(errors="replace"))
-            if found:
-                self.port = int(found.group(1))
-                break
-        if self.port is None:
-            self.stop()
-            raise AssertionError("pixie serve printed no URL; stderr: " + self.stderr())
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        status, page = self.request("GET", "/")
-        assert status == 200, (status, page[:300])
-        found = TOKEN_META.search(page.decode())
-        assert found, "GET / has no pixie-token meta tag"
-        self.token = found.group(1)
-
-    def stderr(self):
-        if not self.err.closed:
-            self.err.flush()
-        with open(self.err_path, "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def stop(self):
-        """SIGTERM; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.err.close()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        return self.proc.returncode
-
-    def connect(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=GUARD_S)
-
-    def request(self, method, path, body=None):
-        hdrs = {}
-        if method != "GET":
-            hdrs = {"Origin": f"http://127.0.0.1:{self.port}", "X-Pixie-Token": self.token,
-                    "Content-Type": "application/json"}
-        conn = self.connect()
-        try:
-            conn.request(method, path, body=None if body is None else json.dumps(body), headers=hdrs)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
+def small_asan_quarantine():
+    """Under ASan a freed block waits in a 256 MiB quarantine: RSS would
+    grow through the whole run. A small quarantine keeps the memory
+    comparison meaningful (no effect on a plain build)."""
+    return {"ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=8",
+                                                   "thread_local_quarantine_size_kb=64"]))}
 
 
 class Hammer:
@@ -178,57 +104,30 @@ class Watcher(threading.Thread):
         self.final = None
         self.error = None
 
+    def count(self, _data):
+        self.updates += 1
+
     def run(self):
         try:
-            conn = self.server.connect()
-            conn.request("GET", f"/api/runs/{self.run_id}/events")
-            resp = conn.getresponse()
-            if resp.status != 200:
-                raise AssertionError(f"events answered {resp.status}: {resp.read()[:200]!r}")
-            event, data = None, []
-            while True:
-                line = resp.readline()
-                if not line:
-                    break
-                line = line.decode().rstrip("\r\n")
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].lstrip(" "))
-                elif line == "":
-                    if event == "update":
-                        self.updates += 1
-                    elif event == "final":
-                        self.final = json.loads("\n".join(data))
-                        break
-                    event, data = None, []
-            conn.close()
+            events = self.server.events(f"/api/runs/{self.run_id}/events", on_update=self.count)
+            if events and events[-1][0] == "final":
+                self.final = json.loads(events[-1][1])
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
 
 class ServeLoadTest(unittest.TestCase):
     def setUp(self):
-        self.home = make_home("serve-load")
-        tools = os.path.join(self.home, "tools")
-        shutil.copy(os.path.join(FIXTURES, "fixturelib.py"), tools)
+        self.home = fixture_home("serve-load", ["stream-cancel"])
         for i in range(N_TOOLS - 1):
-            dest = os.path.join(tools, f"calc-{i:03d}")
-            shutil.copytree(os.path.join(FIXTURES, "refcalc"), dest)
-            with open(os.path.join(dest, "tool.json")) as f:
-                spec = json.load(f)
-            spec["id"] = f"calc-{i:03d}"
-            spec["name"] = f"Calculator {i}"
-            with open(os.path.join(dest, "tool.json"), "w") as f:
-                json.dump(spec, f)
-        shutil.copytree(os.path.join(FIXTURES, "stream-cancel"), os.path.join(tools, "stream-cancel"))
+            add_fixture(self.home, "refcalc", f"calc-{i:03d}", name=f"Calculator {i}")
         self.ids = {f"calc-{i:03d}" for i in range(N_TOOLS - 1)} | {"stream-cancel"}
-        self.server = Server(self.home)
+        self.server = ServeProcess(self.home, env=small_asan_quarantine())
         self.addCleanup(self.server.stop)
 
     def streaming_run(self):
         """Starts stream-cancel (it streams until cancelled) and a watcher."""
-        status, body = self.server.request("POST", "/api/tools/stream-cancel/run", {"inputs": {}, "wait": False})
+        status, _, body = self.server.request("POST", "/api/tools/stream-cancel/run", {"inputs": {}, "wait": False})
         self.assertEqual(status, 202, body[:300])
         run_id = json.loads(body)["run_id"]
         watcher = Watcher(self.server, run_id)
@@ -236,7 +135,7 @@ class ServeLoadTest(unittest.TestCase):
         return run_id, watcher
 
     def cancel(self, run_id, watcher):
-        status, body = self.server.request("POST", f"/api/runs/{run_id}/cancel")
+        status, _, body = self.server.request("POST", f"/api/runs/{run_id}/cancel")
         self.assertEqual(status, 202, body[:300])
         watcher.join(GUARD_S)
         self.assertFalse(watcher.is_alive(), "the events stream did not end after cancel")
@@ -258,19 +157,17 @@ class ServeLoadTest(unittest.TestCase):
     def settle(self):
         """Waits until the server's fd count stops falling (closed sockets
         of the load released), then returns (rss KiB, fds)."""
-        pid = self.server.proc.pid
         last = None
         for _ in range(50):
-            now = fd_count(pid)
+            now = self.server.fd_count()
             if now == last:
                 break
             last = now
             time.sleep(0.2)
-        return rss_kib(pid), fd_count(pid)
+        return rss_kib(self.server.proc.pid), self.server.fd_count()
 
     def test_load_leaves_memory_and_fds_at_baseline(self):
-        pid = self.server.proc.pid
-        cold = (rss_kib(pid), fd_count(pid))
+        cold = (rss_kib(self.server.proc.pid), self.server.fd_count())
         # Warm-up: the same load, so allocator arenas and caches are grown.
         base_rss, base_fds = 0, 0
         for _ in range(WARMUP_ROUNDS_MAX):
@@ -286,10 +183,10 @@ class ServeLoadTest(unittest.TestCase):
         self.assertLessEqual(fds, math.ceil(base_fds * 1.1), f"open fds grew from {base_fds} to {fds}")
         self.assertLessEqual(rss, base_rss * 1.1, f"VmRSS grew from {base_rss} KiB to {rss} KiB")
         # Still serving, and a clean stop.
-        status, _ = self.server.request("GET", "/api/healthz")
+        status, _, _ = self.server.request("GET", "/api/healthz")
         self.assertEqual(status, 200)
         code = self.server.stop()
-        self.assertEqual(code, 0, "pixie serve exited with %s after SIGTERM; stderr: %s" % (code, self.server.stderr()))
+        self.assertEqual(code, 0, "pixie serve exited with %s after SIGTERM; stderr: %s" % (code, self.server.stderr()[-4000:]))
 
 
 if __name__ == "__main__":
