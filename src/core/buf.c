@@ -131,3 +131,39 @@ int buf_grow_array(void **arr, size_t *cap, size_t need, size_t elem_size)
     *cap = ncap;
     return 0;
 }
+
+int buf_strv_dup(const char *const *src, size_t max, char ***out, size_t *n)
+{
+    *out = NULL;
+    size_t count = 0;
+    while (src && src[count] && count < max) {
+        count++;
+    }
+    if (n) {
+        *n = count;
+    }
+    if (!src) {
+        return 0;
+    }
+    char **v = calloc(count + 1, sizeof *v);
+    for (size_t i = 0; v && i < count; i++) {
+        v[i] = strdup(src[i]);
+        if (!v[i]) {
+            buf_strv_free(v);
+            v = NULL;
+        }
+    }
+    if (!v) {
+        return -ENOMEM;
+    }
+    *out = v;
+    return 0;
+}
+
+void buf_strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++) {
+        free(*p);
+    }
+    free(v);
+}

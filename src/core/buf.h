@@ -58,4 +58,12 @@ void buf_free(struct buf *b);
 #define BUF_ARRAY_MIN_CAP 16
 int buf_grow_array(void **arr, size_t *cap, size_t need, size_t elem_size);
 
+/* A heap copy of the NULL-terminated string array src, at most max strings
+ * (NULL gives NULL). Returns 0 with *out (NULL-terminated) and *n (its
+ * length; n may be NULL), or -ENOMEM with nothing allocated. */
+int buf_strv_dup(const char *const *src, size_t max, char ***out, size_t *n);
+
+/* Frees what buf_strv_dup made; NULL is allowed. */
+void buf_strv_free(char **v);
+
 #endif

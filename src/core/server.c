@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -958,37 +959,11 @@ static void heartbeat_stop(struct server *s)
     s->heartbeat_started = 0;
 }
 
-/* Copies the NULL-terminated routes (NULL stays NULL). Returns 0 or -ENOMEM. */
-static int copy_routes(struct server *s, const char *const *routes)
-{
-    if (!routes) {
-        return 0;
-    }
-    size_t n = 0;
-    while (routes[n]) {
-        n++;
-    }
-    s->upload_routes = calloc(n + 1, sizeof *s->upload_routes);
-    if (!s->upload_routes) {
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        s->upload_routes[i] = strdup(routes[i]);
-        if (!s->upload_routes[i]) {
-            return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
 /* Frees everything of s but the daemon. */
 static void server_free(struct server *s)
 {
     heartbeat_stop(s);
-    for (char **p = s->upload_routes; p && *p; p++) {
-        free(*p);
-    }
-    free(s->upload_routes);
+    buf_strv_free(s->upload_routes);
     for (size_t i = 0; i < s->nfiles; i++) {
         MHD_destroy_response(s->files[i].resp);
     }
@@ -1030,7 +1005,7 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     s->body_max = cfg->body_max ? cfg->body_max : HTTP_GUARD_BODY_MAX;
     s->upload_max = cfg->upload_max ? cfg->upload_max : s->body_max;
     s->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : SERVER_HEARTBEAT_MS;
-    if (copy_routes(s, cfg->upload_routes) != 0) {
+    if (buf_strv_dup(cfg->upload_routes, SIZE_MAX, &s->upload_routes, NULL) != 0) {
         server_free(s);
         *rc = buf_fail(err, -ENOMEM, "out of memory");
         return NULL;

@@ -51,36 +51,13 @@ struct watch {
 /* Copies a NULL-terminated array into n (NULL stays "any"). 0 or -ENOMEM. */
 static int names_copy(struct names *n, const char *const *src)
 {
-    n->v = NULL;
-    n->n = 0;
-    if (!src) {
-        return 0;
-    }
-    size_t count = 0;
-    while (src[count] && count < NAMES_MAX) {
-        count++;
-    }
-    n->v = calloc(count + 1, sizeof *n->v);
-    if (!n->v) {
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < count; i++) {
-        n->v[i] = strdup(src[i]);
-        if (!n->v[i]) {
-            return -ENOMEM; /* freed by names_free */
-        }
-        n->n++;
-    }
-    return 0;
+    return buf_strv_dup(src, NAMES_MAX, &n->v, &n->n);
 }
 
 /* Frees what names_copy made. */
 static void names_free(struct names *n)
 {
-    for (size_t i = 0; n->v && i < n->n; i++) {
-        free(n->v[i]);
-    }
-    free(n->v);
+    buf_strv_free(n->v);
     n->v = NULL;
     n->n = 0;
 }

@@ -125,6 +125,23 @@ static void test_grow_array_refuses_overflow_and_keeps_the_array(void)
     CHECK(big == NULL && bcap == 0);
 }
 
+static void test_strv_dup_copies_up_to_max(void)
+{
+    const char *const src[] = {"a", "", "ccc", NULL};
+    char **v = NULL;
+    size_t n = 9;
+    CHECK(buf_strv_dup(src, 10, &v, &n) == 0);
+    CHECK(n == 3 && v && strcmp(v[0], "a") == 0 && strcmp(v[1], "") == 0 &&
+          strcmp(v[2], "ccc") == 0 && v[3] == NULL && v[0] != src[0]);
+    buf_strv_free(v);
+    CHECK(buf_strv_dup(src, 2, &v, &n) == 0);
+    CHECK(n == 2 && v[2] == NULL);
+    buf_strv_free(v);
+    CHECK(buf_strv_dup(NULL, 10, &v, &n) == 0);
+    CHECK(v == NULL && n == 0);
+    buf_strv_free(NULL);
+}
+
 int main(void)
 {
     test_append_and_take();
@@ -134,5 +151,6 @@ int main(void)
     test_overflow_is_refused_and_sticky();
     test_grow_array_keeps_elements_and_doubles();
     test_grow_array_refuses_overflow_and_keeps_the_array();
+    test_strv_dup_copies_up_to_max();
     return check_exit();
 }
