@@ -24,7 +24,7 @@ for i in $(seq -w 1 100); do # 100 copies of the word-count example, ids tool-00
     > "$home/tools/tool-$i/tool.json"
   cp "$src/examples/tools/word-count/main.py" "$home/tools/tool-$i/"
 done
-n_tools=${TOOLS_REQUESTS:-2000}
+n_tools=${TOOLS_REQUESTS:-$n} # answered from the cache: as many as the others
 echo "== http benchmark ($(nproc) CPUs, $n requests over $conc connections) =="
 coproc PIX { exec "$pixie" --home "$home" serve --port 0 2>/dev/null; }
 pid=$PIX_PID
