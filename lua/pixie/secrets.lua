@@ -63,6 +63,14 @@ function M.status(entry)
   return rows, undeclared, err
 end
 
+-- True when the tool declares a required secret.
+function M.any_required(entry)
+  for _, s in ipairs(declared(entry)) do
+    if s.required == true then return true end
+  end
+  return false
+end
+
 -- Keys of required declared secrets that are not set, in declaration
 -- order (empty when none), and the message when the .env exists but
 -- cannot be read (the keys it may hold then count as missing).

@@ -497,6 +497,22 @@ function Store:validation_report_latest(tool_id)
   return row
 end
 
+-- validation_overall_latest() -> { [tool_id] = overall of its newest report }
+-- for every tool with a report (one query, the reports not decoded) | nil,
+-- message.
+function Store:validation_overall_latest()
+  local rows, err = self:handle():query([[
+    SELECT tool_id, overall FROM (
+      SELECT tool_id, overall, row_number() OVER (
+        PARTITION BY tool_id ORDER BY timestamp DESC, id DESC) AS newest
+      FROM validation_reports)
+    WHERE newest = 1]])
+  if not rows then return nil, err end
+  local by_tool = {}
+  for _, r in ipairs(rows) do by_tool[r.tool_id] = r.overall end
+  return by_tool
+end
+
 -- spawn_log_append(tool_id, stream, text) -> true | nil, message. The text
 -- is masked here; the per-tool cap (PIXIE_SPAWN_LOG_MAX_ROWS) is applied by
 -- the C store, the same code the launcher thread uses.

@@ -18,8 +18,9 @@ local function warm_processes()
 end
 
 -- The Tool object of docs/dashboard-api.md §4 for a listed entry; `warm` from
--- warm_processes(), `st` the store (nil when it cannot be opened).
-local function tool_object(entry, warm, st)
+-- warm_processes(), `validation(id)` the overall of the tool's newest
+-- validation report (nil when none).
+local function tool_object(entry, warm, validation)
   local errors = json.array({})
   for i, e in ipairs(entry.errors or {}) do errors[i] = e end
   local t = { id = entry.id, status = entry.status, errors = errors }
@@ -39,13 +40,9 @@ local function tool_object(entry, warm, st)
   local p = warm[entry.id]
   t.warm = p ~= nil
   t.busy = p and p.busy or 0
-  t.validation = json.null
-  if st then
-    local report = st:validation_report_latest(entry.id)
-    if report then t.validation = report.overall end
-  end
-  local missing = secrets.missing_required(entry)
-  t.secrets_missing = json.array(missing)
+  t.validation = http.null(validation(entry.id))
+  -- a .env is read only when the tool requires a secret
+  t.secrets_missing = json.array(secrets.any_required(entry) and secrets.missing_required(entry) or {})
   return t
 end
 
@@ -76,9 +73,11 @@ end
 function M.list()
   local list, problem = tools.list()
   if problem then return http.error(500, problem) end
-  local warm, st = warm_processes(), runs.store()
-  local rows = json.array({})
-  for _, entry in ipairs(list) do rows[#rows + 1] = tool_object(entry, warm, st) end
+  local st = runs.store()
+  local overall = st and st:validation_overall_latest() or {}
+  local warm, rows = warm_processes(), json.array({})
+  local function validation(id) return overall[id] end
+  for _, entry in ipairs(list) do rows[#rows + 1] = tool_object(entry, warm, validation) end
   local status, body = http.json(200, { tools = rows })
   -- computed from the tools folder, the store and the warm pool only: the
   -- server gives it again until one of them changes (serve.lua's watch)
@@ -89,7 +88,11 @@ function M.get(_, id)
   local entry, status, body = M.find(id)
   if not entry then return status, body end
   local st = runs.store()
-  local t = tool_object(entry, warm_processes(), st)
+  local function validation(id)
+    local report = st and st:validation_report_latest(id)
+    return report and report.overall
+  end
+  local t = tool_object(entry, warm_processes(), validation)
   t.spec = entry.status == "ok" and entry.spec or json.null
   t.last_inputs = json.null
   if st and entry.status == "ok" then
