@@ -224,6 +224,20 @@ test('map inputs: clicks fill the fields, fields redraw the map, the run gets th
   await page.close();
 });
 
+test("map_bbox: a run with the original page's [[s, w], [n, e]] pre-fills the four fields", async () => {
+  const inputs = { point: [1, 2], box: [[47.5, -1.25], [50.25, 5.75]], shape: [[1, 1], [2, 2], [1, 3]],
+    stops: [[3, 4]] };
+  const started = await px.apiOk('POST', '/api/tools/mapper/run', { inputs, wait: true });
+  checkEqual(started.status, 'ok', `status of the API run (${started.error_text})`);
+  checkEqual(JSON.parse(started.outputs.received).box, inputs.box, 'the nested box passed on unchanged');
+  const page = await br.page();
+  await page.goto(`${px.url}tool/mapper`);
+  await mapOf(page, 'box');
+  await waitFor(async () => (await numbers(page, 'box'))[0] !== '', 'the box fields were not pre-filled');
+  checkEqual(await numbers(page, 'box'), ['47.5', '-1.25', '50.25', '5.75'], 'box fields from last_inputs');
+  await page.close();
+});
+
 test('no console errors, page errors or CSP violations', async () => {
   check(br, 'no browser');
   br.checkClean('the suggester and mapper pages');

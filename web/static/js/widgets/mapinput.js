@@ -97,7 +97,12 @@ function bboxEditor(input, id) {
       h("div", { class: "sub" }, h("label", { for: els[i].id }, p[2]), els[i]))),
     focus: els[0],
     get: () => coordCheck(els).vals,
-    set: (v) => { const list = Array.isArray(v) ? v : []; els.forEach((el, i) => fill(el, list[i])); },
+    set: (v) => {
+      let list = Array.isArray(v) ? v : [];
+      // a run started through the API may have used the original page's [[s, w], [n, e]]
+      if (list.length === 2 && list.every(Array.isArray)) list = list.flat();
+      els.forEach((el, i) => fill(el, list[i]));
+    },
     check: () => valid().error || null,
     raw: () => els.map((e) => e.value),
     restore: (r) => els.forEach((e, i) => { e.value = r[i]; }),
