@@ -46,6 +46,7 @@ struct watch {
     struct node *nodes;
     size_t nnodes, nodes_cap;
     size_t refused; /* subdirectories the kernel would not watch */
+    int overflowed; /* events were lost: the subdirectories are looked for again */
 };
 
 /* Copies a NULL-terminated array into n (NULL stays "any"). 0 or -ENOMEM. */
@@ -247,6 +248,7 @@ int watch_add(struct watch *w, const char *dir, const char *const *names,
 static int apply_event(struct watch *w, const struct inotify_event *e)
 {
     if (e->mask & IN_Q_OVERFLOW) {
+        w->overflowed = 1; /* a lost IN_CREATE would leave a new folder unwatched */
         return 1;
     }
     struct node *nd = node_find(w, e->wd);
@@ -302,6 +304,14 @@ uint64_t watch_generation(struct watch *w)
             const struct inotify_event *e = (const struct inotify_event *)p;
             w->gen += (uint64_t)apply_event(w, e);
             p += sizeof *e + e->len;
+        }
+    }
+    if (w->overflowed) {
+        w->overflowed = 0;
+        for (size_t r = 0; r < w->nroots; r++) {
+            if (w->roots[r].wd >= 0) {
+                root_add(w, r); /* the folders watched already keep their watch */
+            }
         }
     }
     int trusted = w->refused == 0;

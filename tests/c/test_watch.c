@@ -173,6 +173,30 @@ static void test_missing_and_replaced_root(void)
     watch_free(w);
 }
 
+/* More events than the kernel queues (max_queued_events, 16384 by
+ * default) are lost: a folder made meanwhile must still be watched. */
+static void test_overflow(void)
+{
+    snprintf(home, sizeof home, "%s", check_tmpdir("watch_overflow"));
+    snprintf(tools, sizeof tools, "%s/tools", home);
+    CHECK(mkdir(tools, 0700) == 0);
+    char a[700], late[700];
+    snprintf(a, sizeof a, "%s/a", tools);
+    snprintf(late, sizeof late, "%s/late", tools);
+    CHECK(mkdir(a, 0700) == 0);
+    struct watch *w = fresh_watch();
+    uint64_t g = watch_generation(w);
+    for (int i = 0; i < 12000; i++) { /* two names in turn: never merged */
+        put(a, i % 2 ? "tool.json" : ".env", "x");
+    }
+    CHECK(mkdir(late, 0700) == 0); /* its IN_CREATE is lost with the overflow */
+    CHECK(moved(w, &g));
+    put(late, "tool.json", "{}");
+    CHECK(moved(w, &g));
+    CHECK(steady(w));
+    watch_free(w);
+}
+
 struct race {
     struct watch *w;
     atomic_int started; /* changes begun so far */
@@ -242,6 +266,7 @@ int main(void)
 {
     test_changes();
     test_missing_and_replaced_root();
+    test_overflow();
     test_threads();
     return check_exit();
 }
