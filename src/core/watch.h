@@ -15,9 +15,10 @@
  * When the watch cannot be trusted it says so by moving on every call,
  * which turns caching off rather than serving stale answers: a root that
  * does not exist (yet) or was deleted or moved (re-added by path on each
- * call), a watch the kernel refused (the inotify limit), a lost event
- * queue (overflow), and a watched name that is a symlink (its target may
- * change without an event here).
+ * call), a watch the kernel refused (the inotify limit), and a watched
+ * name that is a symlink (its target may change without an event here).
+ * A lost event queue (overflow) moves it once and the roots' subdirectories
+ * are looked for again, so one made meanwhile is watched.
  *
  * Threads: every function may be called from any thread; calls are
  * serialised by the watch's own lock. */
