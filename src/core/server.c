@@ -767,6 +767,18 @@ static enum MHD_Result refuse_upload(struct conn *cn)
     return MHD_YES;
 }
 
+/* Set on a worker thread that closes a connection after its early 413, so
+ * that libmicrohttpd's log line for that close (it calls any close the
+ * handler asks for an internal error) is not logged as a warning. */
+static _Thread_local int closing_refused;
+
+/* MHD_NO for a connection whose body was refused: closes it, quietly. */
+static enum MHD_Result close_refused(void)
+{
+    closing_refused = 1;
+    return MHD_NO;
+}
+
 /* ---- the access handler ----------------------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -776,6 +788,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     struct server *s = cls;
     struct conn *cn = *con_cls;
+    closing_refused = 0; /* only the close this call asks for is expected */
     if (!cn) {
         cn = calloc(1, sizeof *cn);
         if (!cn) {
@@ -812,7 +825,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (cn->refused) {
             cn->drained += n;
-            return cn->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+            return cn->drained > DRAIN_MAX ? close_refused() : MHD_YES;
         }
         if (n > cn->cap - cn->body.len) {
             buf_free(&cn->body);
@@ -823,7 +836,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (cn->refused) {
-        return MHD_NO; /* the 413 went out already: close */
+        return close_refused(); /* the 413 went out already */
     }
     if (cn->file) {
         return serve_static(s, c, method, url);
@@ -849,13 +862,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-/* MHD's error log into Pixie's log. */
+/* MHD's error log into Pixie's log (the close after an early 413 at debug level). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    log_write(LOG_LEVEL_WARN, "server", "libmicrohttpd: %s", msg);
+    int expected = closing_refused && strstr(msg, "internal error") != NULL;
+    log_write(expected ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "server", "libmicrohttpd: %s", msg);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */

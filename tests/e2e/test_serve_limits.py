@@ -150,6 +150,24 @@ class BodyLimitTest(unittest.TestCase):
         self.assertEqual(tree(folder), before)  # no .env written
         self.healthy()
 
+    def test_a_client_that_sends_on_regardless_is_cut_off_quietly(self):
+        """A client that ignores the early 413 and keeps sending is cut off after a few MiB
+        more; closing that connection is Pixie's choice, not a fault to warn about."""
+        chunk = b" " * 65536
+        sent = 0
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=120) as s:
+            s.sendall(self.server.raw_head("POST", "/api/tools/secretprobe/secrets/PROBE_KEY",
+                                           "Transfer-Encoding: chunked\r\n"))
+            try:
+                while sent < 64 * MIB:
+                    s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        self.assertLess(sent, 32 * MIB)  # cut off, not read to the end
+        self.healthy()
+        self.assertNotIn("internal error", self.server.stderr())
+
     def test_upload_route_is_refused_past_its_own_cap(self):
         runs = len(self.server.get_json("/api/tools/filesize/runs")["runs"])
         sent, raw = self.server.chunked_upload("/api/tools/filesize/run", 100 * MIB,
