@@ -84,8 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     const char *why = NULL;
     int st = http_guard_check(&r, PORT, token, 64, &why);
-    require(st == 0 || st == 400 || st == 403 || st == 405 || st == 413 || st == 415 ||
-            st == 501);
+    require(st == 0 || st == 400 || st == 403 || st == 405 || st == 413 || st == 415 || st == 501);
     require((st == 0) == (why == NULL));
     if (fields[1]) {
         require((http_guard_host(fields[1], lens[1], PORT) != HTTP_GUARD_HOST_BAD) ==
