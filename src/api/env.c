@@ -93,6 +93,8 @@ static env_opts check_opts(lua_State *L, int idx)
 /* Human text for a core error on a .env file, naming no value: an
  * api_fail format whose arguments are the path and the size limit (an
  * int); a trailing ':' adds strerror. */
+_Static_assert(DOTENV_EXPANDED_MAX == 8u * 1024u * 1024u, "describe(-E2BIG) says 8 MiB");
+
 static const char *describe(int rc)
 {
     switch (rc) {
@@ -106,6 +108,8 @@ static const char *describe(int rc)
         return "%s has an unterminated quote that would swallow the change; fix that line first";
     case -EFBIG:
         return "%s is larger than %d bytes";
+    case -E2BIG:
+        return "%s: its ${...} references expand to more than 8 MiB";
     case -EINVAL:
         return "%s is not a regular file";
     default:

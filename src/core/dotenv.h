@@ -83,9 +83,15 @@ const dotenv_binding *dotenv_lookup(const dotenv_doc *doc, const char *key, size
  * resolve against the values bound earlier in the file (already
  * resolved) and `env`; with `override` (dotenv_values, load_dotenv(override=
  * True)) earlier file values win over env, without it (load_dotenv's
- * default) env wins. A name bound without value resolves to "". Returns 0
- * or -ENOMEM (doc then partially interpolated but consistent). */
+ * default) env wins. A name bound without value resolves to "". Returns 0,
+ * -E2BIG when the values made by interpolation would hold more than
+ * DOTENV_EXPANDED_MAX bytes in all (references of references grow
+ * exponentially: A=${X}${X}, B=${A}${A}, ...), or -ENOMEM (doc then
+ * partially interpolated but consistent). */
 int dotenv_interpolate(dotenv_doc *doc, const dotenv_pair *env, size_t env_count, int override);
+
+/* The most bytes dotenv_interpolate lets the values it expands hold. */
+#define DOTENV_EXPANDED_MAX (8u * 1024u * 1024u)
 
 /* 1 when key[0..len) matches ^[A-Za-z_][A-Za-z0-9_]*$ (the keys Pixie
  * writes), else 0. */

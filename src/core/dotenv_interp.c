@@ -132,11 +132,12 @@ int dotenv_interpolate(dotenv_doc *doc, const dotenv_pair *env, size_t env_count
         table_put(&envt, env[i].key, env[i].key_len, i);
     }
     int rc = 0;
+    size_t budget = DOTENV_EXPANDED_MAX; /* bytes the expanded values may still take */
     for (size_t i = 0; i < doc->count && rc == 0; i++) {
         dotenv_binding *b = &doc->bindings[i];
         if (b->value && memmem(b->value, b->value_len, "${", 2)) {
             struct buf out = {0};
-            for (size_t k = 0; k < b->value_len;) {
+            for (size_t k = 0; k < b->value_len && out.len <= budget;) {
                 var_match m;
                 if (match_variable(b->value, b->value_len, k, &m)) {
                     resolve_variable(doc, &file, &envt, env, override, &m, &out);
@@ -146,6 +147,12 @@ int dotenv_interpolate(dotenv_doc *doc, const dotenv_pair *env, size_t env_count
                     k++;
                 }
             }
+            if (out.len > budget) {
+                buf_free(&out);
+                rc = -E2BIG;
+                break;
+            }
+            budget -= out.len;
             char *nv;
             size_t nlen;
             rc = buf_take(&out, &nv, &nlen);

@@ -330,6 +330,34 @@ static void test_interpolation(void)
     CHECK(interp_is("H=${H}1\nH=${H}2\n", env, 2, 1, "H", "env12"));
 }
 
+/* References of references double a value per line: 40 lines would ask
+ * for a terabyte. Interpolation stops at DOTENV_EXPANDED_MAX with -E2BIG;
+ * a file whose expansion stays under it (1 MiB here) is fine. */
+static void test_interpolation_is_bounded(void)
+{
+    struct buf text = {0};
+    buf_append(&text, "A0=xxxxxxxxxxxxxxxx\n", 20);
+    for (int i = 1; i <= 40; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "A%d=${A%d}${A%d}\n", i, i - 1, i - 1);
+        buf_append(&text, line, (size_t)n);
+    }
+    buf_append(&text, "", 0);
+    dotenv_doc doc;
+    parse(text.data, &doc);
+    CHECK(dotenv_interpolate(&doc, NULL, 0, 1) == -E2BIG);
+    dotenv_doc_free(&doc);
+    /* 16 bytes doubled 16 times: 1 MiB for the last value, 2 MiB in all */
+    const char *cut = strstr(text.data, "A17=");
+    CHECK(cut != NULL);
+    CHECK(dotenv_parse(text.data, (size_t)(cut - text.data), &doc) == 0);
+    CHECK(dotenv_interpolate(&doc, NULL, 0, 1) == 0);
+    const dotenv_binding *b = dotenv_lookup(&doc, "A16", 3);
+    CHECK(b && b->value_len == 16u << 16);
+    dotenv_doc_free(&doc);
+    buf_free(&text);
+}
+
 /* Reads path into a static buffer; returns its length or -1. */
 static long slurp(const char *path, char *buf, size_t cap)
 {
@@ -403,6 +431,7 @@ int main(void)
     test_unset();
     test_writers_append_to_the_callers_buffer();
     test_interpolation();
+    test_interpolation_is_bounded();
     test_envfile_modes_and_links();
     return check_exit();
 }

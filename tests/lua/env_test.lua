@@ -36,6 +36,18 @@ t.test("read_interpolates_on_request", function()
   t.raises(function() env.read(path, { environ = { H = 1 } }) end, "environ")
 end)
 
+t.test("read_refuses_an_expansion_that_explodes", function()
+  local lines = { "A0=xxxxxxxxxxxxxxxx" }
+  for i = 1, 40 do lines[#lines + 1] = ("A%d=${A%d}${A%d}"):format(i, i - 1, i - 1) end
+  local entry = tool(table.concat(lines, "\n") .. "\n")
+  local path = secrets.env_path(entry)
+  t.eq(env.read(path).A40, "${A39}${A39}") -- not interpolated: read as written
+  local v, msg, code = env.read(path, { interpolate = true })
+  t.eq(v, nil)
+  t.contains(msg, "expand to more than 8 MiB")
+  t.eq(code, 7) -- E2BIG
+end)
+
 t.test("read_missing_and_symlink_fail_with_code", function()
   local entry = tool(nil)
   local v, msg, code = env.read(secrets.env_path(entry))
