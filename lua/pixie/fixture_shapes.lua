@@ -210,13 +210,8 @@ local function tree_walk(e, a, ordered, path)
   return nil
 end
 
-local function root_of(v)
-  if is_object(v) and v.root ~= nil then return v.root end
-  return v
-end
-
 local function compare_tree(key, ty, e, a, tol)
-  local er, ar = root_of(e), root_of(a)
+  local er, ar = V.inner(e, "root"), V.inner(a, "root")
   local message = tree_walk(er, ar, tol.children_order == "ordered", "/")
   return message and diff(key, ty, "tree_structural", er, ar, message) or nil
 end

@@ -13,6 +13,13 @@ function M.is_object(v)
   return type(v) == "table" and v ~= NULL and not json.is_array(v)
 end
 
+-- v.field when v is an object holding it (an output's {value: ...},
+-- {images: [...]}, {root: ...} wrapper), else v itself.
+function M.inner(v, field)
+  if M.is_object(v) and v[field] ~= nil then return v[field] end
+  return v
+end
+
 function M.is_number(v)
   return type(v) == "number"
 end

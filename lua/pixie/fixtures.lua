@@ -98,11 +98,6 @@ local function clip(text, limit)
   return text:sub(1, math.max(0, limit - 4)) .. " ..."
 end
 
-local function unwrap(v)
-  if is_object(v) and v.value ~= nil then return v.value end
-  return v
-end
-
 local function tol_numbers(tol, rkey, akey)
   return tonumber(tol[rkey]) or RTOL, tonumber(tol[akey]) or ATOL
 end
@@ -131,7 +126,7 @@ local function compare_number(key, ty, e, a, tol)
   if type(e) == "boolean" or type(a) == "boolean" then
     return diff(key, ty, "numeric_isclose", e, a, "boolean refused by numeric comparator")
   end
-  local en, an = unwrap(e), unwrap(a)
+  local en, an = V.inner(e, "value"), V.inner(a, "value")
   if not is_number(en) then
     return diff(key, ty, "numeric_isclose", e, a, "expected value is not a number")
   end
@@ -170,7 +165,7 @@ end
 local function compare_text(key, ty, e, a, tol)
   local mode = tol.compare or "exact"
   local name = ty .. ":" .. mode
-  local es, as = unwrap(e), unwrap(a)
+  local es, as = V.inner(e, "value"), V.inner(a, "value")
   if type(es) ~= "string" then return diff(key, ty, name, e, a, "value is not a string (expected)") end
   if type(as) ~= "string" then return diff(key, ty, name, e, a, "value is not a string (actual)") end
   if ty == "latex" or mode == "exact_after_normalize_whitespace" then
@@ -196,7 +191,7 @@ local function compare_text(key, ty, e, a, tol)
 end
 
 local function compare_boolean(key, ty, e, a)
-  local eb, ab = unwrap(e), unwrap(a)
+  local eb, ab = V.inner(e, "value"), V.inner(a, "value")
   if eb == ab then return nil end
   return diff(key, ty, "exact", e, a, ("expected %s, got %s"):format(encode(eb), encode(ab)))
 end
@@ -337,13 +332,8 @@ local function compare_image(key, ty, e, a, tol)
   return compare_bytes(key, ty, "image_bytes", bytes.media(e), bytes.media(a), reason)
 end
 
-local function images_of(v)
-  if is_object(v) and v.images ~= nil then return v.images end
-  return v
-end
-
 local function compare_image_grid(key, ty, e, a, tol)
-  local ei, ai = images_of(e), images_of(a)
+  local ei, ai = V.inner(e, "images"), V.inner(a, "images")
   if type(ei) ~= "table" or type(ai) ~= "table" or ei == NULL or ai == NULL then
     return diff(key, ty, "image_bytes_per_image", ei, ai, "image_grid expects .images: [...]")
   end
