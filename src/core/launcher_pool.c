@@ -4,6 +4,7 @@
 #include "launcher_pool.h"
 
 #include "buf.h"
+#include "deadline.h"
 #include "mask.h"
 
 #include <errno.h>
@@ -54,17 +55,6 @@ double pool_wall_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
-static struct timespec deadline_in(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
 }
 
 static void ring_add(struct ring *r, const char *data, size_t len)
@@ -273,7 +263,7 @@ void pool_inst_kill(struct inst *in, int grace_ms)
 /* Waits on pool_cond until *flag is set or ms pass. Lock held. */
 void pool_wait_flag_locked(const int *flag, int ms)
 {
-    struct timespec until = deadline_in(ms);
+    struct timespec until = deadline_after_ms(CLOCK_REALTIME, ms);
     while (!*flag) {
         if (pthread_cond_timedwait(&pool_cond, &pool_mutex, &until) == ETIMEDOUT) {
             break;
@@ -570,7 +560,7 @@ static void *reaper_main(void *arg)
         pool_lock();
         int n = collect_victims_locked(victims, grace, 64);
         if (n == 0 && !pool_shutting_down && !pool_sweep_wanted) {
-            struct timespec until = deadline_in(REAPER_TICK_MS);
+            struct timespec until = deadline_after_ms(CLOCK_REALTIME, REAPER_TICK_MS);
             pthread_cond_timedwait(&pool_reaper_cond, &pool_mutex, &until);
         }
         int stop = pool_shutting_down && n == 0;

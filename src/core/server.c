@@ -3,6 +3,7 @@
 
 #include "board.h"
 #include "buf.h"
+#include "deadline.h"
 #include "http_guard.h"
 #include "log.h"
 #include "reply_cache.h"
@@ -910,14 +911,7 @@ static void *heartbeat_main(void *arg)
     unsigned tick_ms = s->heartbeat_ms / 4 > 10 ? s->heartbeat_ms / 4 : 10;
     pthread_mutex_lock(&s->heartbeat_lock);
     while (!s->heartbeat_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += tick_ms / 1000;
-        until.tv_nsec += (long)(tick_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = deadline_after_ms(CLOCK_MONOTONIC, tick_ms);
         pthread_cond_timedwait(&s->heartbeat_cond, &s->heartbeat_lock, &until);
         if (s->heartbeat_stop) {
             break;
@@ -1027,7 +1021,7 @@ struct server *server_start(const struct server_config *cfg, int *rc, struct buf
     unsigned char raw[32];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
         int e = errno;
-        free(s);
+        server_free(s);
         *rc = buf_fail(err, -e, "cannot get random bytes: %s", strerror(e));
         return NULL;
     }
