@@ -21,6 +21,7 @@
  * in thread-local storage and is closed when the thread ends. */
 #include "api.h"
 #include "board.h"
+#include "deadline.h"
 #include "buf.h"
 #include "embedded.h"
 #include "host.h"
@@ -275,34 +276,20 @@ static struct server_file *served_files(void)
     return v;
 }
 
-/* The string array in field `name` of the table at idx as a malloc'd
- * NULL-terminated array (strings owned by L, which must keep the table),
- * or NULL when the field is absent. Raises on anything else. */
-static const char **string_array(lua_State *L, int idx, const char *name)
+/* The strings of the array in field `name` of the table at idx, at most
+ * max, as a NULL-terminated array (api_push_strv: kept alive by what this
+ * leaves on the stack, until the caller's lua_settop), or NULL when the
+ * field is absent. Raises `what` on anything else. */
+static const char **strv_field(lua_State *L, int idx, const char *name, lua_Integer max,
+                               const char *what)
 {
     lua_getfield(L, idx, name);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return NULL;
     }
-    luaL_argcheck(L, lua_istable(L, -1), 1, "watch: names and children must be arrays");
-    lua_Integer n = luaL_len(L, -1);
-    luaL_argcheck(L, n >= 0 && n <= 32, 1, "watch: at most 32 names");
-    const char **v = calloc((size_t)n + 1, sizeof *v);
-    if (!v) {
-        api_nomem(L);
-    }
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, i);
-        v[i - 1] = lua_tostring(L, -1);
-        lua_pop(L, 1); /* the string stays in the table */
-        if (!v[i - 1]) {
-            free(v);
-            luaL_argerror(L, 1, "watch: names must be strings");
-        }
-    }
-    lua_pop(L, 1);
-    return v;
+    luaL_argcheck(L, lua_istable(L, -1) && luaL_len(L, -1) <= max, 1, what);
+    return api_push_strv(L, -1, what);
 }
 
 /* The watch described by the `watch` field of the table at 1, or NULL
@@ -316,13 +303,14 @@ static struct watch *watch_of(lua_State *L)
     }
     luaL_argcheck(L, lua_istable(L, -1), 1, "watch must be an array of {dir, names, children}");
     int list = lua_gettop(L);
-    for (lua_Integer i = 1; i <= luaL_len(L, list); i++) { /* checked first: nothing to free */
+    /* every entry is checked first, so that a raise leaks no watch */
+    for (lua_Integer i = 1; i <= luaL_len(L, list); i++) {
         luaL_argcheck(L, lua_rawgeti(L, list, i) == LUA_TTABLE, 1, "watch: entries are tables");
         lua_getfield(L, -1, "dir");
         const char *dir = lua_tostring(L, -1);
         luaL_argcheck(L, dir && dir[0] == '/', 1, "watch: each entry needs an absolute dir");
-        free(string_array(L, list + 1, "names"));
-        free(string_array(L, list + 1, "children"));
+        strv_field(L, list + 1, "names", 32, "watch: names must be at most 32 strings");
+        strv_field(L, list + 1, "children", 32, "watch: children must be at most 32 strings");
         lua_settop(L, list);
     }
     struct buf err = {0};
@@ -335,11 +323,12 @@ static struct watch *watch_of(lua_State *L)
     for (lua_Integer i = 1; w && rc == 0 && i <= luaL_len(L, list); i++) {
         lua_rawgeti(L, list, i);
         lua_getfield(L, -1, "dir");
-        const char **names = string_array(L, list + 1, "names");
-        const char **children = string_array(L, list + 1, "children");
-        rc = watch_add(w, lua_tostring(L, -1), names, children);
-        free(names);
-        free(children);
+        const char *dir = lua_tostring(L, -1);
+        const char **names =
+            strv_field(L, list + 1, "names", 32, "watch: names must be at most 32 strings");
+        const char **children =
+            strv_field(L, list + 1, "children", 32, "watch: children must be at most 32 strings");
+        rc = watch_add(w, dir, names, children);
         lua_settop(L, list);
     }
     lua_pop(L, 1);
@@ -360,9 +349,7 @@ static uint64_t serve_generation(void *ctx)
 /* Waits (bounded) until no job runs. */
 static void wait_jobs(void)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += JOBS_WAIT_MS / 1000;
+    struct timespec until = deadline_after_ms(CLOCK_REALTIME, JOBS_WAIT_MS);
     pthread_mutex_lock(&jobs_lock);
     while (jobs_running > 0) {
         if (pthread_cond_timedwait(&jobs_cond, &jobs_lock, &until) == ETIMEDOUT) {
@@ -371,27 +358,6 @@ static void wait_jobs(void)
         }
     }
     pthread_mutex_unlock(&jobs_lock);
-}
-
-/* Reads serve's upload_routes (an array of at most UPLOAD_ROUTES_MAX
- * strings; absent: none) into routes (NULL-terminated, pointing into
- * strings that stay on L's stack at table index 1). */
-static void read_upload_routes(lua_State *L, const char *routes[UPLOAD_ROUTES_MAX + 1])
-{
-    lua_getfield(L, 1, "upload_routes");
-    int t = lua_gettop(L);
-    luaL_argcheck(L, lua_isnil(L, t) || lua_istable(L, t), 1, "upload_routes must be an array");
-    size_t n = lua_isnil(L, t) ? 0 : lua_rawlen(L, t);
-    luaL_argcheck(L, n <= UPLOAD_ROUTES_MAX, 1, "too many upload_routes");
-    for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, t, (lua_Integer)i + 1);
-        luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) > 0, 1,
-                      "upload_routes must hold path patterns");
-        routes[i] = lua_tostring(L, -1);
-        lua_pop(L, 1); /* the string stays alive in the table */
-    }
-    routes[n] = NULL;
-    lua_pop(L, 1);
 }
 
 /* serve{home, port, workers, on_ready, app, upload_routes, upload_max, heartbeat_ms} */
@@ -406,8 +372,11 @@ static int l_serve(lua_State *L)
         (size_t)api_optinteger(L, 1, "upload_max", 1024 * 1024, 1024 * 1024, UPLOAD_MAX_LIMIT);
     unsigned heartbeat_ms =
         (unsigned)api_optinteger(L, 1, "heartbeat_ms", SERVER_HEARTBEAT_MS, 10, 3600000);
-    const char *routes[UPLOAD_ROUTES_MAX + 1];
-    read_upload_routes(L, routes);
+    const char **routes = strv_field(L, 1, "upload_routes", UPLOAD_ROUTES_MAX,
+                                     "upload_routes must be at most 16 path patterns");
+    for (const char **p = routes; p && *p; p++) {
+        luaL_argcheck(L, **p != '\0', 1, "upload_routes must hold path patterns");
+    }
     size_t app_len;
     const char *app = api_optstring(L, 1, "app", APP_MODULE, &app_len);
     luaL_argcheck(L, app_len >= 1 && app_len <= APP_NAME_MAX && strlen(app) == app_len, 1,
