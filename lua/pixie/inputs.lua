@@ -105,10 +105,36 @@ local function real_datetime(text)
   return date ~= nil and real_date(date) and real_time(time)
 end
 
+-- The size in bytes of the file a data URL ("data:[type][;base64],DATA")
+-- carries: base64 decoded, anything else as its text (an upper bound).
+local function data_url_size(v)
+  local comma = v:find(",", 1, true)
+  if v:sub(1, 5) ~= "data:" or not comma then return #v end
+  local payload = #v - comma
+  if not v:sub(1, comma):find(";base64,", 1, true) then return payload end
+  local pad = v:sub(-2) == "==" and 2 or (v:sub(-1) == "=" and 1 or 0)
+  return payload // 4 * 3 + (payload % 4 == 0 and 0 or payload % 4 - 1) - pad
+end
+
+-- For a file, image or audio input with max_size_mb (MB = 2^20 bytes of the
+-- decoded file; each file of a multiple input): the message when value v
+-- holds a larger file, else nil.
+function M.too_large(input, v)
+  local limit = tonumber(input.max_size_mb)
+  local t = input.type
+  if not limit or v == nil or (t ~= "file" and t ~= "image" and t ~= "audio") then return nil end
+  for _, x in ipairs(type(v) == "table" and v or { v }) do
+    if type(x) == "string" and data_url_size(x) > limit * 1024 * 1024 then
+      return ("the file is larger than its limit of %s MB"):format(("%g"):format(limit))
+    end
+  end
+  return nil
+end
+
 -- Checks one present value against its input; returns value | nil, message.
 local function check_value(input, v)
   local t = input.type
-  local problem = M.unencodable(v)
+  local problem = M.unencodable(v) or M.too_large(input, v)
   if problem then return nil, problem end
   if (t == "file" or t == "image") and input.multiple == true and type(v) == "table" then
     -- several files: an array of data URLs (one file alone may come as a string)

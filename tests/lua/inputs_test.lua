@@ -111,4 +111,19 @@ t.test("map_bbox_takes_both_shapes", function()
   end
 end)
 
+t.test("files_over_max_size_mb_are_refused_for_every_run", function()
+  local spec1 = { inputs = { { key = "doc", type = "file", required = true, max_size_mb = 0.001 },
+                             { key = "pics", type = "image", multiple = true, required = false,
+                               max_size_mb = 0.001 } }, outputs = {} }
+  local small = "data:text/plain;base64," .. ("QUJD"):rep(100)   -- 300 bytes
+  local big = "data:text/plain;base64," .. ("QUJD"):rep(400)     -- 1200 bytes > 1048.576
+  t.ok(inputs.check(spec1, { doc = small, pics = { small, small } }))
+  local v, errors = inputs.check(spec1, { doc = big, pics = { small, big } })
+  t.eq(v, nil)
+  t.contains(table.concat(errors, "\n"), "doc: the file is larger than its limit of 0.001 MB")
+  t.contains(table.concat(errors, "\n"), "pics: the file is larger than its limit of 0.001 MB")
+  t.eq(inputs.too_large(spec1.inputs[1], "data:;base64," .. ("QUJD"):rep(349) .. "QQ=="), nil) -- 1048 bytes
+  t.eq(inputs.too_large({ key = "t", type = "text", max_size_mb = 0 }, big), nil) -- files only
+end)
+
 return t.run()

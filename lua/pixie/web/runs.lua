@@ -8,10 +8,12 @@
 --                   5 s to end the run), then, if the run is still going,
 --                   the tool's tree is stopped
 --   oversized_files(spec, given) -> nil | errors, fields: the file, image
---                   and audio inputs over their max_size_mb (the run route
---                   answers 413 with them; its body may be 64 MiB, serve.lua)
+--                   and audio inputs over their max_size_mb (inputs.too_large,
+--                   which inputs.check applies for every run too; the run route
+--                   answers 413 with them first; its body may be 64 MiB, serve.lua)
 -- The run's own job sees the cancel flag (pixie.server.cancelled) and
 -- records the run cancelled.
+local inputs = require("pixie.inputs")
 local json = require("pixie.json")
 local log = require("pixie.log")
 local sys = require("pixie.sys")
@@ -64,38 +66,15 @@ local function abandon(run_id, text)
   if st then st:run_finish(run_id, { status = "error", error = text }) end
 end
 
--- The size in bytes of the file a data URL ("data:[type][;base64],DATA")
--- carries: base64 decoded, anything else as its text (an upper bound).
-local function data_url_size(v)
-  local comma = v:find(",", 1, true)
-  if v:sub(1, 5) ~= "data:" or not comma then return #v end
-  local payload = #v - comma
-  if not v:sub(1, comma):find(";base64,", 1, true) then return payload end
-  local pad = v:sub(-2) == "==" and 2 or (v:sub(-1) == "=" and 1 or 0)
-  return payload // 4 * 3 + (payload % 4 == 0 and 0 or payload % 4 - 1) - pad
-end
-
--- The file, image and audio inputs over their max_size_mb (MB = 2^20 bytes,
--- the decoded file, each file of a multiple input): nil when none, else
--- errors and fields = {input_key = message} naming the input and its limit.
+-- The file, image and audio inputs over their max_size_mb (inputs.too_large):
+-- nil when none, else errors and fields = {input_key = message}.
 function M.oversized_files(spec, given)
   local errors, fields = {}, {}
   for _, input in ipairs(spec and spec.inputs or {}) do
-    local limit = tonumber(input.max_size_mb)
-    local v = given[input.key]
-    if (input.type == "file" or input.type == "image" or input.type == "audio") and limit
-        and v ~= nil then
-      local list = type(v) == "table" and v or { v }
-      for _, x in ipairs(list) do
-        if type(x) == "string" and data_url_size(x) > limit * 1024 * 1024 then
-          local msg = ("%s: the file is larger than its limit of %s MB"):format(
-            input.key, (("%g"):format(limit)))
-          errors[#errors + 1] = msg
-          fields[input.key] = ("the file is larger than its limit of %s MB"):format(
-            (("%g"):format(limit)))
-          break
-        end
-      end
+    local msg = inputs.too_large(input, given[input.key])
+    if msg then
+      errors[#errors + 1] = input.key .. ": " .. msg
+      fields[input.key] = msg
     end
   end
   if #errors == 0 then return nil end
